@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * Frames a client sends over the WebSocket, as JSON text frames discriminated by `type`.
+ * A frame with an `id` is a request: the server answers it with exactly one frame carrying
+ * `re: <that id>` (a result, an `ack`, or an `error`). `id` is any client-chosen string.
+ */
+
+const requestId = z.string().min(1).max(64);
+const conversationId = z.string().min(1).max(64);
+const clientMsgId = z.string().min(1).max(64);
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const pageLimit = z.number().int().min(1).max(100);
+
+export const AuthFrame = z.strictObject({
+  type: z.literal('auth'),
+  id: requestId.optional(),
+  token: z.string().min(1).max(8192),
+  /** A stable id for this device or browser tab, echoed on the events it sends. */
+  device_id: z.string().min(1).max(64).optional(),
+});
+
+export const PingFrame = z.strictObject({ type: z.literal('ping') });
+export const PongFrame = z.strictObject({ type: z.literal('pong') });
+
+export const SendFrame = z.strictObject({
+  type: z.literal('send'),
+  id: requestId,
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  body: z.string(),
+});
+
+export const EditFrame = z.strictObject({
+  type: z.literal('edit'),
+  id: requestId,
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  target_seq: seq.min(1),
+  body: z.string(),
+});
+
+export const DeleteFrame = z.strictObject({
+  type: z.literal('delete'),
+  id: requestId,
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  target_seq: seq.min(1),
+});
+
+export const SyncFrame = z.strictObject({
+  type: z.literal('sync'),
+  id: requestId,
+  /** The token from your last `sync_result`; omit or null on a new device. */
+  since: z.string().max(128).nullable().optional(),
+  /** At most this many conversations per page (default 200). */
+  limit: z.number().int().min(1).max(500).optional(),
+});
+
+export const FetchFrame = z.strictObject({
+  type: z.literal('fetch'),
+  id: requestId,
+  conversation_id: conversationId,
+  after_seq: seq,
+  limit: pageLimit.optional(),
+});
+
+export const HistoryFrame = z.strictObject({
+  type: z.literal('history'),
+  id: requestId,
+  conversation_id: conversationId,
+  /** Return events strictly before this seq; omit for the newest page. */
+  before_seq: seq.optional(),
+  limit: pageLimit.optional(),
+});
+
+export const ReceiptFrame = z.strictObject({
+  type: z.literal('receipt'),
+  id: requestId.optional(),
+  conversation_id: conversationId,
+  kind: z.enum(['delivered', 'read']),
+  seq: seq,
+});
+
+export const TypingFrame = z.strictObject({
+  type: z.literal('typing'),
+  conversation_id: conversationId,
+  state: z.enum(['start', 'stop']),
+});
+
+export const PresenceSubscribeFrame = z.strictObject({
+  type: z.literal('presence_subscribe'),
+  id: requestId,
+  /** Replaces this connection's presence subscription. Users you share no conversation with are left out. */
+  user_ids: z.array(z.string().min(1).max(128)).max(256),
+});
+
+export const ClientFrame = z.discriminatedUnion('type', [
+  AuthFrame,
+  PingFrame,
+  PongFrame,
+  SendFrame,
+  EditFrame,
+  DeleteFrame,
+  SyncFrame,
+  FetchFrame,
+  HistoryFrame,
+  ReceiptFrame,
+  TypingFrame,
+  PresenceSubscribeFrame,
+]);
+
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame['type'];
+export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
+
+export const CLIENT_FRAME_TYPES = ClientFrame.options.map((o) => o.shape.type.value) as ClientFrameType[];

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { ROLES } from './model.js';
+
+/** Bodies of the HTTP API's requests (JSON). Responses are described in docs/protocol.md. */
+
+const userId = z.string().min(1).max(128);
+
+export const RegisterBody = z.strictObject({
+  username: z
+    .string()
+    .min(3)
+    .max(32)
+    .regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  password: z.string().min(8).max(1024),
+  display_name: z.string().min(1).max(64).optional(),
+});
+
+export const LoginBody = z.strictObject({
+  username: z.string().min(1).max(32),
+  password: z.string().min(1).max(1024),
+});
+
+export const CreateDirectBody = z.union([
+  z.strictObject({ user_id: userId }),
+  z.strictObject({ username: z.string().min(1).max(32) }),
+]);
+
+export const CreateGroupBody = z.strictObject({
+  title: z.string().min(1).max(128),
+  member_ids: z.array(userId).max(1000).default([]),
+});
+
+export const RenameBody = z.strictObject({ title: z.string().min(1).max(128) });
+
+export const AddMemberBody = z.strictObject({
+  user_id: userId,
+  role: z.enum(ROLES).exclude(['owner']).default('member'),
+});
+
+export const SetRoleBody = z.strictObject({ role: z.enum(ROLES) });
+
+export const HistoryQuery = z.strictObject({
+  before_seq: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+export type RegisterBody = z.infer<typeof RegisterBody>;
+export type LoginBody = z.infer<typeof LoginBody>;
+export type CreateDirectBody = z.infer<typeof CreateDirectBody>;
+export type CreateGroupBody = z.infer<typeof CreateGroupBody>;
+export type AddMemberBody = z.infer<typeof AddMemberBody>;
