@@ -115,3 +115,13 @@ export type ClientFrameType = ClientFrame['type'];
 export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
 
 export const CLIENT_FRAME_TYPES = ClientFrame.options.map((o) => o.shape.type.value) as ClientFrameType[];
+export type AuthFrame = z.infer<typeof AuthFrame>;
+export type SendFrame = z.infer<typeof SendFrame>;
+export type EditFrame = z.infer<typeof EditFrame>;
+export type DeleteFrame = z.infer<typeof DeleteFrame>;
+export type SyncFrame = z.infer<typeof SyncFrame>;
+export type FetchFrame = z.infer<typeof FetchFrame>;
+export type HistoryFrame = z.infer<typeof HistoryFrame>;
+export type ReceiptFrame = z.infer<typeof ReceiptFrame>;
+export type TypingFrame = z.infer<typeof TypingFrame>;
+export type PresenceSubscribeFrame = z.infer<typeof PresenceSubscribeFrame>;

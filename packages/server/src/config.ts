@@ -41,7 +41,10 @@ const SETTINGS = {
   maxBufferedBytes: { env: 'NATTER_MAX_BUFFERED_BYTES', schema: int(1024).default(4 * 1024 * 1024) },
   perMessageDeflate: { env: 'NATTER_PERMESSAGE_DEFLATE', schema: bool().default(false) },
   drainMaxDelayMs: { env: 'NATTER_DRAIN_MAX_DELAY_MS', schema: int(0).default(5_000) },
-  syncEventsPerConversation: { env: 'NATTER_SYNC_EVENTS_PER_CONVERSATION', schema: int(1, 1000).default(100) },
+  syncEventsPerConversation: {
+    env: 'NATTER_SYNC_EVENTS_PER_CONVERSATION',
+    schema: int(1, 1000).default(100),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -49,7 +52,10 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 function bool() {
-  return z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+  return z.union([
+    z.boolean(),
+    z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+  ]);
 }
 
 function list() {
@@ -74,7 +80,9 @@ export function resolveConfig(input: ConfigInput = {}): Config {
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const parsed = setting.schema.safeParse((input as Record<string, unknown>)[key]);
     if (!parsed.success) {
-      throw new Error(`Invalid setting ${key} (${setting.env}): ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      throw new Error(
+        `Invalid setting ${key} (${setting.env}): ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
     }
     out[key] = parsed.data;
   }
@@ -82,14 +90,20 @@ export function resolveConfig(input: ConfigInput = {}): Config {
 }
 
 /** Reads settings from the environment, then command-line flags, over the defaults. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv.slice(2)): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: string[] = process.argv.slice(2),
+): Config {
   const input: Record<string, unknown> = {};
   const flagOptions: Record<string, { type: 'string' }> = {};
   const flagToKey = new Map<string, string>();
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const value = env[setting.env];
     if (value !== undefined && value !== '') input[key] = value;
-    const flag = setting.env.replace(/^NATTER_/, '').toLowerCase().replaceAll('_', '-');
+    const flag = setting.env
+      .replace(/^NATTER_/, '')
+      .toLowerCase()
+      .replaceAll('_', '-');
     flagOptions[flag] = { type: 'string' };
     flagToKey.set(flag, key);
   }
@@ -105,7 +119,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
 export function describeSettings(): Array<{ env: string; flag: string; default: unknown }> {
   return Object.values(SETTINGS).map((s) => ({
     env: s.env,
-    flag: `--${s.env.replace(/^NATTER_/, '').toLowerCase().replaceAll('_', '-')}`,
+    flag: `--${s.env
+      .replace(/^NATTER_/, '')
+      .toLowerCase()
+      .replaceAll('_', '-')}`,
     default: s.schema.safeParse(undefined).data,
   }));
 }

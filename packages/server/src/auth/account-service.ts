@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { type LoginBody, NatterError, type RegisterBody } from '@natter/protocol';
+import type { AccountStore, UserRecord } from '../store/account-store.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { hashToken, sessionTokenPrefix } from './token-verifier.js';
+
+export interface AccountOptions {
+  registration: 'open' | 'closed';
+  sessionTtlSeconds: number;
+  passwordHashCost: number;
+}
+
+export interface IssuedSession {
+  token: string;
+  user_id: string;
+  expires_at: number;
+}
+
+/** Built-in accounts for the embedded default: register, log in, log out. */
+export class AccountService {
+  private readonly revokedListeners: Array<(sessionKey: string) => void> = [];
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly accounts: AccountStore,
+    private readonly options: AccountOptions,
+  ) {}
+
+  async register(body: RegisterBody): Promise<UserRecord> {
+    if (this.options.registration === 'closed') throw new NatterError('registration_closed');
+    if (await this.accounts.userByUsername(body.username)) throw new NatterError('username_taken');
+    const user: UserRecord = {
+      id: `u_${randomBytes(12).toString('base64url')}`,
+      username: body.username,
+      displayName: body.display_name ?? null,
+      passwordHash: await hashPassword(body.password, this.options.passwordHashCost),
+      createdAt: Date.now(),
+    };
+    await this.accounts.createUser(user);
+    return user;
+  }
+
+  async login(body: LoginBody): Promise<IssuedSession> {
+    const user = await this.accounts.userByUsername(body.username);
+    // Hash against a decoy for unknown users so timing does not reveal which usernames exist.
+    const stored = user?.passwordHash ?? (await this.decoy());
+    const ok = await verifyPassword(body.password, stored);
+    if (!user?.passwordHash || !ok) throw new NatterError('invalid_credentials');
+    const token = `${sessionTokenPrefix()}${randomBytes(32).toString('base64url')}`;
+    const expiresAt = Date.now() + this.options.sessionTtlSeconds * 1000;
+    await this.accounts.createSession({
+      tokenHash: hashToken(token),
+      userId: user.id,
+      expiresAt,
+      revokedAt: null,
+    });
+    return { token, user_id: user.id, expires_at: expiresAt };
+  }
+
+  /** Revokes the session; live sockets that authenticated with it are closed by the listeners. */
+  async logout(sessionKey: string): Promise<void> {
+    await this.accounts.revokeSession(sessionKey, Date.now());
+    for (const listener of this.revokedListeners) listener(sessionKey);
+  }
+
+  user(id: string): Promise<UserRecord | null> {
+    return this.accounts.userById(id);
+  }
+
+  async userIdByUsername(username: string): Promise<string | null> {
+    return (await this.accounts.userByUsername(username))?.id ?? null;
+  }
+
+  onRevoked(listener: (sessionKey: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  private decoy(): Promise<string> {
+    this.decoyHash ??= hashPassword(randomBytes(16).toString('hex'), this.options.passwordHashCost);
+    return this.decoyHash;
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  type ChatEvent,
+  type ConversationSummary,
+  type MemberInfo,
+  NatterError,
+  type Role,
+  type SyncResultFrame,
+} from '@natter/protocol';
+import type { AccountStore } from '../store/account-store.js';
+import type { EventPage, LogStore } from '../store/log-store.js';
+import type { WriteOp } from '../store/write-ops.js';
+import { decodeToken, encodeToken } from './change-token.js';
+import { unwrap } from './chat-service.js';
+import type { GroupCommitter } from './group-commit.js';
+
+export interface ConversationServiceOptions {
+  /** When apps sign their own tokens, user ids are theirs: an unknown id is a user not yet seen. */
+  autoCreateUsers: boolean;
+  syncEventsPerConversation: number;
+}
+
+const DEFAULT_SYNC_LIMIT = 200;
+const DEFAULT_PAGE = 50;
+
+/** Conversations, membership, and the read side: sync, fetch, history. */
+export class ConversationService {
+  constructor(
+    private readonly store: LogStore,
+    private readonly accounts: AccountStore,
+    private readonly committer: GroupCommitter,
+    private readonly options: ConversationServiceOptions,
+  ) {}
+
+  async createDirect(userId: string, peerId: string): Promise<ConversationSummary> {
+    await this.requireUser(peerId);
+    const { conversationId } = await this.write({ kind: 'create_direct', userId, peerId });
+    return this.summary(userId, conversationId);
+  }
+
+  async createGroup(creatorId: string, title: string, memberIds: string[]): Promise<ConversationSummary> {
+    for (const id of memberIds) await this.requireUser(id);
+    const { conversationId } = await this.write({ kind: 'create_group', creatorId, title, memberIds });
+    return this.summary(creatorId, conversationId);
+  }
+
+  async addMember(actorId: string, conversationId: string, userId: string, role: Role): Promise<number> {
+    await this.requireUser(userId);
+    return this.lastSeq(await this.write({ kind: 'add_member', actorId, conversationId, userId, role }));
+  }
+
+  /** Removes a member, or leaves when actor and user are the same. */
+  async removeMember(actorId: string, conversationId: string, userId: string): Promise<number> {
+    return this.lastSeq(await this.write({ kind: 'remove_member', actorId, conversationId, userId }));
+  }
+
+  async setRole(actorId: string, conversationId: string, userId: string, role: Role): Promise<number> {
+    return this.lastSeq(await this.write({ kind: 'set_role', actorId, conversationId, userId, role }));
+  }
+
+  async rename(actorId: string, conversationId: string, title: string): Promise<ConversationSummary> {
+    await this.write({ kind: 'rename', actorId, conversationId, title });
+    return this.summary(actorId, conversationId);
+  }
+
+  async summary(userId: string, conversationId: string): Promise<ConversationSummary> {
+    return found(await this.store.conversationFor(userId, conversationId));
+  }
+
+  async members(userId: string, conversationId: string): Promise<MemberInfo[]> {
+    return found(await this.store.membersFor(userId, conversationId));
+  }
+
+  async list(userId: string): Promise<ConversationSummary[]> {
+    const all: ConversationSummary[] = [];
+    let since = 0;
+    for (;;) {
+      const page = await this.store.syncSince(userId, since, 500, 0);
+      all.push(...page.conversations);
+      if (!page.hasMore) return all;
+      since = page.position;
+    }
+  }
+
+  /** One round trip of resume: what changed since the token, with the events that changed it. */
+  async sync(
+    userId: string,
+    token: string | null | undefined,
+    limit = DEFAULT_SYNC_LIMIT,
+  ): Promise<Omit<SyncResultFrame, 're'>> {
+    const from = token ? decodeToken(token) : { position: 0, listing: true };
+    const perConversation = from.listing ? 0 : this.options.syncEventsPerConversation;
+    const page = await this.store.syncSince(userId, from.position, limit, perConversation);
+    return {
+      type: 'sync_result',
+      conversations: page.conversations,
+      events: page.events,
+      truncated: page.truncated,
+      token: encodeToken({ position: page.position, listing: from.listing && page.hasMore }),
+      has_more: page.hasMore,
+    };
+  }
+
+  /** The token a client holding everything would have now: compared on each heartbeat. */
+  async changeToken(userId: string): Promise<string> {
+    return encodeToken({ position: await this.store.latestPosition(userId), listing: false });
+  }
+
+  async fetch(userId: string, conversationId: string, afterSeq: number, limit?: number): Promise<EventPage> {
+    return found(await this.store.fetchAfter(userId, conversationId, afterSeq, limit ?? DEFAULT_PAGE));
+  }
+
+  async history(
+    userId: string,
+    conversationId: string,
+    beforeSeq: number | undefined,
+    limit?: number,
+  ): Promise<EventPage> {
+    return found(
+      await this.store.historyBefore(userId, conversationId, beforeSeq ?? null, limit ?? DEFAULT_PAGE),
+    );
+  }
+
+  private async write(op: WriteOp) {
+    return unwrap(await this.committer.submit(op));
+  }
+
+  private lastSeq(outcome: { events: ChatEvent[] }): number {
+    return outcome.events.at(-1)?.seq ?? 0;
+  }
+
+  private async requireUser(id: string): Promise<void> {
+    if (this.options.autoCreateUsers) return this.accounts.ensureUser(id);
+    if (!(await this.accounts.userById(id))) throw new NatterError('user_not_found');
+  }
+}
+
+function found<T>(value: T | null): T {
+  if (value === null) throw new NatterError('not_found');
+  return value;
+}

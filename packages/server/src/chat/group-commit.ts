@@ -1,0 +1,90 @@
+import { NatterError } from '@natter/protocol';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { LogStore } from '../store/log-store.js';
+import type { WriteOp, WriteResult } from '../store/write-ops.js';
+
+/** A committed op with what the caller attached to it, handed to the publisher in commit order. */
+export interface Committed {
+  op: WriteOp;
+  result: WriteResult;
+  origin: string | undefined;
+}
+
+interface Pending {
+  op: WriteOp;
+  origin: string | undefined;
+  resolve: (result: WriteResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 1000;
+
+/**
+ * Group commit: one writer takes every op that arrived while the previous flush ran and commits
+ * them in one transaction (one fsync). No timer: under light load a batch is one op and the latency
+ * is one fsync; under load batches grow by themselves. `publish` runs after the commit and before
+ * any caller hears of it, in commit order, so live delivery never precedes durability and never
+ * reorders a conversation.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly publish: (committed: Committed[]) => void,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  submit(op: WriteOp, origin?: string): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, origin, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once every op submitted so far is committed (or failed). */
+  drained(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    this.flushing = true;
+    const started = performance.now();
+    let results: WriteResult[] | undefined;
+    try {
+      results = await this.store.commit(batch.map((p) => p.op));
+    } catch (cause) {
+      const error = new NatterError('unavailable', undefined, { cause });
+      for (const p of batch) p.reject(error);
+    }
+    this.flushing = false;
+    if (results) {
+      this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.commitBatchSize.observe(batch.length);
+      try {
+        this.publish(batch.map((p, i) => ({ op: p.op, result: results[i]!, origin: p.origin })));
+      } catch (error) {
+        // Live delivery is best effort; the log and the heartbeat's change token heal what it misses.
+        this.log.error({ err: error }, 'publish failed');
+      }
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+    }
+    if (this.queue.length > 0) this.schedule();
+    else for (const resolve of this.idle.splice(0)) resolve();
+  }
+}

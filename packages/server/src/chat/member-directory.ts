@@ -1,0 +1,109 @@
+import type { ChatEvent } from '@natter/protocol';
+import type { LogStore, MemberSpan } from '../store/log-store.js';
+
+interface Entry {
+  spans: Map<string, MemberSpan>;
+  /** Membership is known exactly for every seq up to here. */
+  throughSeq: number;
+}
+
+const MAX_ENTRIES = 100_000;
+
+/**
+ * Who may receive each event, kept in memory per conversation. It learns membership from the
+ * events it is shown (in seq order); when it sees a gap (an event it missed, say on a lossy bus)
+ * it reloads from the store, whose snapshot is at least as new as the event. Because each member
+ * carries the range of seqs they may see, a newer snapshot still answers an older event correctly.
+ */
+export class MemberDirectory {
+  private readonly entries = new Map<string, Entry>();
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(private readonly store: LogStore) {}
+
+  /**
+   * Calls `deliver` with the recipients of each event, in seq order per conversation. Synchronous
+   * when membership is known; otherwise queued behind a load, still in order.
+   */
+  route(event: ChatEvent, deliver: (recipients: string[]) => void): void {
+    const id = event.conversation_id;
+    const chain = this.chains.get(id);
+    const entry = this.entries.get(id);
+    if (!chain && entry && event.seq <= entry.throughSeq + 1) {
+      deliver(this.observe(entry, event));
+      return;
+    }
+    const next = (chain ?? Promise.resolve())
+      .then(async () => {
+        let current = this.entries.get(id);
+        if (!current || event.seq > current.throughSeq + 1) current = await this.load(id);
+        deliver(this.observe(current, event));
+      })
+      .finally(() => {
+        if (this.chains.get(id) === next) this.chains.delete(id);
+      });
+    this.chains.set(id, next);
+  }
+
+  /** Current members (for receipts and typing), loading if needed. */
+  async currentMembers(conversationId: string): Promise<string[]> {
+    const entry = this.entries.get(conversationId) ?? (await this.load(conversationId));
+    const members: string[] = [];
+    for (const span of entry.spans.values()) if (span.leftSeq === null) members.push(span.userId);
+    return members;
+  }
+
+  private observe(entry: Entry, event: ChatEvent): string[] {
+    if (event.seq === entry.throughSeq + 1) {
+      applyMembership(entry, event);
+      entry.throughSeq = event.seq;
+    }
+    const recipients: string[] = [];
+    for (const span of entry.spans.values()) {
+      if (span.joinedSeq <= event.seq && (span.leftSeq === null || event.seq <= span.leftSeq)) {
+        recipients.push(span.userId);
+      }
+    }
+    return recipients;
+  }
+
+  private async load(conversationId: string): Promise<Entry> {
+    const { spans, lastSeq } = await this.store.memberSpans(conversationId);
+    const entry: Entry = { spans: new Map(spans.map((s) => [s.userId, s])), throughSeq: lastSeq };
+    const existing = this.entries.get(conversationId);
+    if (existing && existing.throughSeq > lastSeq) return existing;
+    this.entries.delete(conversationId);
+    this.entries.set(conversationId, entry);
+    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    return entry;
+  }
+}
+
+function applyMembership(entry: Entry, event: ChatEvent): void {
+  const data = event.data;
+  switch (event.kind) {
+    case 'created':
+      for (const userId of data?.member_ids ?? []) {
+        entry.spans.set(userId, { userId, role: 'member', joinedSeq: event.seq, leftSeq: null });
+      }
+      break;
+    case 'member_added':
+      if (data?.user_id) {
+        entry.spans.set(data.user_id, {
+          userId: data.user_id,
+          role: data.role ?? 'member',
+          joinedSeq: event.seq,
+          leftSeq: null,
+        });
+      }
+      break;
+    case 'member_removed':
+    case 'member_left': {
+      const span = data?.user_id ? entry.spans.get(data.user_id) : undefined;
+      if (span) span.leftSeq = event.seq;
+      break;
+    }
+    default:
+      break;
+  }
+}

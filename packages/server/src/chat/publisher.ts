@@ -1,0 +1,42 @@
+import type { EventFrame, ReceiptUpdateFrame } from '@natter/protocol';
+import type { TypingService } from '../presence/typing-service.js';
+import type { Broadcaster } from './broadcaster.js';
+import type { Committed } from './group-commit.js';
+import type { MemberDirectory } from './member-directory.js';
+
+/**
+ * Live delivery of what was just committed: each new event to every device of every member who may
+ * see it (the sender's other devices included, the sending connection excluded: it gets the ack),
+ * and each moved cursor to every device of every current member. Each frame is serialized once.
+ */
+export class Publisher {
+  constructor(
+    private readonly directory: MemberDirectory,
+    private readonly broadcaster: Broadcaster,
+    private readonly typing: TypingService,
+  ) {}
+
+  publish(committed: Committed[]): void {
+    for (const { op, result, origin } of committed) {
+      if (!result.ok || result.value.duplicate) continue;
+      for (const event of result.value.events) {
+        const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
+        this.directory.route(event, (recipients) => this.broadcaster.toUsers(recipients, frame, origin));
+        if (event.kind === 'message') this.typing.stopped(event.conversation_id, event.sender_id);
+      }
+      const cursor = result.value.cursor;
+      if (op.kind === 'cursor' && cursor) {
+        const frame = JSON.stringify({
+          type: 'receipt',
+          conversation_id: cursor.conversationId,
+          user_id: cursor.userId,
+          delivered_seq: cursor.deliveredSeq,
+          read_seq: cursor.readSeq,
+        } satisfies ReceiptUpdateFrame);
+        void this.directory
+          .currentMembers(cursor.conversationId)
+          .then((members) => this.broadcaster.toUsers(members, frame));
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { Broadcaster } from '../chat/broadcaster.js';
+import type { Connection } from './connection.js';
+
+/**
+ * The connection registry of this process: user -> live connections. It is the embedded
+ * Broadcaster: delivering to a user is a map lookup and a write per device.
+ */
+export class ConnectionHub implements Broadcaster {
+  private readonly byUser = new Map<string, Set<Connection>>();
+
+  add(connection: Connection): void {
+    const set = this.byUser.get(connection.userId);
+    if (set) set.add(connection);
+    else this.byUser.set(connection.userId, new Set([connection]));
+  }
+
+  /** Removes it; returns true when it was the user's last connection here. */
+  remove(connection: Connection): boolean {
+    const set = this.byUser.get(connection.userId);
+    if (!set?.delete(connection)) return false;
+    if (set.size > 0) return false;
+    this.byUser.delete(connection.userId);
+    return true;
+  }
+
+  countFor(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  connectionsOf(userId: string): Iterable<Connection> {
+    return this.byUser.get(userId) ?? [];
+  }
+
+  all(): Iterable<Connection> {
+    const hub = this;
+    return (function* () {
+      for (const set of hub.byUser.values()) yield* set;
+    })();
+  }
+
+  toUsers(userIds: Iterable<string>, frame: string, exceptConnectionId?: string): void {
+    for (const userId of userIds) {
+      const set = this.byUser.get(userId);
+      if (!set) continue;
+      for (const connection of set) {
+        if (connection.id !== exceptConnectionId) connection.sendText(frame);
+      }
+    }
+  }
+}

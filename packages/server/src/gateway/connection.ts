@@ -1,0 +1,94 @@
+import {
+  closeCodeOf,
+  ERRORS,
+  type ErrorCode,
+  type ErrorFrame,
+  type NatterError,
+  type ServerFrame,
+} from '@natter/protocol';
+import type { RawData } from 'ws';
+import type { Metrics } from '../metrics.js';
+import type { PresenceWatcher } from '../presence/presence-service.js';
+import type { TokenBucket } from './rate-limiter.js';
+import { OPEN, type Socket } from './socket.js';
+
+/** authenticating: waiting for the auth frame; verifying: checking its token; open: authenticated. */
+export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closed';
+
+/** One client socket: its identity once authenticated, its liveness, and its bounded outbound path. */
+export class Connection implements PresenceWatcher {
+  state: ConnectionState = 'authenticating';
+  userId = '';
+  deviceId: string | null = null;
+  sessionKey = '';
+  lastHeardAt = Date.now();
+  nextPingAt = 0;
+  invalidFrames = 0;
+  /** Frames pipelined behind the auth frame while its token is checked; replayed once ready. */
+  backlog: Array<{ data: RawData; isBinary: boolean }> = [];
+  /** Still counted among the unauthenticated sockets. */
+  preAuth = true;
+  authTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly socket: Socket,
+    readonly frameBucket: TokenBucket,
+    private readonly maxBufferedBytes: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  /**
+   * Writes an already-serialized frame. A peer that lets more than maxBufferedBytes pile up is cut
+   * off (slow_consumer): it resumes from its token, and the server's memory stays bounded.
+   */
+  sendText(frame: string): void {
+    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.closeWith('slow_consumer');
+      return;
+    }
+    this.socket.send(frame);
+    this.metrics.framesOut.inc();
+  }
+
+  sendError(error: NatterError, re?: string): void {
+    this.metrics.errors.inc({ code: error.code });
+    const frame: ErrorFrame = {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+      ...(re === undefined ? {} : { re }),
+      ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
+    };
+    this.send(frame);
+  }
+
+  /** Closes with the error's close code; the socket is cut if the peer does not finish the handshake. */
+  closeWith(code: ErrorCode, message?: string): void {
+    this.close(closeCodeOf(code) ?? 1011, message ?? ERRORS[code].message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.metrics.closes.inc({ code: String(code) });
+    this.socket.close(code, reason.slice(0, 120));
+    setTimeout(() => this.socket.terminate(), 2000).unref();
+  }
+
+  /** Errors with this code close the connection after the error frame. */
+  static closes(error: NatterError): boolean {
+    return closeCodeOf(error.code) !== undefined;
+  }
+}

@@ -1,0 +1,76 @@
+import type { ChatEvent, ClientFrame, ClientFrameOf, ClientFrameType, ServerFrame } from '@natter/protocol';
+import type { Actor, ChatService } from '../chat/chat-service.js';
+import type { ConversationService } from '../chat/conversation-service.js';
+import type { PresenceService } from '../presence/presence-service.js';
+import type { TypingService } from '../presence/typing-service.js';
+import type { EventPage } from '../store/log-store.js';
+import type { Connection } from './connection.js';
+
+export interface RouterServices {
+  chat: ChatService;
+  conversations: ConversationService;
+  presence: PresenceService;
+  typing: TypingService;
+}
+
+type Handler<T extends ClientFrameType> = (
+  frame: ClientFrameOf<T>,
+  actor: Actor,
+  connection: Connection,
+) => Promise<ServerFrame | undefined>;
+
+type Handlers = { [T in Exclude<ClientFrameType, 'auth'>]: Handler<T> };
+
+/** What each frame of an authenticated connection does. The answer, if any, goes back on that connection. */
+export function createFrameRouter(services: RouterServices) {
+  const { chat, conversations, presence, typing } = services;
+  const handlers: Handlers = {
+    ping: async () => ({ type: 'pong' }),
+    pong: async () => undefined,
+    send: (frame, actor) => chat.append(actor, frame),
+    edit: (frame, actor) => chat.append(actor, frame),
+    delete: (frame, actor) => chat.append(actor, frame),
+    sync: async (frame, actor) => ({
+      ...(await conversations.sync(actor.userId, frame.since, frame.limit)),
+      re: frame.id,
+    }),
+    fetch: async (frame, actor) => {
+      const page = await conversations.fetch(
+        actor.userId,
+        frame.conversation_id,
+        frame.after_seq,
+        frame.limit,
+      );
+      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...eventsOf(page) };
+    },
+    history: async (frame, actor) => {
+      const page = await conversations.history(
+        actor.userId,
+        frame.conversation_id,
+        frame.before_seq,
+        frame.limit,
+      );
+      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...eventsOf(page) };
+    },
+    receipt: async (frame, actor) => {
+      await chat.receipt(actor, frame);
+      return frame.id === undefined ? undefined : { type: 'ok', re: frame.id };
+    },
+    typing: async (frame, actor) => {
+      await typing.typing(actor.userId, frame.conversation_id, frame.state);
+      return undefined;
+    },
+    presence_subscribe: async (frame, _actor, connection) => ({
+      type: 'presence_result',
+      re: frame.id,
+      presence: await presence.subscribe(connection, frame.user_ids),
+    }),
+  };
+
+  return (frame: Exclude<ClientFrame, { type: 'auth' }>, actor: Actor, connection: Connection) =>
+    (handlers[frame.type] as Handler<typeof frame.type>)(frame as never, actor, connection);
+}
+
+function eventsOf(page: EventPage): { events: ChatEvent[]; has_more: boolean } {
+  return { events: page.events, has_more: page.hasMore };
+}

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  type AuthFrame,
+  CLIENT_FRAME_TYPES,
+  ClientFrame,
+  NatterError,
+  type ReadyFrame,
+  toNatterError,
+} from '@natter/protocol';
+import type { Logger } from 'pino';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { Actor } from '../chat/chat-service.js';
+import type { ConversationService } from '../chat/conversation-service.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { PresenceService } from '../presence/presence-service.js';
+import type { PresenceStore } from '../presence/presence-store.js';
+import { Connection } from './connection.js';
+import type { ConnectionHub } from './connection-hub.js';
+import type { createFrameRouter } from './frame-router.js';
+import { isOriginAllowed } from './origin-policy.js';
+import { TokenBucket } from './rate-limiter.js';
+
+export interface GatewayDeps {
+  config: Config;
+  hub: ConnectionHub;
+  verifier: TokenVerifier;
+  route: ReturnType<typeof createFrameRouter>;
+  presenceStore: PresenceStore;
+  presence: PresenceService;
+  conversations: ConversationService;
+  metrics: Metrics;
+  log: Logger;
+}
+
+const SEND_TYPES = new Set(['send', 'edit', 'delete']);
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_BACKLOG = 32;
+
+/**
+ * The WebSocket gateway: upgrade checks, the auth handshake, frame validation and limits,
+ * heartbeats, and draining. It turns frames into service calls and errors into error frames; it
+ * never touches storage.
+ */
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly sendBuckets = new Map<string, TokenBucket>();
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  private unauthenticated = 0;
+  private draining = false;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { config } = deps;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.maxFrameBytes,
+      perMessageDeflate: config.perMessageDeflate,
+      clientTracking: false,
+    });
+    const tick = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 5)));
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), tick);
+    this.heartbeatTimer.unref();
+  }
+
+  /** For the HTTP server's `upgrade` event. Rejections are plain HTTP answers before the upgrade. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/ws') {
+      reject(socket, 404, 'Not Found');
+    } else if (!isOriginAllowed(request, this.deps.config.allowedOrigins)) {
+      reject(socket, 403, 'Forbidden');
+    } else if (this.draining || this.unauthenticated >= this.deps.config.maxUnauthenticated) {
+      reject(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+    } else {
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+    }
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Closes every socket that authenticated with this session (logout). */
+  closeSession(sessionKey: string): void {
+    for (const connection of this.connections) {
+      if (connection.sessionKey === sessionKey) connection.closeWith('token_expired', 'Logged out.');
+    }
+  }
+
+  /**
+   * Stops accepting, tells every client to come back after a random delay (so they do not all
+   * return at once), and closes. Resolves when the sockets are gone (or after a grace period).
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.heartbeatTimer);
+    for (const connection of this.connections) {
+      const delay = Math.floor(Math.random() * this.deps.config.drainMaxDelayMs);
+      connection.send({ type: 'reconnect', reason: 'server_draining', retry_after_ms: delay });
+      connection.closeWith('server_draining');
+    }
+    const deadline = Date.now() + 3000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket): void {
+    const { config, metrics } = this.deps;
+    const connection = new Connection(
+      randomBytes(9).toString('base64url'),
+      ws,
+      new TokenBucket(config.framesPerSecond, config.frameBurst),
+      config.maxBufferedBytes,
+      metrics,
+    );
+    this.connections.add(connection);
+    this.unauthenticated += 1;
+    metrics.connections.inc({ state: 'authenticating' });
+    connection.authTimer = setTimeout(() => connection.closeWith('auth_timeout'), config.authTimeoutMs);
+    ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
+    ws.on('close', () => this.onClose(connection));
+    ws.on('error', (error) => {
+      // ws has already answered protocol errors (1009 for oversize frames, 1002, 1007) by closing.
+      this.deps.log.debug({ err: error, connection: connection.id }, 'socket error');
+    });
+  }
+
+  private onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (connection.state === 'closed') return;
+    if (connection.state === 'verifying') {
+      connection.backlog.push({ data, isBinary });
+      if (connection.backlog.length > MAX_BACKLOG) connection.closeWith('policy_violation');
+      return;
+    }
+    connection.lastHeardAt = Date.now();
+    if (connection.state === 'open') this.deps.presenceStore.beat(connection.userId, connection.lastHeardAt);
+    const limited = connection.frameBucket.take();
+    if (!limited.ok) {
+      this.deps.metrics.framesIn.inc({ type: 'rate_limited' });
+      connection.sendError(
+        new NatterError('rate_limited', undefined, { retryAfterMs: limited.retryAfterMs }),
+      );
+      return;
+    }
+    const parsed = isBinary ? binaryError() : parseFrame(data);
+    if (parsed instanceof NatterError) {
+      this.invalid(connection, parsed, undefined);
+    } else if (connection.state === 'authenticating') {
+      this.deps.metrics.framesIn.inc({ type: parsed.type });
+      if (parsed.type === 'auth') void this.authenticate(connection, parsed);
+      else this.invalid(connection, new NatterError('unauthenticated'), requestIdOf(parsed));
+    } else if (parsed.type === 'auth') {
+      this.invalid(connection, new NatterError('already_authenticated'), parsed.id);
+    } else {
+      this.deps.metrics.framesIn.inc({ type: parsed.type });
+      void this.request(connection, parsed);
+    }
+  }
+
+  private async request(connection: Connection, frame: Exclude<ClientFrame, AuthFrame>): Promise<void> {
+    const re = requestIdOf(frame);
+    const started = performance.now();
+    try {
+      if (SEND_TYPES.has(frame.type)) this.takeSendToken(connection.userId);
+      const actor: Actor = {
+        userId: connection.userId,
+        deviceId: connection.deviceId,
+        connectionId: connection.id,
+      };
+      const answer = await this.deps.route(frame, actor, connection);
+      if (answer) connection.send(answer);
+      if (answer?.type === 'ack') this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
+    } catch (thrown) {
+      const error = toNatterError(thrown);
+      if (error.code === 'internal')
+        this.deps.log.error({ err: thrown, frame: frame.type }, 'request failed');
+      connection.sendError(error, re);
+    }
+  }
+
+  private async authenticate(connection: Connection, frame: AuthFrame): Promise<void> {
+    const { config, hub, verifier, metrics, presenceStore } = this.deps;
+    clearTimeout(connection.authTimer);
+    connection.state = 'verifying';
+    let userId: string;
+    try {
+      const identity = await verifier.verify(frame.token);
+      userId = identity.userId;
+      if (hub.countFor(userId) >= config.maxConnectionsPerUser) throw new NatterError('too_many_connections');
+      connection.sessionKey = identity.sessionKey;
+      const ttl = identity.expiresAt === null ? null : identity.expiresAt - Date.now();
+      if (ttl !== null && ttl < MAX_TIMER_MS) {
+        connection.expiryTimer = setTimeout(() => connection.closeWith('token_expired'), Math.max(0, ttl));
+        connection.expiryTimer.unref();
+      }
+    } catch (thrown) {
+      const error = toNatterError(thrown);
+      if (connection.closed) return;
+      connection.sendError(error, frame.id);
+      connection.closeWith(Connection.closes(error) ? error.code : 'auth_failed');
+      return;
+    }
+    if (connection.closed) return;
+    this.leavePreAuth(connection);
+    connection.state = 'open';
+    connection.userId = userId;
+    connection.deviceId = frame.device_id ?? null;
+    connection.nextPingAt = Date.now() + config.pingIntervalMs;
+    hub.add(connection);
+    metrics.connections.inc({ state: 'open' });
+    presenceStore.beat(userId, Date.now());
+    const ready: ReadyFrame = {
+      type: 'ready',
+      ...(frame.id === undefined ? {} : { re: frame.id }),
+      user_id: userId,
+      device_id: connection.deviceId,
+      connection_id: connection.id,
+      heartbeat_interval_ms: config.pingIntervalMs,
+      heartbeat_timeout_ms: config.pingTimeoutMs,
+      server_time: Date.now(),
+      limits: {
+        max_frame_bytes: config.maxFrameBytes,
+        max_body_bytes: config.maxBodyBytes,
+        sends_per_second: config.sendsPerSecond,
+        send_burst: config.sendBurst,
+      },
+    };
+    connection.send(ready);
+    for (const { data, isBinary } of connection.backlog.splice(0)) this.onMessage(connection, data, isBinary);
+  }
+
+  private leavePreAuth(connection: Connection): void {
+    if (!connection.preAuth) return;
+    connection.preAuth = false;
+    this.unauthenticated -= 1;
+    this.deps.metrics.connections.dec({ state: 'authenticating' });
+  }
+
+  private onClose(connection: Connection): void {
+    const { hub, metrics, presence, presenceStore } = this.deps;
+    const wasAuthenticated = connection.userId !== '';
+    connection.state = 'closed';
+    clearTimeout(connection.authTimer);
+    clearTimeout(connection.expiryTimer);
+    this.connections.delete(connection);
+    this.leavePreAuth(connection);
+    if (!wasAuthenticated) return;
+    metrics.connections.dec({ state: 'open' });
+    presence.unsubscribe(connection);
+    if (hub.remove(connection)) {
+      presenceStore.leave(connection.userId, Date.now());
+      this.sendBuckets.delete(connection.userId);
+    }
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    const { config, conversations } = this.deps;
+    for (const connection of this.connections) {
+      if (connection.state !== 'open') continue;
+      if (now - connection.lastHeardAt > config.pingTimeoutMs) {
+        connection.closeWith('heartbeat_timeout');
+      } else if (now >= connection.nextPingAt) {
+        connection.nextPingAt = now + config.pingIntervalMs;
+        conversations.changeToken(connection.userId).then(
+          (token) => connection.send({ type: 'ping', token }),
+          (error) => this.deps.log.warn({ err: error }, 'could not compute change token for ping'),
+        );
+      }
+    }
+  }
+
+  private invalid(connection: Connection, error: NatterError, re: string | undefined): void {
+    this.deps.metrics.framesIn.inc({ type: 'invalid' });
+    connection.sendError(error, re);
+    connection.invalidFrames += 1;
+    if (connection.invalidFrames >= this.deps.config.maxInvalidFrames)
+      connection.closeWith('policy_violation');
+  }
+
+  private takeSendToken(userId: string): void {
+    let bucket = this.sendBuckets.get(userId);
+    if (!bucket) {
+      bucket = new TokenBucket(this.deps.config.sendsPerSecond, this.deps.config.sendBurst);
+      this.sendBuckets.set(userId, bucket);
+    }
+    const taken = bucket.take();
+    if (!taken.ok) throw new NatterError('rate_limited', undefined, { retryAfterMs: taken.retryAfterMs });
+  }
+}
+
+function parseFrame(data: RawData): ClientFrame | NatterError {
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString());
+  } catch {
+    return new NatterError('bad_request', 'The frame is not valid JSON.');
+  }
+  const parsed = ClientFrame.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof value === 'object' && value !== null && !CLIENT_FRAME_TYPES.includes(type as never)) {
+    return new NatterError('unknown_frame', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}.`);
+  }
+  const issue = parsed.error.issues[0];
+  return new NatterError(
+    'bad_request',
+    `${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+function binaryError(): NatterError {
+  return new NatterError('bad_request', 'Binary frames are not accepted; send JSON text frames.');
+}
+
+function requestIdOf(frame: ClientFrame): string | undefined {
+  return 'id' in frame ? frame.id : undefined;
+}
+
+function reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+  const lines = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+}

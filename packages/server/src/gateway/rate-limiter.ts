@@ -1,0 +1,25 @@
+/** A token bucket: `burst` tokens, refilled at `perSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = performance.now();
+  }
+
+  /** Takes a token, or returns how many ms until one is available. */
+  take(): { ok: true } | { ok: false; retryAfterMs: number } {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.perSecond);
+    this.updatedAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterMs: Math.ceil(((1 - this.tokens) / this.perSecond) * 1000) };
+  }
+}

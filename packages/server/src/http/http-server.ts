@@ -1,0 +1,87 @@
+import { NatterError, toNatterError } from '@natter/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { AccountService } from '../auth/account-service.js';
+import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
+import type { ConversationService } from '../chat/conversation-service.js';
+import type { Metrics } from '../metrics.js';
+import { registerAccountRoutes } from './account-routes.js';
+import { registerConversationRoutes } from './conversation-routes.js';
+import { registerOpsRoutes } from './ops-routes.js';
+
+export interface HttpDeps {
+  log: Logger;
+  verifier: TokenVerifier;
+  accounts: AccountService;
+  conversations: ConversationService;
+  metrics: Metrics;
+  isReady: () => boolean;
+}
+
+/** Helpers every route module uses: bearer authentication and body validation. */
+export interface RouteKit {
+  identify(request: FastifyRequest): Promise<Identity>;
+  parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S>;
+}
+
+/** The HTTP API: accounts, conversation management, history, health and metrics. */
+export function createHttpServer(deps: HttpDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+  });
+
+  app.setErrorHandler((thrown, request, reply) => {
+    const error = fromFastify(thrown);
+    if (error.code === 'internal') request.log.error({ err: thrown }, 'request failed');
+    deps.metrics.errors.inc({ code: error.code });
+    if (error.retryAfterMs !== undefined) reply.header('Retry-After', Math.ceil(error.retryAfterMs / 1000));
+    return reply.status(error.status).send({
+      error: {
+        code: error.code,
+        message: error.message,
+        retryable: error.retryable,
+        ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
+      },
+    });
+  });
+  app.setNotFoundHandler(() => {
+    throw new NatterError('not_found');
+  });
+
+  const kit: RouteKit = {
+    async identify(request) {
+      const header = request.headers.authorization ?? '';
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw new NatterError('unauthenticated');
+      return deps.verifier.verify(match[1]!);
+    },
+    parse(schema, value) {
+      const parsed = schema.safeParse(value ?? {});
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      throw new NatterError(
+        'bad_request',
+        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+      );
+    },
+  };
+
+  registerAccountRoutes(app, kit, deps.accounts);
+  registerConversationRoutes(app, kit, deps.conversations, (username) =>
+    deps.accounts.userIdByUsername(username),
+  );
+  registerOpsRoutes(app, deps.metrics, deps.isReady);
+  return app;
+}
+
+function fromFastify(thrown: unknown): NatterError {
+  if (thrown instanceof NatterError) return thrown;
+  const status = (thrown as { statusCode?: number }).statusCode;
+  if (status === 413) return new NatterError('bad_request', 'The request body is too large.');
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new NatterError('bad_request', (thrown as Error).message);
+  }
+  return toNatterError(thrown);
+}

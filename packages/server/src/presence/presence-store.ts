@@ -1,0 +1,16 @@
+import type { PresenceState } from '@natter/protocol';
+
+/**
+ * Who is online: ephemeral, never in the durable log. Contract:
+ * - `beat` marks the user online until `ttlMs` passes with no further beat.
+ * - `leave` marks them offline at once (their last connection closed).
+ * - Listeners hear every online/offline transition once, expiry included; last_seen is the time of
+ *   the last beat. Losing this store costs a refresh, never a message.
+ */
+export interface PresenceStore {
+  beat(userId: string, now: number): void;
+  leave(userId: string, now: number): void;
+  get(userIds: string[]): PresenceState[];
+  onChange(listener: (state: PresenceState) => void): void;
+  close(): void;
+}

@@ -1,0 +1,70 @@
+import type { ChatEvent, ConversationSummary, MemberInfo, Role } from '@natter/protocol';
+import type { WriteOp, WriteResult } from './write-ops.js';
+
+/** A member row as the fan-out needs it: who may see which range of seqs. */
+export interface MemberSpan {
+  userId: string;
+  role: Role;
+  joinedSeq: number;
+  /** null while a member; else the seq of the event that removed them (they still see up to it). */
+  leftSeq: number | null;
+}
+
+export interface EventPage {
+  events: ChatEvent[];
+  hasMore: boolean;
+}
+
+export interface SyncPage {
+  conversations: ConversationSummary[];
+  events: ChatEvent[];
+  truncated: string[];
+  /** The position to present next time. */
+  position: number;
+  hasMore: boolean;
+}
+
+/**
+ * The durable conversation log. Contract:
+ * - `commit` applies all ops in ONE transaction and returns only after it is durable (fsync);
+ *   results line up with ops, each op succeeds or fails on its own (a failed op writes nothing).
+ *   If the transaction itself fails, the promise rejects and nothing of the batch is stored.
+ * - Each conversation's seq is assigned inside that transaction: 1, 2, 3, ... gap-free, in commit order.
+ * - Every committed change (event or cursor move) gets a store-wide position, increasing in commit
+ *   order; a user's change token is the highest position among the conversations they can see.
+ * - Reads see only committed data. A conversation the user is not (and never was) a member of reads
+ *   as `null`, exactly like one that does not exist.
+ */
+export interface LogStore {
+  commit(ops: WriteOp[]): Promise<WriteResult[]>;
+
+  /**
+   * Conversations whose view changed after position `since` (0: all), oldest change first, `limit`
+   * per page; with `eventsPerConversation` > 0, also their events committed after `since`.
+   */
+  syncSince(userId: string, since: number, limit: number, eventsPerConversation: number): Promise<SyncPage>;
+  /** Events with seq > afterSeq the user may see, ascending. */
+  fetchAfter(
+    userId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<EventPage | null>;
+  /** The page of events just before beforeSeq (newest page when null), ascending. */
+  historyBefore(
+    userId: string,
+    conversationId: string,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<EventPage | null>;
+  conversationFor(userId: string, conversationId: string): Promise<ConversationSummary | null>;
+  /** Current members with cursors, or null when the user is not a current member. */
+  membersFor(userId: string, conversationId: string): Promise<MemberInfo[] | null>;
+  /** Every member span of a conversation, former members included; [] for an unknown conversation. */
+  memberSpans(conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }>;
+  /** Of `candidates`, those who share at least one conversation (both current members) with userId. */
+  sharingConversationWith(userId: string, candidates: string[]): Promise<string[]>;
+  /** The user's change token position: the highest position among the conversations they can see. */
+  latestPosition(userId: string): Promise<number>;
+  close(): Promise<void>;
+}

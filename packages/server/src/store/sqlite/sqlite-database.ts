@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `user_version` records how many have run. Everything
+ * conversation-scoped leads with conversation_id, the same shape the PostgreSQL schema uses.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('position', 0);
+
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT UNIQUE COLLATE NOCASE,
+    display_name TEXT,
+    password_hash TEXT,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT,
+    direct_key TEXT UNIQUE,
+    last_seq INTEGER NOT NULL,
+    change_pos INTEGER NOT NULL,
+    member_count INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE members (
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    joined_seq INTEGER NOT NULL,
+    left_seq INTEGER,
+    left_pos INTEGER,
+    delivered_seq INTEGER NOT NULL,
+    read_seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX members_by_user ON members (user_id, conversation_id);
+
+  CREATE TABLE events (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    device_id TEXT,
+    client_msg_id TEXT,
+    body TEXT,
+    ref_seq INTEGER,
+    data TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX events_dedupe ON events (conversation_id, sender_id, client_msg_id)
+    WHERE client_msg_id IS NOT NULL;
+  `,
+];
+
+/**
+ * Opens (creating if needed) the embedded database: WAL with synchronous=FULL, so a commit is on
+ * disk (fsync) before it returns, and migrates it.
+ */
+export function openSqlite(dataDir: string): Database.Database {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'natter.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Database.Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  for (let i = applied; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,203 @@
+import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
+import type Database from 'better-sqlite3';
+import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
+import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './sqlite-rows.js';
+
+const UNREAD_CAP = 9999;
+
+/** A member row joined with its conversation, and the position at which the member's view last changed. */
+type ViewRow = ConversationRow & MemberRow & { view_pos: number };
+
+/** What a member may see of a conversation: seqs in [joinedSeq, upperSeq]. */
+interface Visible {
+  joinedSeq: number;
+  upperSeq: number;
+}
+
+/**
+ * Read side of the embedded store. A former member's view freezes at their removal: their view
+ * position is the removal's position and they see seqs up to the removal event, nothing after.
+ */
+export class SqliteLogReader {
+  private readonly sql;
+
+  constructor(db: Database.Database) {
+    const viewPos = 'CASE WHEN m.left_seq IS NULL THEN c.change_pos ELSE m.left_pos END';
+    this.sql = {
+      changedViews: db.prepare<[string, number, number], ViewRow>(
+        `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.user_id = ? AND ${viewPos} > ? ORDER BY view_pos LIMIT ?`,
+      ),
+      view: db.prepare<[string, string], ViewRow>(
+        `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.conversation_id = ? AND m.user_id = ?`,
+      ),
+      latestPosition: db.prepare<[string], { pos: number | null }>(
+        `SELECT max(${viewPos}) AS pos FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.user_id = ?`,
+      ),
+      seqAtOrBeforePos: db.prepare<[string, number], { seq: number }>(
+        `SELECT seq FROM events WHERE conversation_id = ? AND pos <= ? ORDER BY seq DESC LIMIT 1`,
+      ),
+      eventsAfter: db.prepare<[string, number, number, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      ),
+      eventsBefore: db.prepare<[string, number, number, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      lastMessage: db.prepare<[string, number, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND kind = 'message' AND seq >= ? AND seq <= ?
+         ORDER BY seq DESC LIMIT 1`,
+      ),
+      unread: db.prepare<[string, number, number, string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ?
+         AND kind = 'message' AND deleted = 0 AND sender_id != ? LIMIT ?)`,
+      ),
+      peers: db.prepare<
+        [string, string],
+        { read: number | null; delivered: number | null; peer: string | null }
+      >(
+        `SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
+         WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL`,
+      ),
+      spans: db.prepare<[string], MemberRow>(`SELECT * FROM members WHERE conversation_id = ?`),
+      lastSeq: db.prepare<[string], { last_seq: number }>(`SELECT last_seq FROM conversations WHERE id = ?`),
+      activeMembers: db.prepare<[string], MemberRow>(
+        `SELECT * FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY joined_seq, user_id`,
+      ),
+      sharing: db.prepare<[string, string], { user_id: string }>(
+        `SELECT DISTINCT other.user_id FROM members mine
+         JOIN members other ON other.conversation_id = mine.conversation_id AND other.left_seq IS NULL
+         WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.user_id IN (SELECT value FROM json_each(?))`,
+      ),
+    };
+  }
+
+  syncSince(userId: string, since: number, limit: number, eventsPerConversation: number): SyncPage {
+    const rows = this.sql.changedViews.all(userId, since, limit + 1);
+    const hasMore = rows.length > limit;
+    const page = hasMore ? rows.slice(0, limit) : rows;
+    const conversations: ConversationSummary[] = [];
+    const events: ChatEvent[] = [];
+    const truncated: string[] = [];
+    for (const row of page) {
+      conversations.push(this.summarize(row));
+      if (eventsPerConversation === 0) continue;
+      const visible = visibleRange(row);
+      const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, since)?.seq ?? 0;
+      const from = Math.max(before, visible.joinedSeq - 1);
+      const found = this.sql.eventsAfter.all(
+        row.conversation_id,
+        from,
+        visible.upperSeq,
+        eventsPerConversation + 1,
+      );
+      if (found.length > eventsPerConversation) {
+        truncated.push(row.conversation_id);
+        found.length = eventsPerConversation;
+      }
+      for (const e of found) events.push(toChatEvent(e));
+    }
+    const position = hasMore ? page[page.length - 1]!.view_pos : Math.max(since, this.latestPosition(userId));
+    return { conversations, events, truncated, position, hasMore };
+  }
+
+  fetchAfter(userId: string, conversationId: string, afterSeq: number, limit: number): EventPage | null {
+    const view = this.sql.view.get(conversationId, userId);
+    if (!view) return null;
+    const visible = visibleRange(view);
+    const from = Math.max(afterSeq, visible.joinedSeq - 1);
+    const rows = this.sql.eventsAfter.all(conversationId, from, visible.upperSeq, limit + 1);
+    const hasMore = rows.length > limit;
+    return { events: rows.slice(0, limit).map(toChatEvent), hasMore };
+  }
+
+  historyBefore(
+    userId: string,
+    conversationId: string,
+    beforeSeq: number | null,
+    limit: number,
+  ): EventPage | null {
+    const view = this.sql.view.get(conversationId, userId);
+    if (!view) return null;
+    const visible = visibleRange(view);
+    const before = Math.min(beforeSeq ?? Number.MAX_SAFE_INTEGER, visible.upperSeq + 1);
+    const rows = this.sql.eventsBefore.all(conversationId, visible.joinedSeq, before, limit + 1);
+    const hasMore = rows.length > limit;
+    return { events: rows.slice(0, limit).reverse().map(toChatEvent), hasMore };
+  }
+
+  conversationFor(userId: string, conversationId: string): ConversationSummary | null {
+    const view = this.sql.view.get(conversationId, userId);
+    return view ? this.summarize(view) : null;
+  }
+
+  membersFor(userId: string, conversationId: string): MemberInfo[] | null {
+    const view = this.sql.view.get(conversationId, userId);
+    if (!view || view.left_seq !== null) return null;
+    return this.sql.activeMembers.all(conversationId).map((m) => ({
+      user_id: m.user_id,
+      role: m.role,
+      joined_seq: m.joined_seq,
+      delivered_seq: m.delivered_seq,
+      read_seq: m.read_seq,
+    }));
+  }
+
+  memberSpans(conversationId: string): { spans: MemberSpan[]; lastSeq: number } {
+    const lastSeq = this.sql.lastSeq.get(conversationId)?.last_seq ?? 0;
+    const spans = this.sql.spans.all(conversationId).map((m) => ({
+      userId: m.user_id,
+      role: m.role,
+      joinedSeq: m.joined_seq,
+      leftSeq: m.left_seq,
+    }));
+    return { spans, lastSeq };
+  }
+
+  sharingConversationWith(userId: string, candidates: string[]): string[] {
+    if (candidates.length === 0) return [];
+    return this.sql.sharing.all(userId, JSON.stringify(candidates)).map((r) => r.user_id);
+  }
+
+  latestPosition(userId: string): number {
+    return this.sql.latestPosition.get(userId)?.pos ?? 0;
+  }
+
+  private summarize(row: ViewRow): ConversationSummary {
+    const visible = visibleRange(row);
+    const last = this.sql.lastMessage.get(row.conversation_id, visible.joinedSeq, visible.upperSeq);
+    const readFrom = Math.max(row.read_seq, visible.joinedSeq - 1);
+    const unread = this.sql.unread.get(
+      row.conversation_id,
+      readFrom,
+      visible.upperSeq,
+      row.user_id,
+      UNREAD_CAP,
+    )!.n;
+    const peers = this.sql.peers.get(row.conversation_id, row.user_id)!;
+    return {
+      conversation_id: row.conversation_id,
+      kind: row.kind,
+      title: row.title,
+      peer_id: row.kind === 'direct' ? (peers.peer ?? row.user_id) : null,
+      role: row.role,
+      member_count: row.member_count,
+      last_seq: visible.upperSeq,
+      joined_seq: row.joined_seq,
+      left_seq: row.left_seq,
+      read_seq: row.read_seq,
+      delivered_seq: row.delivered_seq,
+      unread,
+      peers_read_seq: peers.read ?? row.read_seq,
+      peers_delivered_seq: peers.delivered ?? row.delivered_seq,
+      last_message: last ? toChatEvent(last) : null,
+      created_at: row.created_at,
+      updated_at: row.left_seq === null ? row.updated_at : (last?.created_at ?? row.created_at),
+    };
+  }
+}
+
+function visibleRange(row: ViewRow): Visible {
+  return { joinedSeq: row.joined_seq, upperSeq: row.left_seq ?? row.last_seq };
+}
