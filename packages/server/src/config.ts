@@ -7,42 +7,160 @@ import { z } from 'zod';
  * NATTER_DATA_DIR -> --data-dir). docs/operations.md lists them all.
  */
 const SETTINGS = {
-  port: { env: 'PORT', schema: z.coerce.number().int().min(0).max(65535).default(8080) },
-  host: { env: 'NATTER_HOST', schema: z.string().default('0.0.0.0') },
-  dataDir: { env: 'NATTER_DATA_DIR', schema: z.string().default('./data') },
+  port: {
+    env: 'PORT',
+    doc: 'HTTP and WebSocket port (0 picks a free one).',
+    schema: z.coerce.number().int().min(0).max(65535).default(8080),
+  },
+  host: { env: 'NATTER_HOST', doc: 'Interface to listen on.', schema: z.string().default('0.0.0.0') },
+  dataDir: {
+    env: 'NATTER_DATA_DIR',
+    doc: 'Directory of the SQLite database (created if missing).',
+    schema: z.string().default('./data'),
+  },
   logLevel: {
     env: 'NATTER_LOG_LEVEL',
+    doc: 'Log level of the JSON logs on stdout.',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   },
-  allowedOrigins: { env: 'NATTER_ALLOWED_ORIGINS', schema: list().default([]) },
-  registration: { env: 'NATTER_REGISTRATION', schema: z.enum(['open', 'closed']).default('open') },
-  sessionTtlSeconds: { env: 'NATTER_SESSION_TTL_SECONDS', schema: int(1).default(30 * 24 * 3600) },
-  passwordHashCost: { env: 'NATTER_PASSWORD_HASH_COST', schema: int(10, 20).default(15) },
-  jwtSecret: { env: 'NATTER_JWT_SECRET', schema: z.string().min(16).optional() },
-  jwtPublicKey: { env: 'NATTER_JWT_PUBLIC_KEY', schema: z.string().optional() },
-  jwtJwksFile: { env: 'NATTER_JWT_JWKS_FILE', schema: z.string().optional() },
-  jwtIssuer: { env: 'NATTER_JWT_ISSUER', schema: z.string().optional() },
-  jwtAudience: { env: 'NATTER_JWT_AUDIENCE', schema: z.string().optional() },
-  authTimeoutMs: { env: 'NATTER_AUTH_TIMEOUT_MS', schema: int(100).default(10_000) },
-  pingIntervalMs: { env: 'NATTER_PING_INTERVAL_MS', schema: int(50).default(25_000) },
-  pingTimeoutMs: { env: 'NATTER_PING_TIMEOUT_MS', schema: int(100).default(60_000) },
-  presenceTtlMs: { env: 'NATTER_PRESENCE_TTL_MS', schema: int(100).default(60_000) },
-  typingTtlMs: { env: 'NATTER_TYPING_TTL_MS', schema: int(100).default(6_000) },
-  typingMinIntervalMs: { env: 'NATTER_TYPING_MIN_INTERVAL_MS', schema: int(0).default(2_000) },
-  maxFrameBytes: { env: 'NATTER_MAX_FRAME_BYTES', schema: int(1024).default(64 * 1024) },
-  maxBodyBytes: { env: 'NATTER_MAX_BODY_BYTES', schema: int(1).default(16 * 1024) },
-  sendsPerSecond: { env: 'NATTER_SENDS_PER_SECOND', schema: int(1).default(50) },
-  sendBurst: { env: 'NATTER_SEND_BURST', schema: int(1).default(200) },
-  framesPerSecond: { env: 'NATTER_FRAMES_PER_SECOND', schema: int(1).default(200) },
-  frameBurst: { env: 'NATTER_FRAME_BURST', schema: int(1).default(400) },
-  maxInvalidFrames: { env: 'NATTER_MAX_INVALID_FRAMES', schema: int(1).default(20) },
-  maxConnectionsPerUser: { env: 'NATTER_MAX_CONNECTIONS_PER_USER', schema: int(1).default(20) },
-  maxUnauthenticated: { env: 'NATTER_MAX_UNAUTHENTICATED', schema: int(1).default(10_000) },
-  maxBufferedBytes: { env: 'NATTER_MAX_BUFFERED_BYTES', schema: int(1024).default(4 * 1024 * 1024) },
-  perMessageDeflate: { env: 'NATTER_PERMESSAGE_DEFLATE', schema: bool().default(false) },
-  drainMaxDelayMs: { env: 'NATTER_DRAIN_MAX_DELAY_MS', schema: int(0).default(5_000) },
+  allowedOrigins: {
+    env: 'NATTER_ALLOWED_ORIGINS',
+    doc: "Comma-separated browser origins allowed to open the WebSocket, besides the server's own origin; * allows any.",
+    schema: list().default([]),
+  },
+  registration: {
+    env: 'NATTER_REGISTRATION',
+    doc: 'open: anyone may create a built-in account; closed: only pre-provisioned or JWT users.',
+    schema: z.enum(['open', 'closed']).default('open'),
+  },
+  sessionTtlSeconds: {
+    env: 'NATTER_SESSION_TTL_SECONDS',
+    doc: 'Lifetime of a built-in session token.',
+    schema: int(1).default(30 * 24 * 3600),
+  },
+  passwordHashCost: {
+    env: 'NATTER_PASSWORD_HASH_COST',
+    doc: 'log2 of the scrypt cost N for password hashes.',
+    schema: int(10, 20).default(15),
+  },
+  jwtSecret: {
+    env: 'NATTER_JWT_SECRET',
+    doc: 'Accept HS256 JWTs signed with this secret (sub = user id, exp required).',
+    schema: z.string().min(16).optional(),
+  },
+  jwtPublicKey: {
+    env: 'NATTER_JWT_PUBLIC_KEY',
+    doc: 'Accept RS256/ES256/EdDSA JWTs verified with this PEM public key (text or file path).',
+    schema: z.string().optional(),
+  },
+  jwtJwksFile: {
+    env: 'NATTER_JWT_JWKS_FILE',
+    doc: 'Accept RS256/ES256/EdDSA JWTs verified with the keys of this JWKS file.',
+    schema: z.string().optional(),
+  },
+  jwtIssuer: {
+    env: 'NATTER_JWT_ISSUER',
+    doc: 'Required iss claim of JWTs, if set.',
+    schema: z.string().optional(),
+  },
+  jwtAudience: {
+    env: 'NATTER_JWT_AUDIENCE',
+    doc: 'Required aud claim of JWTs, if set.',
+    schema: z.string().optional(),
+  },
+  authTimeoutMs: {
+    env: 'NATTER_AUTH_TIMEOUT_MS',
+    doc: 'A socket that has not authenticated within this long is closed (4002).',
+    schema: int(100).default(10_000),
+  },
+  pingIntervalMs: {
+    env: 'NATTER_PING_INTERVAL_MS',
+    doc: 'The server pings each connection this often.',
+    schema: int(50).default(25_000),
+  },
+  pingTimeoutMs: {
+    env: 'NATTER_PING_TIMEOUT_MS',
+    doc: 'A connection silent for this long is closed (4008).',
+    schema: int(100).default(60_000),
+  },
+  presenceTtlMs: {
+    env: 'NATTER_PRESENCE_TTL_MS',
+    doc: 'A user with no frame from any connection for this long reads offline.',
+    schema: int(100).default(60_000),
+  },
+  typingTtlMs: {
+    env: 'NATTER_TYPING_TTL_MS',
+    doc: 'A typing start not refreshed within this long ends with a stop.',
+    schema: int(100).default(6_000),
+  },
+  typingMinIntervalMs: {
+    env: 'NATTER_TYPING_MIN_INTERVAL_MS',
+    doc: 'At most one typing start per user and conversation is forwarded per interval.',
+    schema: int(0).default(2_000),
+  },
+  maxFrameBytes: {
+    env: 'NATTER_MAX_FRAME_BYTES',
+    doc: 'Largest frame accepted; larger closes the socket with 1009.',
+    schema: int(1024).default(64 * 1024),
+  },
+  maxBodyBytes: {
+    env: 'NATTER_MAX_BODY_BYTES',
+    doc: 'Largest message body in UTF-8 bytes (body_too_large).',
+    schema: int(1).default(16 * 1024),
+  },
+  sendsPerSecond: {
+    env: 'NATTER_SENDS_PER_SECOND',
+    doc: 'Sustained sends (message, edit, delete) per user per second (rate_limited).',
+    schema: int(1).default(50),
+  },
+  sendBurst: {
+    env: 'NATTER_SEND_BURST',
+    doc: 'Sends a user may make in a burst before the rate applies.',
+    schema: int(1).default(200),
+  },
+  framesPerSecond: {
+    env: 'NATTER_FRAMES_PER_SECOND',
+    doc: 'Sustained frames per connection per second (rate_limited).',
+    schema: int(1).default(200),
+  },
+  frameBurst: {
+    env: 'NATTER_FRAME_BURST',
+    doc: 'Frames a connection may send in a burst.',
+    schema: int(1).default(400),
+  },
+  maxInvalidFrames: {
+    env: 'NATTER_MAX_INVALID_FRAMES',
+    doc: 'Invalid frames a connection may send before it is closed (1008).',
+    schema: int(1).default(20),
+  },
+  maxConnectionsPerUser: {
+    env: 'NATTER_MAX_CONNECTIONS_PER_USER',
+    doc: 'Open connections per user; one more is refused (4004).',
+    schema: int(1).default(20),
+  },
+  maxUnauthenticated: {
+    env: 'NATTER_MAX_UNAUTHENTICATED',
+    doc: 'Sockets that have not authenticated yet; more are refused with HTTP 503.',
+    schema: int(1).default(10_000),
+  },
+  maxBufferedBytes: {
+    env: 'NATTER_MAX_BUFFERED_BYTES',
+    doc: 'Unsent bytes a connection may have queued before it is closed as a slow consumer (4009).',
+    schema: int(1024).default(4 * 1024 * 1024),
+  },
+  perMessageDeflate: {
+    env: 'NATTER_PERMESSAGE_DEFLATE',
+    doc: 'Enable permessage-deflate compression (costs CPU and memory per connection).',
+    schema: bool().default(false),
+  },
+  drainMaxDelayMs: {
+    env: 'NATTER_DRAIN_MAX_DELAY_MS',
+    doc: 'On shutdown, clients are told to reconnect after a random delay up to this.',
+    schema: int(0).default(5_000),
+  },
   syncEventsPerConversation: {
     env: 'NATTER_SYNC_EVENTS_PER_CONVERSATION',
+    doc: 'Events per conversation a sync returns before listing it as truncated.',
     schema: int(1, 1000).default(100),
   },
 } as const;
@@ -116,9 +234,10 @@ export function loadConfig(
 }
 
 /** The documented table of settings, for `--help` and docs. */
-export function describeSettings(): Array<{ env: string; flag: string; default: unknown }> {
+export function describeSettings(): Array<{ env: string; flag: string; default: unknown; doc: string }> {
   return Object.values(SETTINGS).map((s) => ({
     env: s.env,
+    doc: s.doc,
     flag: `--${s.env
       .replace(/^NATTER_/, '')
       .toLowerCase()
