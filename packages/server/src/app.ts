@@ -38,7 +38,7 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   const accountStore = new SqliteAccountStore(db);
 
   const hub = new ConnectionHub();
-  const directory = new MemberDirectory(logStore);
+  const directory = new MemberDirectory(logStore, log);
   const typing = new TypingService(directory, hub, config.typingTtlMs, config.typingMinIntervalMs);
   const publisher = new Publisher(directory, hub, typing);
   const committer = new GroupCommitter(logStore, (committed) => publisher.publish(committed), metrics, log);
@@ -57,7 +57,7 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   });
   const chat = new ChatService(committer, metrics, config.maxBodyBytes);
   const presenceStore = new MemoryPresenceStore(config.presenceTtlMs);
-  const presence = new PresenceService(presenceStore, logStore);
+  const presence = new PresenceService(presenceStore, logStore, log);
 
   const gateway = new Gateway({
     config,

@@ -1,15 +1,27 @@
 #!/usr/bin/env node
 import { startNatter } from './app.js';
 import { describeSettings, loadConfig } from './config.js';
+import { createLogger } from './log.js';
 
 if (process.argv.includes('--help')) {
   console.log('Usage: natter [--flag value ...]\n\nSettings (environment variable, flag, default):');
-  for (const s of describeSettings())
-    console.log(`  ${s.env.padEnd(38)} ${s.flag.padEnd(36)} ${JSON.stringify(s.default)}`);
+  for (const s of describeSettings()) {
+    console.log(
+      `  ${s.env.padEnd(36)} ${s.flag.padEnd(34)} ${JSON.stringify(s.default) ?? 'unset'}\n      ${s.doc}`,
+    );
+  }
   process.exit(0);
 }
 
-const natter = await startNatter(loadConfig());
+const config = loadConfig();
+const log = createLogger(config.logLevel);
+const natter = await startNatter(config);
+
+// Every known async path handles its own failures; this is the backstop that keeps one
+// unforeseen rejection from taking every connection down with the process.
+process.on('unhandledRejection', (reason) => {
+  log.error({ err: reason }, 'unhandled rejection');
+});
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -19,7 +31,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     natter.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(error);
+        log.fatal({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -79,6 +79,8 @@ export class ChatService {
 
   private checkBody(body: string): void {
     if (body.trim().length === 0) throw new NatterError('bad_request', 'A message body must not be empty.');
+    if (!body.isWellFormed())
+      throw new NatterError('bad_request', 'The body contains unpaired UTF-16 surrogates.');
     if (Buffer.byteLength(body, 'utf8') > this.maxBodyBytes) {
       throw new NatterError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes (UTF-8).`);
     }

@@ -1,4 +1,5 @@
 import type { ChatEvent } from '@natter/protocol';
+import type { Logger } from 'pino';
 import type { LogStore, MemberSpan } from '../store/log-store.js';
 
 interface Entry {
@@ -19,7 +20,10 @@ export class MemberDirectory {
   private readonly entries = new Map<string, Entry>();
   private readonly chains = new Map<string, Promise<void>>();
 
-  constructor(private readonly store: LogStore) {}
+  constructor(
+    private readonly store: LogStore,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * Calls `deliver` with the recipients of each event, in seq order per conversation. Synchronous
@@ -39,6 +43,8 @@ export class MemberDirectory {
         if (!current || event.seq > current.throughSeq + 1) current = await this.load(id);
         deliver(this.observe(current, event));
       })
+      // A failed load loses this live delivery only: clients heal from the log on the next heartbeat.
+      .catch((error: unknown) => this.log.error({ err: error, conversation: id }, 'fan-out failed'))
       .finally(() => {
         if (this.chains.get(id) === next) this.chains.delete(id);
       });
@@ -51,6 +57,13 @@ export class MemberDirectory {
     const members: string[] = [];
     for (const span of entry.spans.values()) if (span.leftSeq === null) members.push(span.userId);
     return members;
+  }
+
+  /** Runs `use` with the current members; a failure to load them is logged, not thrown. */
+  withCurrentMembers(conversationId: string, use: (members: string[]) => void): void {
+    this.currentMembers(conversationId).then(use, (error: unknown) =>
+      this.log.error({ err: error, conversation: conversationId }, 'membership load failed'),
+    );
   }
 
   private observe(entry: Entry, event: ChatEvent): string[] {

@@ -33,9 +33,9 @@ export class Publisher {
           delivered_seq: cursor.deliveredSeq,
           read_seq: cursor.readSeq,
         } satisfies ReceiptUpdateFrame);
-        void this.directory
-          .currentMembers(cursor.conversationId)
-          .then((members) => this.broadcaster.toUsers(members, frame));
+        this.directory.withCurrentMembers(cursor.conversationId, (members) =>
+          this.broadcaster.toUsers(members, frame),
+        );
       }
     }
   }

@@ -1,4 +1,5 @@
 import type { PresenceState, PresenceUpdateFrame } from '@natter/protocol';
+import type { Logger } from 'pino';
 import type { LogStore } from '../store/log-store.js';
 import type { PresenceStore } from './presence-store.js';
 
@@ -21,8 +22,11 @@ export class PresenceService {
   constructor(
     private readonly store: PresenceStore,
     private readonly log: LogStore,
+    logger: Logger,
   ) {
-    store.onChange((state) => void this.notify(state));
+    store.onChange((state) =>
+      this.notify(state).catch((error: unknown) => logger.error({ err: error }, 'presence fan-out failed')),
+    );
   }
 
   /** Replaces what `watcher` watches; returns the current state of the visible ones. */

@@ -32,13 +32,7 @@ export class TypingService {
       return;
     }
     const now = Date.now();
-    const timer = setTimeout(() => {
-      const entry = this.active.get(key);
-      if (entry)
-        void this.directory
-          .currentMembers(conversationId)
-          .then((m) => this.end(key, entry, conversationId, userId, m));
-    }, this.ttlMs);
+    const timer = setTimeout(() => this.endLater(key, conversationId, userId), this.ttlMs);
     timer.unref();
     if (current) clearTimeout(current.timer);
     const forward = !current || now - current.lastForwarded >= this.minIntervalMs;
@@ -48,17 +42,20 @@ export class TypingService {
 
   /** The user sent a message: whatever they were typing is done. */
   stopped(conversationId: string, userId: string): void {
-    const key = `${conversationId}\n${userId}`;
-    const current = this.active.get(key);
-    if (current)
-      void this.directory
-        .currentMembers(conversationId)
-        .then((m) => this.end(key, current, conversationId, userId, m));
+    this.endLater(`${conversationId}\n${userId}`, conversationId, userId);
   }
 
   close(): void {
     for (const entry of this.active.values()) clearTimeout(entry.timer);
     this.active.clear();
+  }
+
+  private endLater(key: string, conversationId: string, userId: string): void {
+    const entry = this.active.get(key);
+    if (entry)
+      this.directory.withCurrentMembers(conversationId, (m) =>
+        this.end(key, entry, conversationId, userId, m),
+      );
   }
 
   private end(key: string, entry: Typing, conversationId: string, userId: string, members: string[]): void {
