@@ -15,9 +15,7 @@ import { Metrics } from './metrics.js';
 import { MemoryPresenceStore } from './presence/memory-presence-store.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
-import { SqliteAccountStore } from './store/sqlite/sqlite-account-store.js';
-import { openSqlite } from './store/sqlite/sqlite-database.js';
-import { SqliteLogStore } from './store/sqlite/sqlite-log-store.js';
+import { openSqliteStores } from './store/sqlite/sqlite-stores.js';
 
 export interface RunningNatter {
   port: number;
@@ -33,15 +31,19 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   const log = createLogger(config.logLevel);
   const metrics = new Metrics();
 
-  const db = openSqlite(config.dataDir);
-  const logStore = new SqliteLogStore(db);
-  const accountStore = new SqliteAccountStore(db);
+  const { logStore, accountStore } = openSqliteStores(config.dataDir);
 
   const hub = new ConnectionHub();
   const directory = new MemberDirectory(logStore, log);
   const typing = new TypingService(directory, hub, config.typingTtlMs, config.typingMinIntervalMs);
   const publisher = new Publisher(directory, hub, typing);
-  const committer = new GroupCommitter(logStore, (committed) => publisher.publish(committed), metrics, log);
+  const committer = new GroupCommitter(
+    logStore,
+    (committed) => publisher.publish(committed),
+    metrics,
+    log,
+    config.maxPendingWrites,
+  );
 
   const verifier = new TokenVerifier(accountStore, {
     secret: config.jwtSecret,

@@ -158,6 +158,11 @@ const SETTINGS = {
     doc: 'On shutdown, clients are told to reconnect after a random delay up to this.',
     schema: int(0).default(5_000),
   },
+  maxPendingWrites: {
+    env: 'NATTER_MAX_PENDING_WRITES',
+    doc: 'Writes queued for the next commit beyond which new ones are refused (overloaded, retryable).',
+    schema: int(1).default(50_000),
+  },
   syncEventsPerConversation: {
     env: 'NATTER_SYNC_EVENTS_PER_CONVERSATION',
     doc: 'Events per conversation a sync returns before listing it as truncated.',

@@ -74,7 +74,7 @@ export class ConversationService {
     const all: ConversationSummary[] = [];
     let since = 0;
     for (;;) {
-      const page = await this.store.syncSince(userId, since, 500, 0);
+      const page = await this.store.syncSince(userId, since, 0, 500, 0);
       all.push(...page.conversations);
       if (!page.hasMore) return all;
       since = page.position;
@@ -87,22 +87,26 @@ export class ConversationService {
     token: string | null | undefined,
     limit = DEFAULT_SYNC_LIMIT,
   ): Promise<Omit<SyncResultFrame, 're'>> {
-    const from = token ? decodeToken(token) : { position: 0, listing: true };
+    const from = token ? decodeToken(token) : { position: 0, after: 0, listing: true };
     const perConversation = from.listing ? 0 : this.options.syncEventsPerConversation;
-    const page = await this.store.syncSince(userId, from.position, limit, perConversation);
+    const page = await this.store.syncSince(userId, from.after, from.position, limit, perConversation);
+    const next = page.hasMore
+      ? { ...from, after: page.position }
+      : { listing: false, position: page.position, after: page.position };
     return {
       type: 'sync_result',
       conversations: page.conversations,
       events: page.events,
       truncated: page.truncated,
-      token: encodeToken({ position: page.position, listing: from.listing && page.hasMore }),
+      token: encodeToken(next),
       has_more: page.hasMore,
     };
   }
 
   /** The token a client holding everything would have now: compared on each heartbeat. */
   async changeToken(userId: string): Promise<string> {
-    return encodeToken({ position: await this.store.latestPosition(userId), listing: false });
+    const position = await this.store.latestPosition(userId);
+    return encodeToken({ position, after: position, listing: false });
   }
 
   async fetch(userId: string, conversationId: string, afterSeq: number, limit?: number): Promise<EventPage> {

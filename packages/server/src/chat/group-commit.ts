@@ -38,9 +38,17 @@ export class GroupCommitter {
     private readonly publish: (committed: Committed[]) => void,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly maxPending: number,
   ) {}
 
+  /**
+   * Queues an op for the next commit. Past `maxPending` queued ops the store is not keeping up:
+   * the op is refused with a retryable `overloaded` instead of growing memory and latency.
+   */
   submit(op: WriteOp, origin?: string): Promise<WriteResult> {
+    if (this.queue.length >= this.maxPending) {
+      return Promise.reject(new NatterError('overloaded', undefined, { retryAfterMs: 1000 }));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ op, origin, resolve, reject });
       this.schedule();
@@ -69,6 +77,7 @@ export class GroupCommitter {
     try {
       results = await this.store.commit(batch.map((p) => p.op));
     } catch (cause) {
+      this.log.warn({ err: cause, ops: batch.length }, 'commit failed; the batch is refused as unavailable');
       const error = new NatterError('unavailable', undefined, { cause });
       for (const p of batch) p.reject(error);
     }

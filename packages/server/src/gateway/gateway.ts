@@ -146,9 +146,9 @@ export class Gateway {
       );
       return;
     }
-    const parsed = isBinary ? binaryError() : parseFrame(data);
-    if (parsed instanceof NatterError) {
-      this.invalid(connection, parsed, undefined);
+    const parsed = isBinary ? BINARY_FRAME : parseFrame(data);
+    if ('error' in parsed) {
+      this.invalid(connection, parsed.error, parsed.re);
     } else if (connection.state === 'authenticating') {
       this.deps.metrics.framesIn.inc({ type: parsed.type });
       if (parsed.type === 'auth') void this.authenticate(connection, parsed);
@@ -192,11 +192,7 @@ export class Gateway {
       userId = identity.userId;
       if (hub.countFor(userId) >= config.maxConnectionsPerUser) throw new NatterError('too_many_connections');
       connection.sessionKey = identity.sessionKey;
-      const ttl = identity.expiresAt === null ? null : identity.expiresAt - Date.now();
-      if (ttl !== null && ttl < MAX_TIMER_MS) {
-        connection.expiryTimer = setTimeout(() => connection.closeWith('token_expired'), Math.max(0, ttl));
-        connection.expiryTimer.unref();
-      }
+      if (identity.expiresAt !== null) this.closeAtExpiry(connection, identity.expiresAt);
     } catch (thrown) {
       const error = toNatterError(thrown);
       if (connection.closed) return;
@@ -231,6 +227,19 @@ export class Gateway {
     };
     connection.send(ready);
     for (const { data, isBinary } of connection.backlog.splice(0)) this.onMessage(connection, data, isBinary);
+  }
+
+  /** Closes the connection when its token expires (timers cap at ~24.8 days, so long ones re-arm). */
+  private closeAtExpiry(connection: Connection, expiresAt: number): void {
+    const ttl = expiresAt - Date.now();
+    connection.expiryTimer = setTimeout(
+      () =>
+        ttl > MAX_TIMER_MS
+          ? this.closeAtExpiry(connection, expiresAt)
+          : connection.closeWith('token_expired'),
+      Math.max(0, Math.min(ttl, MAX_TIMER_MS)),
+    );
+    connection.expiryTimer.unref();
   }
 
   private leavePreAuth(connection: Connection): void {
@@ -293,29 +302,40 @@ export class Gateway {
   }
 }
 
-function parseFrame(data: RawData): ClientFrame | NatterError {
+/** A frame that failed validation; `re` is its id when it had a usable one, so the error answers it. */
+interface InvalidFrame {
+  error: NatterError;
+  re?: string;
+}
+
+function parseFrame(data: RawData): ClientFrame | InvalidFrame {
   let value: unknown;
   try {
     value = JSON.parse(data.toString());
   } catch {
-    return new NatterError('bad_request', 'The frame is not valid JSON.');
+    return { error: new NatterError('bad_request', 'The frame is not valid JSON.') };
   }
   const parsed = ClientFrame.safeParse(value);
   if (parsed.success) return parsed.data;
-  const type = (value as { type?: unknown } | null)?.type;
-  if (typeof value === 'object' && value !== null && !CLIENT_FRAME_TYPES.includes(type as never)) {
-    return new NatterError('unknown_frame', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}.`);
+  const fields =
+    typeof value === 'object' && value !== null ? (value as { type?: unknown; id?: unknown }) : {};
+  const re =
+    typeof fields.id === 'string' && fields.id.length > 0 && fields.id.length <= 64 ? fields.id : undefined;
+  if (!CLIENT_FRAME_TYPES.includes(fields.type as never)) {
+    const type = JSON.stringify(fields.type)?.slice(0, 40) ?? 'missing';
+    return { error: new NatterError('unknown_frame', `Unknown frame type ${type}.`), re };
   }
   const issue = parsed.error.issues[0];
-  return new NatterError(
+  const error = new NatterError(
     'bad_request',
     `${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'invalid'}`,
   );
+  return { error, re };
 }
 
-function binaryError(): NatterError {
-  return new NatterError('bad_request', 'Binary frames are not accepted; send JSON text frames.');
-}
+const BINARY_FRAME: InvalidFrame = {
+  error: new NatterError('bad_request', 'Binary frames are not accepted; send JSON text frames.'),
+};
 
 function requestIdOf(frame: ClientFrame): string | undefined {
   return 'id' in frame ? frame.id : undefined;

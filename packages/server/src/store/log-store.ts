@@ -39,10 +39,19 @@ export interface LogStore {
   commit(ops: WriteOp[]): Promise<WriteResult[]>;
 
   /**
-   * Conversations whose view changed after position `since` (0: all), oldest change first, `limit`
-   * per page; with `eventsPerConversation` > 0, also their events committed after `since`.
+   * Conversations whose view changed after position `after` (0: all), oldest change first, `limit`
+   * per page; with `eventsPerConversation` > 0, also their events committed after `eventsSince`.
+   * A resume that takes several pages keeps `eventsSince` at the client's token and moves `after`
+   * to each page's position, so a conversation on a later page still gets all its new events.
+   * All of one call reads one snapshot.
    */
-  syncSince(userId: string, since: number, limit: number, eventsPerConversation: number): Promise<SyncPage>;
+  syncSince(
+    userId: string,
+    after: number,
+    eventsSince: number,
+    limit: number,
+    eventsPerConversation: number,
+  ): Promise<SyncPage>;
   /** Events with seq > afterSeq the user may see, ascending. */
   fetchAfter(
     userId: string,

@@ -6,18 +6,21 @@ import { NatterError } from '@natter/protocol';
 import { exportJWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JwtOptions, TokenVerifier } from '../../src/auth/token-verifier.js';
-import { SqliteAccountStore } from '../../src/store/sqlite/sqlite-account-store.js';
-import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
+import type { AccountStore } from '../../src/store/account-store.js';
+import { openSqliteStores, type SqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 
 let dir: string;
-let accounts: SqliteAccountStore;
+let stores: SqliteStores;
+let accounts: AccountStore;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'natter-auth-'));
-  accounts = new SqliteAccountStore(openSqlite(dir));
+  stores = openSqliteStores(dir);
+  accounts = stores.accountStore;
 });
 
 afterAll(async () => {
+  await stores.close();
   await rm(dir, { recursive: true, force: true });
 });
 

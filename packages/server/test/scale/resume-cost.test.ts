@@ -23,13 +23,22 @@ describe('resume cost follows what changed, not how many conversations a user ha
     const ids: string[] = [];
     for (let i = 0; i < peers.length; i += 100) {
       const created = await Promise.all(
-        peers
-          .slice(i, i + 100)
-          .map((peer) =>
-            api(server.httpUrl, 'POST', '/v1/conversations/direct', { token, body: { user_id: peer } }),
+        peers.slice(i, i + 100).map((peer) =>
+          api<{ conversation: { conversation_id: string } }>(
+            server.httpUrl,
+            'POST',
+            '/v1/conversations/direct',
+            {
+              token,
+              body: { user_id: peer },
+            },
           ),
+        ),
       );
-      for (const res of created) ids.push(res.body.conversation.conversation_id);
+      for (const res of created) {
+        expect(res.status, res.text).toBe(200);
+        ids.push(res.body.conversation.conversation_id);
+      }
     }
     expect(new Set(ids).size).toBe(CONVERSATIONS);
 

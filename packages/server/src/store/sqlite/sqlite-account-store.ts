@@ -1,6 +1,6 @@
-import { NatterError } from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import type { AccountStore, SessionRecord, UserRecord } from '../account-store.js';
+import type { SqliteWriterClient } from './sqlite-writer-client.js';
 
 interface UserRow {
   id: string;
@@ -17,53 +17,30 @@ interface SessionRow {
   revoked_at: number | null;
 }
 
-/** Users and sessions in the embedded database (the same file as the log). */
+/** Users and sessions in the embedded database (the same file as the log); writes go to the writer thread. */
 export class SqliteAccountStore implements AccountStore {
   private readonly sql;
   /** Ids known to exist: ensureUser runs on every JWT login, and users are never deleted. */
   private readonly knownIds = new Set<string>();
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly writer: SqliteWriterClient,
+  ) {
     this.sql = {
-      insertUser: db.prepare(
-        `INSERT INTO users (id, username, display_name, password_hash, created_at)
-         VALUES (@id, @username, @display_name, @password_hash, @created_at)`,
-      ),
-      ensureUser: db.prepare<[string, number]>(
-        `INSERT INTO users (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
-      ),
       userById: db.prepare<[string], UserRow>(`SELECT * FROM users WHERE id = ?`),
       userByUsername: db.prepare<[string], UserRow>(`SELECT * FROM users WHERE username = ?`),
-      insertSession: db.prepare(
-        `INSERT INTO sessions (token_hash, user_id, expires_at, revoked_at)
-         VALUES (@token_hash, @user_id, @expires_at, @revoked_at)`,
-      ),
       session: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE token_hash = ?`),
-      revoke: db.prepare<[number, string]>(
-        `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?`,
-      ),
     };
   }
 
-  async createUser(user: UserRecord): Promise<void> {
-    try {
-      this.sql.insertUser.run({
-        id: user.id,
-        username: user.username,
-        display_name: user.displayName,
-        password_hash: user.passwordHash,
-        created_at: user.createdAt,
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw new NatterError('username_taken');
-      throw error;
-    }
+  createUser(user: UserRecord): Promise<void> {
+    return this.writer.account({ op: 'createUser', user });
   }
 
   async ensureUser(id: string): Promise<void> {
     if (this.knownIds.has(id)) return;
-    this.sql.ensureUser.run(id, Date.now());
+    await this.writer.account({ op: 'ensureUser', id, at: Date.now() });
     this.knownIds.add(id);
   }
 
@@ -77,13 +54,8 @@ export class SqliteAccountStore implements AccountStore {
     return row ? toUser(row) : null;
   }
 
-  async createSession(session: SessionRecord): Promise<void> {
-    this.sql.insertSession.run({
-      token_hash: session.tokenHash,
-      user_id: session.userId,
-      expires_at: session.expiresAt,
-      revoked_at: session.revokedAt,
-    });
+  createSession(session: SessionRecord): Promise<void> {
+    return this.writer.account({ op: 'createSession', session });
   }
 
   async sessionByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
@@ -98,8 +70,8 @@ export class SqliteAccountStore implements AccountStore {
       : null;
   }
 
-  async revokeSession(tokenHash: string, at: number): Promise<void> {
-    this.sql.revoke.run(at, tokenHash);
+  revokeSession(tokenHash: string, at: number): Promise<void> {
+    return this.writer.account({ op: 'revokeSession', tokenHash, at });
   }
 }
 

@@ -60,6 +60,21 @@ export class SqliteLogReader {
         `SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
          WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL`,
       ),
+      titleAt: db.prepare<[string, number], { data: string | null }>(
+        `SELECT data FROM events WHERE conversation_id = ? AND kind IN ('created', 'renamed') AND seq <= ?
+         ORDER BY seq DESC LIMIT 1`,
+      ),
+      eventTimeAt: db.prepare<[string, number], { created_at: number }>(
+        `SELECT created_at FROM events WHERE conversation_id = ? AND seq = ?`,
+      ),
+      peersAt: db.prepare<
+        { conversation: string; seq: number; user: string },
+        { n: number; read: number | null; delivered: number | null }
+      >(
+        `SELECT count(*) AS n, min(read_seq) AS read, min(delivered_seq) AS delivered FROM members
+         WHERE conversation_id = @conversation AND user_id != @user AND joined_seq <= @seq
+         AND (left_seq IS NULL OR left_seq > @seq)`,
+      ),
       spans: db.prepare<[string], MemberRow>(`SELECT * FROM members WHERE conversation_id = ?`),
       lastSeq: db.prepare<[string], { last_seq: number }>(`SELECT last_seq FROM conversations WHERE id = ?`),
       activeMembers: db.prepare<[string], MemberRow>(
@@ -73,8 +88,14 @@ export class SqliteLogReader {
     };
   }
 
-  syncSince(userId: string, since: number, limit: number, eventsPerConversation: number): SyncPage {
-    const rows = this.sql.changedViews.all(userId, since, limit + 1);
+  syncSince(
+    userId: string,
+    after: number,
+    eventsSince: number,
+    limit: number,
+    eventsPerConversation: number,
+  ): SyncPage {
+    const rows = this.sql.changedViews.all(userId, after, limit + 1);
     const hasMore = rows.length > limit;
     const page = hasMore ? rows.slice(0, limit) : rows;
     const conversations: ConversationSummary[] = [];
@@ -84,7 +105,7 @@ export class SqliteLogReader {
       conversations.push(this.summarize(row));
       if (eventsPerConversation === 0) continue;
       const visible = visibleRange(row);
-      const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, since)?.seq ?? 0;
+      const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, eventsSince)?.seq ?? 0;
       const from = Math.max(before, visible.joinedSeq - 1);
       const found = this.sql.eventsAfter.all(
         row.conversation_id,
@@ -98,7 +119,7 @@ export class SqliteLogReader {
       }
       for (const e of found) events.push(toChatEvent(e));
     }
-    const position = hasMore ? page[page.length - 1]!.view_pos : Math.max(since, this.latestPosition(userId));
+    const position = hasMore ? page[page.length - 1]!.view_pos : Math.max(after, this.latestPosition(userId));
     return { conversations, events, truncated, position, hasMore };
   }
 
@@ -176,7 +197,7 @@ export class SqliteLogReader {
       UNREAD_CAP,
     )!.n;
     const peers = this.sql.peers.get(row.conversation_id, row.user_id)!;
-    return {
+    const summary: ConversationSummary = {
       conversation_id: row.conversation_id,
       kind: row.kind,
       title: row.title,
@@ -193,7 +214,25 @@ export class SqliteLogReader {
       peers_delivered_seq: peers.delivered ?? row.delivered_seq,
       last_message: last ? toChatEvent(last) : null,
       created_at: row.created_at,
-      updated_at: row.left_seq === null ? row.updated_at : (last?.created_at ?? row.created_at),
+      updated_at: row.updated_at,
+    };
+    return row.left_seq === null ? summary : this.frozenAt(summary, row.left_seq, row.user_id);
+  }
+
+  /** A former member's view stops at their removal: nothing that changed later may show through. */
+  private frozenAt(summary: ConversationSummary, leftSeq: number, userId: string): ConversationSummary {
+    const id = summary.conversation_id;
+    const titleEvent = this.sql.titleAt.get(id, leftSeq);
+    const peers = this.sql.peersAt.get({ conversation: id, seq: leftSeq, user: userId })!;
+    return {
+      ...summary,
+      title: titleEvent?.data
+        ? ((JSON.parse(titleEvent.data) as { title?: string | null }).title ?? null)
+        : null,
+      member_count: peers.n,
+      peers_read_seq: Math.min(peers.read ?? summary.read_seq, leftSeq),
+      peers_delivered_seq: Math.min(peers.delivered ?? summary.delivered_seq, leftSeq),
+      updated_at: this.sql.eventTimeAt.get(id, leftSeq)?.created_at ?? summary.updated_at,
     };
   }
 }

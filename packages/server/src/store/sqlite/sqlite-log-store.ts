@@ -2,59 +2,75 @@ import type Database from 'better-sqlite3';
 import type { LogStore } from '../log-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import { SqliteLogReader } from './sqlite-log-reader.js';
-import { SqliteLogWriter } from './sqlite-log-writer.js';
+import type { SqliteWriterClient } from './sqlite-writer-client.js';
 
 /**
- * The embedded log store. better-sqlite3 is synchronous and this process is its only writer, so a
- * commit runs to completion (fsync included) before any other work: reads never see half a batch.
+ * The embedded log store: one writer thread (SqliteLogWriter behind SqliteWriterClient) and reads
+ * on this thread's connection. WAL gives readers a consistent snapshot while the writer commits, and
+ * a commit is visible here as soon as the writer reports it, before anyone is told of it.
  * Batching is the caller's job (see GroupCommitter): one commit call = one transaction = one fsync.
  */
 export class SqliteLogStore implements LogStore {
-  private readonly writer: SqliteLogWriter;
   private readonly reader: SqliteLogReader;
+  /** Runs a read in one transaction: its queries see one snapshot while the writer thread commits. */
+  private readonly snapshot: (read: () => unknown) => unknown;
 
-  constructor(private readonly db: Database.Database) {
-    this.writer = new SqliteLogWriter(db);
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writer: SqliteWriterClient,
+  ) {
     this.reader = new SqliteLogReader(db);
+    this.snapshot = db.transaction((read: () => unknown) => read());
+  }
+
+  private read<T>(read: () => T): Promise<T> {
+    return Promise.resolve(this.snapshot(read) as T);
   }
 
   async commit(ops: WriteOp[]): Promise<WriteResult[]> {
     return this.writer.commit(ops);
   }
 
-  async syncSince(userId: string, since: number, limit: number, eventsPerConversation: number) {
-    return this.reader.syncSince(userId, since, limit, eventsPerConversation);
+  syncSince(
+    userId: string,
+    after: number,
+    eventsSince: number,
+    limit: number,
+    eventsPerConversation: number,
+  ) {
+    return this.read(() => this.reader.syncSince(userId, after, eventsSince, limit, eventsPerConversation));
   }
 
-  async fetchAfter(userId: string, conversationId: string, afterSeq: number, limit: number) {
-    return this.reader.fetchAfter(userId, conversationId, afterSeq, limit);
+  fetchAfter(userId: string, conversationId: string, afterSeq: number, limit: number) {
+    return this.read(() => this.reader.fetchAfter(userId, conversationId, afterSeq, limit));
   }
 
-  async historyBefore(userId: string, conversationId: string, beforeSeq: number | null, limit: number) {
-    return this.reader.historyBefore(userId, conversationId, beforeSeq, limit);
+  historyBefore(userId: string, conversationId: string, beforeSeq: number | null, limit: number) {
+    return this.read(() => this.reader.historyBefore(userId, conversationId, beforeSeq, limit));
   }
 
-  async conversationFor(userId: string, conversationId: string) {
-    return this.reader.conversationFor(userId, conversationId);
+  conversationFor(userId: string, conversationId: string) {
+    return this.read(() => this.reader.conversationFor(userId, conversationId));
   }
 
-  async membersFor(userId: string, conversationId: string) {
-    return this.reader.membersFor(userId, conversationId);
+  membersFor(userId: string, conversationId: string) {
+    return this.read(() => this.reader.membersFor(userId, conversationId));
   }
 
-  async memberSpans(conversationId: string) {
-    return this.reader.memberSpans(conversationId);
+  memberSpans(conversationId: string) {
+    return this.read(() => this.reader.memberSpans(conversationId));
   }
 
-  async sharingConversationWith(userId: string, candidates: string[]) {
-    return this.reader.sharingConversationWith(userId, candidates);
+  sharingConversationWith(userId: string, candidates: string[]) {
+    return this.read(() => this.reader.sharingConversationWith(userId, candidates));
   }
 
-  async latestPosition(userId: string) {
-    return this.reader.latestPosition(userId);
+  latestPosition(userId: string) {
+    return this.read(() => this.reader.latestPosition(userId));
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     if (this.db.open) this.db.close();
   }
 }

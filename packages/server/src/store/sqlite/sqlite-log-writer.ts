@@ -68,9 +68,9 @@ export class SqliteLogWriter {
         `SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL
          ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_seq LIMIT 1`,
       ),
-      otherManagers: db.prepare<[string, string], { n: number }>(
+      otherOwners: db.prepare<[string, string], { n: number }>(
         `SELECT count(*) AS n FROM members WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL
-         AND role IN ('owner', 'admin')`,
+         AND role = 'owner'`,
       ),
       byClientMsgId: db.prepare<[string, string, string], EventRow>(
         `SELECT * FROM events WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?`,
@@ -93,23 +93,27 @@ export class SqliteLogWriter {
   commit(ops: WriteOp[]): WriteResult[] {
     const before = this.position;
     try {
-      return this.db.transaction(() => {
-        const batch = new Map<string, ConversationState>();
-        const now = Date.now();
-        const results = ops.map((op): WriteResult => {
-          try {
-            return { ok: true, value: this.apply(op, batch, now) };
-          } catch (error) {
-            if (error instanceof NatterError) return { ok: false, error };
-            throw error;
+      // IMMEDIATE takes the write lock up front: a deferred transaction that read first could not
+      // upgrade after another connection (accounts) wrote, and would fail instead of waiting.
+      return this.db
+        .transaction(() => {
+          const batch = new Map<string, ConversationState>();
+          const now = Date.now();
+          const results = ops.map((op): WriteResult => {
+            try {
+              return { ok: true, value: this.apply(op, batch, now) };
+            } catch (error) {
+              if (error instanceof NatterError) return { ok: false, error };
+              throw error;
+            }
+          });
+          for (const state of batch.values()) {
+            if (state.dirty) this.sql.saveConversation.run(state.row);
           }
-        });
-        for (const state of batch.values()) {
-          if (state.dirty) this.sql.saveConversation.run(state.row);
-        }
-        this.sql.savePosition.run(this.position);
-        return results;
-      })();
+          this.sql.savePosition.run(this.position);
+          return results;
+        })
+        .immediate();
     } catch (error) {
       this.position = before;
       throw error;
@@ -279,9 +283,10 @@ export class SqliteLogWriter {
       throw new NatterError('forbidden');
     }
     const events: ChatEvent[] = [];
-    const lastManager =
-      target.role !== 'member' && this.sql.otherManagers.get(conversationId, userId)!.n === 0;
-    const successor = lastManager ? this.sql.successor.get(conversationId, userId) : undefined;
+    // A group never loses its last owner while it has members: the longest-serving admin (else
+    // member) takes over.
+    const lastOwner = target.role === 'owner' && this.sql.otherOwners.get(conversationId, userId)!.n === 0;
+    const successor = lastOwner ? this.sql.successor.get(conversationId, userId) : undefined;
     if (successor) {
       events.push(
         this.appendEvent(state, now, {

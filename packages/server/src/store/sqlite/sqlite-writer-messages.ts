@@ -1,0 +1,25 @@
+import type { ErrorCode } from '@natter/protocol';
+import type { WriteOp, WriteOutcome } from '../write-ops.js';
+import type { AccountWrite } from './sqlite-account-writer.js';
+
+/** Messages between the main thread and the writer thread (structured-cloned, so no classes). */
+export type WriterRequest =
+  | { type: 'commit'; id: number; ops: WriteOp[] }
+  | { type: 'account'; id: number; write: AccountWrite }
+  | { type: 'close' };
+
+export type SerializedResult = { ok: true; value: WriteOutcome } | { ok: false; error: SerializedError };
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * `results` line up with a commit's ops; `done` ends an account write (`error` when it was refused);
+ * `failure` means the transaction failed and nothing was stored.
+ */
+export type WriterReply =
+  | { id: number; results: SerializedResult[] }
+  | { id: number; done: true; error?: SerializedError }
+  | { id: number; failure: string };

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccountStore } from '../../src/store/account-store.js';
+import type { LogStore } from '../../src/store/log-store.js';
+import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
+import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import type { AppendOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
+import { describeLogStoreConformance } from './log-store.conformance.js';
+
+interface Opened {
+  /** A connection opened exactly as the stores open theirs (reader and writer thread alike). */
+  db: Database.Database;
+  store: LogStore;
+  accounts: AccountStore;
+  close(): Promise<void>;
+}
+
+function openAt(dir: string): Opened {
+  const stores = openSqliteStores(dir);
+  const db = openSqlite(dir);
+  return {
+    db,
+    store: stores.logStore,
+    accounts: stores.accountStore,
+    async close() {
+      await stores.close();
+      db.close();
+    },
+  };
+}
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'natter-conformance-'));
+}
+
+describeLogStoreConformance('SQLite', async () => {
+  const dir = await tempDir();
+  const opened = openAt(dir);
+  return {
+    store: opened.store,
+    accounts: opened.accounts,
+    async close() {
+      await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+function okOf(result: WriteResult | undefined): WriteOutcome {
+  if (!result?.ok) throw new Error(`expected ok, got ${JSON.stringify(result)}`);
+  return result.value;
+}
+
+function message(
+  conversationId: string,
+  senderId: string,
+  body: string,
+  clientMsgId: string = randomUUID(),
+): AppendOp {
+  return {
+    kind: 'append',
+    eventKind: 'message',
+    conversationId,
+    senderId,
+    deviceId: null,
+    clientMsgId,
+    body,
+    refSeq: null,
+  };
+}
+
+describe('SQLite log store specifics', () => {
+  const dirs: string[] = [];
+  const open: Opened[] = [];
+
+  afterEach(async () => {
+    for (const o of open.splice(0)) await o.close();
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function fresh(): Promise<{ dir: string; opened: Opened }> {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const opened = openAt(dir);
+    open.push(opened);
+    return { dir, opened };
+  }
+
+  it('opens the database in WAL mode with synchronous=FULL', async () => {
+    const { dir, opened } = await fresh();
+    expect(opened.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(opened.db.pragma('synchronous', { simple: true })).toBe(2);
+    await opened.close();
+    const again = openAt(dir);
+    open.push(again);
+    expect(again.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(again.db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
+  it('keeps everything across closing and reopening the same directory', async () => {
+    const { dir, opened } = await fresh();
+    const { store, accounts } = opened;
+    const alice = `alice-${randomUUID()}`;
+    const bob = `bob-${randomUUID()}`;
+    const direct = okOf(
+      (await store.commit([{ kind: 'create_direct', userId: alice, peerId: bob }]))[0],
+    ).conversationId;
+    const group = okOf(
+      (await store.commit([{ kind: 'create_group', creatorId: alice, title: 'G', memberIds: [bob] }]))[0],
+    ).conversationId;
+    const sent = await store.commit([
+      message(direct, alice, 'persist me', 'cm-1'),
+      message(group, bob, 'and me'),
+    ]);
+    await store.commit([{ kind: 'cursor', conversationId: direct, userId: bob, delivered: 2, read: 2 }]);
+    await accounts.createUser({
+      id: alice,
+      username: `alice_${randomUUID().slice(0, 8)}`,
+      displayName: 'Alice',
+      passwordHash: 'h',
+      createdAt: 1,
+    });
+    await accounts.createSession({ tokenHash: 'th-1', userId: alice, expiresAt: 99, revokedAt: null });
+
+    const historyBefore = await store.fetchAfter(bob, direct, 0, 100);
+    const summaryBefore = await store.conversationFor(alice, direct);
+    const membersBefore = await store.membersFor(alice, group);
+    const positionBefore = await store.latestPosition(alice);
+    const userBefore = await accounts.userById(alice);
+    await store.close();
+
+    const reopened = openAt(dir);
+    open.push(reopened);
+    expect(await reopened.store.fetchAfter(bob, direct, 0, 100)).toEqual(historyBefore);
+    expect(await reopened.store.conversationFor(alice, direct)).toEqual(summaryBefore);
+    expect(await reopened.store.membersFor(alice, group)).toEqual(membersBefore);
+    expect(await reopened.store.latestPosition(alice)).toBe(positionBefore);
+    expect(await reopened.accounts.userById(alice)).toEqual(userBefore);
+    expect(await reopened.accounts.sessionByTokenHash('th-1')).toEqual({
+      tokenHash: 'th-1',
+      userId: alice,
+      expiresAt: 99,
+      revokedAt: null,
+    });
+
+    // The same pair finds the same conversation; a retry is still a duplicate; seqs and positions continue.
+    const again = okOf(
+      (await reopened.store.commit([{ kind: 'create_direct', userId: bob, peerId: alice }]))[0],
+    );
+    expect(again).toMatchObject({ conversationId: direct, duplicate: true });
+    const retry = okOf((await reopened.store.commit([message(direct, alice, 'persist me', 'cm-1')]))[0]);
+    expect(retry.duplicate).toBe(true);
+    expect(retry.events).toEqual(okOf(sent[0]).events);
+    const next = okOf((await reopened.store.commit([message(direct, bob, 'after reopen')]))[0]);
+    expect(next.events[0]?.seq).toBe(3);
+    expect(await reopened.store.latestPosition(alice)).toBeGreaterThan(positionBefore);
+    const sync = await reopened.store.syncSince(alice, positionBefore, positionBefore, 100, 100);
+    expect(sync.events.map((e) => [e.conversation_id, e.seq])).toEqual([[direct, 3]]);
+  });
+
+  it('rejects a batch whose transaction fails, and stores nothing of it', async () => {
+    const { opened } = await fresh();
+    const { store } = opened;
+    const alice = `alice-${randomUUID()}`;
+    const bob = `bob-${randomUUID()}`;
+    const conv = okOf(
+      (await store.commit([{ kind: 'create_group', creatorId: alice, title: 'G', memberIds: [bob] }]))[0],
+    ).conversationId;
+    const position = await store.latestPosition(alice);
+
+    // A body SQLite cannot bind makes the insert throw a non-NatterError: the whole batch fails.
+    const unbindable = { ...message(conv, bob, 'x'), body: {} as unknown as string };
+    await expect(
+      store.commit([
+        message(conv, alice, 'would be seq 2', 'cm-lost'),
+        { kind: 'create_direct', userId: alice, peerId: bob },
+        unbindable,
+      ]),
+    ).rejects.toThrow();
+
+    expect((await store.fetchAfter(alice, conv, 0, 100))?.events.map((e) => e.seq)).toEqual([1]);
+    expect(await store.latestPosition(alice)).toBe(position);
+    expect((await store.syncSince(alice, 0, 0, 100, 0)).conversations.map((c) => c.conversation_id)).toEqual([
+      conv,
+    ]);
+
+    // The writer carries on gap-free, and the lost message was never stored.
+    const retried = okOf((await store.commit([message(conv, alice, 'would be seq 2', 'cm-lost')]))[0]);
+    expect(retried.duplicate).toBe(false);
+    expect(retried.events[0]?.seq).toBe(2);
+    expect(await store.latestPosition(alice)).toBe(position + 1);
+  });
+});

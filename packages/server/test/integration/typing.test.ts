@@ -1,0 +1,108 @@
+import type { ServerFrame, TypingUpdateFrame } from '@natter/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll, expectError, TestClient } from '../helpers/client.js';
+import { createGroup, startTestServer, type TestServer, uid } from '../helpers/server.js';
+
+const TYPING_TTL = 800;
+const MIN_INTERVAL = 1_000;
+
+const typingOf = (conv: string, user: string, state?: 'start' | 'stop') => (f: ServerFrame) =>
+  f.type === 'typing' &&
+  f.conversation_id === conv &&
+  f.user_id === user &&
+  (state === undefined || f.state === state);
+
+/** Typing is ephemeral: forwarded to the others, rate-limited, and expires by itself. */
+describe('typing', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ typingTtlMs: TYPING_TTL, typingMinIntervalMs: MIN_INTERVAL });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  async function trio() {
+    const typer = uid('typer');
+    const other = uid('other');
+    const conv = await createGroup(server.httpUrl, typer, [other], 'typing');
+    const t1 = await TestClient.open(server.wsUrl, { user: typer });
+    const t2 = await TestClient.open(server.wsUrl, { user: typer });
+    const o = await TestClient.open(server.wsUrl, { user: other });
+    return { typer, other, conv, t1, t2, o };
+  }
+
+  it('start reaches the other member (not the typer’s connections) and expires on its own with a stop', async () => {
+    const { typer, conv, t1, t2, o } = await trio();
+    try {
+      t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      const startedAt = Date.now();
+      const start = await o.waitFor<TypingUpdateFrame>(typingOf(conv, typer, 'start'), {
+        label: 'typing start',
+      });
+      expect(start.ttl_ms).toBe(TYPING_TTL);
+      const stop = await o.waitFor<TypingUpdateFrame>(typingOf(conv, typer, 'stop'), {
+        timeoutMs: TYPING_TTL * 5,
+        label: 'expiry stop',
+      });
+      expect(stop.state).toBe('stop');
+      const elapsed = Date.now() - startedAt;
+      expect(elapsed).toBeGreaterThanOrEqual(TYPING_TTL - 100);
+      expect(elapsed).toBeLessThanOrEqual(TYPING_TTL * 4);
+      // the typer's own connections never get their typing
+      expect(t1.frames.some((f) => f.type === 'typing')).toBe(false);
+      expect(t2.frames.some((f) => f.type === 'typing')).toBe(false);
+    } finally {
+      await closeAll([t1, t2, o]);
+    }
+  });
+
+  it('explicit stop is forwarded; repeated starts within the min interval are forwarded once', async () => {
+    const { typer, conv, t1, t2, o } = await trio();
+    try {
+      for (let i = 0; i < 5; i++) t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      await o.waitFor(typingOf(conv, typer, 'start'));
+      await t1.pingPong();
+      await o.collectFor(() => false, 100);
+      expect(o.frames.filter(typingOf(conv, typer, 'start'))).toHaveLength(1);
+      const mark = o.mark();
+      t1.sendJson({ type: 'typing', conversation_id: conv, state: 'stop' });
+      await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, timeoutMs: TYPING_TTL / 2 + 100 });
+    } finally {
+      await closeAll([t1, t2, o]);
+    }
+  });
+
+  it('sending a message ends typing', async () => {
+    const { typer, conv, t1, t2, o } = await trio();
+    try {
+      t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      await o.waitFor(typingOf(conv, typer, 'start'));
+      const mark = o.mark();
+      const sentAt = Date.now();
+      await t1.sendOk(conv, 'done typing');
+      await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, label: 'stop after send' });
+      expect(Date.now() - sentAt).toBeLessThan(TYPING_TTL - 100);
+    } finally {
+      await closeAll([t1, t2, o]);
+    }
+  });
+
+  it('typing in a conversation you are not in is not_found and reaches nobody', async () => {
+    const { typer, conv, t1, t2, o } = await trio();
+    const outsider = uid('outsider');
+    const x = await TestClient.open(server.wsUrl, { user: outsider });
+    try {
+      const mark = x.mark();
+      x.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      const err = await x.waitFor((f) => f.type === 'error', { from: mark });
+      expectError(err, 'not_found');
+      await o.collectFor(() => false, 150);
+      expect(o.frames.some(typingOf(conv, outsider))).toBe(false);
+      expect(t1.frames.some(typingOf(conv, outsider))).toBe(false);
+      expect(typer).not.toBe(outsider);
+    } finally {
+      await closeAll([t1, t2, o, x]);
+    }
+  });
+});

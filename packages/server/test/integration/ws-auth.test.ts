@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll, expectError, expectFrame, TestClient, tryUpgrade } from '../helpers/client.js';
+import { signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
+
+const AUTH_TIMEOUT = 300;
+const ALLOWED = 'https://app.example.com';
+
+describe('WebSocket handshake: auth and origin', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ authTimeoutMs: AUTH_TIMEOUT, allowedOrigins: [ALLOWED] });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('a good token gets ready with the token subject as user id', async () => {
+    const user = uid('good');
+    const c = await TestClient.connect(server.wsUrl);
+    try {
+      const r = expectFrame(await c.auth(await signToken(user), 'dev-1'), 'ready');
+      expect(r.user_id).toBe(user);
+      expect(r.device_id).toBe('dev-1');
+      expect(r.heartbeat_timeout_ms).toBeGreaterThan(r.heartbeat_interval_ms);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('no auth frame within authTimeoutMs: close 4002', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    const start = Date.now();
+    const closed = await c.waitClosed(AUTH_TIMEOUT * 10);
+    expect(closed.code).toBe(4002);
+    const elapsed = Date.now() - start;
+    expect(elapsed).toBeGreaterThanOrEqual(AUTH_TIMEOUT - 50);
+    expect(elapsed).toBeLessThan(AUTH_TIMEOUT * 8);
+  });
+
+  it('heartbeat pongs do not count as auth: still closed 4002', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    const timer = setInterval(() => c.isOpen && c.sendJson({ type: 'pong' }), 50);
+    try {
+      expect((await c.waitClosed(AUTH_TIMEOUT * 10)).code).toBe(4002);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it.each([
+    ['garbage', async () => 'not-a-jwt'],
+    ['wrong secret', async () => signToken(uid('w'), { secret: 'another-secret-abcdefghijklmnop' })],
+    ['expired', async () => signToken(uid('e'), { expiresIn: Math.floor(Date.now() / 1000) - 60 })],
+  ])('bad token (%s): auth_failed error then close 4001', async (name, make) => {
+    const c = await TestClient.connect(server.wsUrl);
+    const answer = await c.auth(await make());
+    const closed = await c.waitClosed();
+    const code = expectError(answer).code;
+    if (name === 'expired') {
+      // an expired token may be reported as token_expired (close 4003) or auth_failed (close 4001)
+      expect(['auth_failed', 'token_expired']).toContain(code);
+      expect(closed.code).toBe(code === 'auth_failed' ? 4001 : 4003);
+    } else {
+      expect(code).toBe('auth_failed');
+      expect(closed.code).toBe(4001);
+    }
+  });
+
+  it('a token in the URL is never read', async () => {
+    const token = await signToken(uid('url'));
+    const c = await TestClient.connect(`${server.wsUrl}?token=${token}&access_token=${token}`);
+    const mark = c.mark();
+    c.sendJson({ type: 'sync', id: 's1' });
+    const e = expectError(await c.waitFor((f) => f.type === 'error', { from: mark }), 'unauthenticated');
+    expect(e.re).toBe('s1');
+    await c.close();
+  });
+
+  it('requests before auth get unauthenticated; auth afterwards still works', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    try {
+      const e = expectError(await c.request({ type: 'history', conversation_id: 'c_x' }), 'unauthenticated');
+      expect(e.retryable).toBe(false);
+      expect(c.isOpen).toBe(true);
+      expect((await c.auth(await signToken(uid('late')))).type).toBe('ready');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a second auth on an authenticated connection is already_authenticated', async () => {
+    const user = uid('twice');
+    const c = await TestClient.open(server.wsUrl, { user });
+    try {
+      const mark = c.mark();
+      c.sendJson({ type: 'auth', id: 'again', token: await signToken(uid('someone-else')) });
+      const e = expectError(
+        await c.waitFor((f) => f.type === 'error', { from: mark }),
+        'already_authenticated',
+      );
+      expect(e.re).toBe('again');
+      const s = expectFrame(await c.sync(), 'sync_result');
+      expect(s.type).toBe('sync_result');
+      expect(c.ready?.user_id).toBe(user);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('Origin not in allowedOrigins gets HTTP 403 on upgrade; allowed, same-origin and absent Origin pass', async () => {
+    expect(await tryUpgrade(server.wsUrl, { origin: 'https://evil.example.com' })).toBe(403);
+    expect(await tryUpgrade(server.wsUrl, { origin: 'null' })).toBe(403);
+    expect(await tryUpgrade(server.wsUrl, { origin: ALLOWED })).toBe(101);
+    expect(await tryUpgrade(server.wsUrl)).toBe(101);
+    expect(await tryUpgrade(server.wsUrl, { origin: `http://127.0.0.1:${server.port}` })).toBe(101);
+  });
+
+  it('an upgrade on a path other than /ws is refused', async () => {
+    const status = await tryUpgrade(server.wsUrl.replace(/\/ws$/, '/other'));
+    expect(status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('two users authenticate independently on parallel sockets', async () => {
+    const [a, b] = await Promise.all([
+      TestClient.open(server.wsUrl, { user: uid('pa') }),
+      TestClient.open(server.wsUrl, { user: uid('pb') }),
+    ]);
+    expect(a.ready?.connection_id).not.toBe(b.ready?.connection_id);
+    await closeAll([a, b]);
+  });
+});
