@@ -14,6 +14,8 @@ export interface ResumeResult {
   maxConversationsPerPage: number;
   /** The most events of one conversation one sync page carried. */
   maxEventsPerConversationPerPage: number;
+  /** Conversation summaries received in total (more than summaries.size means repeats). */
+  conversationsReceived: number;
   /** Pages whose events were not grouped by conversation with ascending seqs (should be none). */
   misorderedPages: number;
 }
@@ -35,7 +37,8 @@ export async function resume(
   let fetches = 0;
   let maxConversationsPerPage = 0;
   let maxEventsPerConversationPerPage = 0;
-  const misorderedPages = 0;
+  let misorderedPages = 0;
+  let conversationsReceived = 0;
   for (let guard = 0; guard < 200; guard++) {
     const page = expectFrame(await client.sync(token, limit), 'sync_result');
     syncPages++;
@@ -44,7 +47,19 @@ export async function resume(
     for (const e of page.events) perConv.set(e.conversation_id, (perConv.get(e.conversation_id) ?? 0) + 1);
     for (const n of perConv.values())
       maxEventsPerConversationPerPage = Math.max(maxEventsPerConversationPerPage, n);
+    const finished = new Set<string>();
+    for (let i = 1; i < page.events.length; i++) {
+      const prev = page.events[i - 1]!;
+      const cur = page.events[i]!;
+      if (prev.conversation_id === cur.conversation_id) {
+        if (cur.seq <= prev.seq) misorderedPages++;
+      } else {
+        finished.add(prev.conversation_id);
+        if (finished.has(cur.conversation_id)) misorderedPages++;
+      }
+    }
     for (const c of page.conversations) summaries.set(c.conversation_id, c);
+    conversationsReceived += page.conversations.length;
     events.push(...page.events);
     for (const convId of page.truncated) {
       truncatedSeen.add(convId);
@@ -73,5 +88,6 @@ export async function resume(
     maxConversationsPerPage,
     maxEventsPerConversationPerPage,
     misorderedPages,
+    conversationsReceived,
   };
 }

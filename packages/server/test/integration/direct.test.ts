@@ -111,4 +111,26 @@ describe('direct (1:1) conversations', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
   });
+
+  it('stays the same conversation across a server restart', async () => {
+    const local = await startTestServer();
+    let again: TestServer | undefined;
+    try {
+      const a = uid('a');
+      const b = uid('b');
+      const call = async (srv: TestServer, from: string, to: string) =>
+        api<DirectRes>(srv.httpUrl, 'POST', '/v1/conversations/direct', {
+          token: await signToken(from),
+          body: { user_id: to },
+        });
+      const first = await call(local, a, b);
+      await local.close();
+      again = await startTestServer({}, local.dataDir);
+      const second = await call(again, b, a);
+      expect(second.body.conversation.conversation_id).toBe(first.body.conversation.conversation_id);
+    } finally {
+      await again?.close();
+      await local.dispose();
+    }
+  });
 });

@@ -4,7 +4,7 @@ import type { ReconnectFrame } from '@natter/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAll, TestClient } from '../helpers/client.js';
 import { type ChildServer, spawnServer } from '../helpers/process.js';
-import { createGroup, makeDataDir, uid } from '../helpers/server.js';
+import { api, createGroup, makeDataDir, signToken, sleep, uid } from '../helpers/server.js';
 
 const FAST_ENV = {
   NATTER_SENDS_PER_SECOND: '100000',
@@ -37,6 +37,24 @@ describe('durability: child server process', () => {
     const TARGET = 400;
     let stop = false;
     let killed: Promise<unknown> | undefined;
+    // Membership changes answered over HTTP are log events too: they must survive as well.
+    const newcomer = uid('dur-new');
+    const ownerToken = await signToken(users[0]!);
+    const memberOps = (async () => {
+      const done: Array<{ seq: number; kind: string }> = [];
+      await sleep(20);
+      const add = await api<{ seq: number }>(first.httpUrl, 'POST', `/v1/conversations/${conv}/members`, {
+        token: ownerToken,
+        body: { user_id: newcomer },
+      }).catch(() => undefined);
+      if (add?.status === 200) done.push({ seq: add.body.seq, kind: 'member_added' });
+      const ren = await api(first.httpUrl, 'PATCH', `/v1/conversations/${conv}`, {
+        token: ownerToken,
+        body: { title: 'renamed under load' },
+      }).catch(() => undefined);
+      if (ren?.status === 200) done.push({ seq: -1, kind: 'renamed' });
+      return done;
+    })();
     const loops = clients.map(async (c, i) => {
       while (!stop && attempted.size < 20_000) {
         const batch = Array.from({ length: 20 }, () => `k${i}-${randomUUID()}`);
@@ -65,9 +83,22 @@ describe('durability: child server process', () => {
 
     const second = await spawnServer(dataDir, FAST_ENV);
     children.push(second);
+    const memberDone = await memberOps;
     const reader = await TestClient.open(second.wsUrl, { user: users[1]! });
     try {
       const history = await reader.fullHistory(conv);
+      for (const op of memberDone) {
+        if (op.kind === 'member_added') {
+          expect(history.find((e) => e.seq === op.seq)).toMatchObject({
+            kind: 'member_added',
+            data: { user_id: newcomer },
+          });
+        } else {
+          expect(history.some((e) => e.kind === 'renamed' && e.data?.title === 'renamed under load')).toBe(
+            true,
+          );
+        }
+      }
       const seqs = history.map((e) => e.seq);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => k + 1));
       const byCmid = new Map(

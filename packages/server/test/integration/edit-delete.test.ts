@@ -87,6 +87,10 @@ describe('edit and delete', () => {
       });
       expect(http.status).toBe(200);
       expect(http.text).not.toContain('secret text');
+      // delete targets must be messages too: an edit or delete event is not_found
+      expectError(await del(a, conv, e1.seq), 'not_found');
+      expectError(await del(a, conv, d.seq), 'not_found');
+      expectError(await del(a, conv, 1), 'not_found');
       // a deleted message cannot be edited any more
       const late = await edit(a, conv, msg.seq, 'resurrect');
       expect(late.type).toBe('error');

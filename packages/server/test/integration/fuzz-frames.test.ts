@@ -339,4 +339,55 @@ describe('fuzz: random and malformed frames', () => {
       await closeAll([c, fresh, foreign]);
     }
   }, 60_000);
+
+  it('before auth, random frames only ever get error frames and never a session', async () => {
+    const frame = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+      fc.string({ maxLength: 100 }),
+      fc
+        .record(
+          {
+            type: fc.constantFrom(...CLIENT_FRAME_TYPES),
+            id: fc.string({ minLength: 1, maxLength: 8 }),
+            token: fc.oneof(fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 1 })),
+            conversation_id: fc.constant(conv),
+            client_msg_id: fc.uuid(),
+            body: fc.string({ maxLength: 20 }),
+          },
+          { requiredKeys: ['type'] },
+        )
+        .map((f) => JSON.stringify(f)),
+    );
+    const bad: unknown[] = [];
+    const reader = await TestClient.open(server.wsUrl, { user: peer });
+    const before = await reader.fullHistory(conv);
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 15 }), async (frames) => {
+        const c = await TestClient.connect(server.wsUrl);
+        try {
+          for (const f of frames) c.sendRaw(f);
+          c.sendJson({ type: 'ping' });
+          // a pong (or an error) after everything proves the frames were all handled
+          await c.waitFor((f) => f.type === 'pong' || f.type === 'error', { from: 0, timeoutMs: 3_000 });
+          await c.collectFor(() => false, 30);
+          for (const f of c.frames) {
+            if (f.type === 'ready') bad.push(f);
+            if (f.type === 'error' && (!ERROR_CODES.includes(f.code) || f.code === 'internal')) bad.push(f);
+            if (f.type === 'ack' || f.type === 'events' || f.type === 'sync_result' || f.type === 'event')
+              bad.push(f);
+          }
+          if (c.closeInfo && ![1008, 4001, 4002, 4003].includes(c.closeInfo.code)) bad.push(c.closeInfo);
+        } finally {
+          await c.close();
+        }
+        return true;
+      }),
+      { numRuns: 30, interruptAfterTimeLimit: 15_000 },
+    );
+    expect(bad).toEqual([]);
+    // nothing was stored by unauthenticated frames
+    const after = await reader.fullHistory(conv);
+    expect(after).toEqual(before);
+    await reader.close();
+  }, 30_000);
 });

@@ -188,4 +188,26 @@ describe('group conversations: create, members, roles, rename', () => {
     });
     expect(forged.status).toBe(401);
   });
+
+  it('duplicate member ids and re-adding a member never duplicate a membership', async () => {
+    const owner = uid('owner');
+    const b = uid('b');
+    const res = await call<{ conversation: ConversationSummary }>(owner, 'POST', '/v1/conversations', {
+      title: 'dupes',
+      member_ids: [b, b, owner],
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.conversation.member_count).toBe(2);
+    const conv = res.body.conversation.conversation_id;
+    const again = await call(owner, 'POST', `/v1/conversations/${conv}/members`, { user_id: b });
+    expect(again.status).toBeLessThan(500);
+    const info = await call<{ conversation: ConversationSummary; members: MemberInfo[] }>(
+      owner,
+      'GET',
+      `/v1/conversations/${conv}`,
+    );
+    expect(info.body.members.map((m) => m.user_id).sort()).toEqual([owner, b].sort());
+    expect(info.body.conversation.member_count).toBe(2);
+    expect(info.body.members.find((m) => m.user_id === owner)?.role).toBe('owner');
+  });
 });

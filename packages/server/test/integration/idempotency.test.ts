@@ -110,6 +110,23 @@ describe('idempotent send', () => {
     }
   });
 
+  it('a rejected send stores nothing: the same client_msg_id can then be sent for real', async () => {
+    const alice = uid('alice');
+    const conv = await createGroup(server.httpUrl, alice, [uid('bob')]);
+    const a = await TestClient.open(server.wsUrl, { user: alice });
+    try {
+      const cmid = randomUUID();
+      const tooBig = 'x'.repeat(16 * 1024 + 1);
+      expect(await a.send(conv, tooBig, cmid)).toMatchObject({ type: 'error', code: 'body_too_large' });
+      const ok = await a.sendOk(conv, 'fits', cmid);
+      expect(ok.duplicate).toBe(false);
+      const h = await a.fullHistory(conv);
+      expect(h.filter((e) => e.client_msg_id === cmid).map((e) => e.body)).toEqual(['fits']);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('the key is per sender and per conversation: same client_msg_id elsewhere is a new message', async () => {
     const alice = uid('alice');
     const bob = uid('bob');

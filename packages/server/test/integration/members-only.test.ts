@@ -205,6 +205,8 @@ describe('members only', () => {
         expect(h[0]?.seq).toBe(add.body.seq);
         expect(h.some((e) => e.body === 'before you joined')).toBe(false);
         expect(h.map((e) => e.seq)).toEqual([add.body.seq, after.seq]);
+        const f = expectFrame(await l.fetch(conv, 0), 'events');
+        expect(f.events.map((e) => e.seq)).toEqual([add.body.seq, after.seq]);
         const s = expectFrame(await l.sync(), 'sync_result').conversations.find(
           (c) => c.conversation_id === conv,
         );

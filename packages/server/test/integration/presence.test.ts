@@ -1,7 +1,15 @@
 import type { PresenceResultFrame, PresenceUpdateFrame, ServerFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectFrame, TestClient } from '../helpers/client.js';
-import { createGroup, sleep, startTestServer, type TestServer, uid } from '../helpers/server.js';
+import {
+  api,
+  createGroup,
+  signToken,
+  sleep,
+  startTestServer,
+  type TestServer,
+  uid,
+} from '../helpers/server.js';
 
 const PRESENCE_TTL = 800;
 
@@ -71,7 +79,9 @@ describe('presence', () => {
     await createGroup(server.httpUrl, watcher, [silent], 'ttl');
     const w = await TestClient.open(server.wsUrl, { user: watcher });
     // never answers the server's pings
+    const openedAt = Date.now();
     const quiet = await TestClient.open(server.wsUrl, { user: silent }, { autoPong: false });
+    const authedAt = Date.now();
     try {
       await w.request({ type: 'presence_subscribe', user_ids: [silent] });
       const lastFrameAt = Date.now();
@@ -84,6 +94,9 @@ describe('presence', () => {
       expect(quiet.isOpen).toBe(true);
       expect(quiet.frames.some((fr) => fr.type === 'ping')).toBe(true);
       expect(off.online).toBe(false);
+      // last_seen is the last time the user was heard (its auth frame), not when the TTL ran out
+      expect(off.last_seen).toBeGreaterThanOrEqual(openedAt - 50);
+      expect(off.last_seen).toBeLessThanOrEqual(authedAt + 50);
       // a fresh subscribe agrees
       const res = expectFrame(
         await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [silent] }),
@@ -147,6 +160,37 @@ describe('presence', () => {
       await w.waitFor(presenceOf(two, false), { from: mark, label: 'offline after last close' });
     } finally {
       await closeAll([w, d1, d2]);
+    }
+  });
+
+  it('once two users no longer share a conversation, presence updates stop and subscribe leaves them out', async () => {
+    const watcher = uid('watch');
+    const former = uid('former');
+    const conv = await createGroup(server.httpUrl, watcher, [former], 'shared once');
+    const w = await TestClient.open(server.wsUrl, { user: watcher });
+    try {
+      const res = expectFrame(
+        await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [former] }),
+        'presence_result',
+      );
+      expect(res.presence.map((p) => p.user_id)).toEqual([former]);
+      const del = await api(server.httpUrl, 'DELETE', `/v1/conversations/${conv}/members/${former}`, {
+        token: await signToken(watcher),
+      });
+      expect(del.status).toBe(200);
+      const mark = w.mark();
+      const f = await TestClient.open(server.wsUrl, { user: former });
+      await f.pingPong();
+      await f.close();
+      await w.collectFor(() => false, 300);
+      expect(w.frames.slice(mark).filter(presenceOf(former))).toEqual([]);
+      const res2 = expectFrame(
+        await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [former] }),
+        'presence_result',
+      );
+      expect(res2.presence).toEqual([]);
+    } finally {
+      await w.close();
     }
   });
 });

@@ -155,4 +155,78 @@ describe('receipts and unread counts', () => {
       await closeAll([r1, r2, w]);
     }
   });
+
+  it('cursors are durable: they survive a server restart on the same data dir', async () => {
+    const local = await startTestServer();
+    let again: TestServer | undefined;
+    try {
+      const reader = uid('reader');
+      const writer = uid('writer');
+      const conv = await createGroup(local.httpUrl, writer, [reader]);
+      const w = await TestClient.open(local.wsUrl, { user: writer });
+      const seqs: number[] = [];
+      for (let k = 0; k < 4; k++) seqs.push((await w.sendOk(conv, `d${k}`)).seq);
+      const r = await TestClient.open(local.wsUrl, { user: reader });
+      expectFrame(
+        await r.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq: seqs[1]! }),
+        'ok',
+      );
+      expectFrame(
+        await r.request({ type: 'receipt', conversation_id: conv, kind: 'delivered', seq: seqs[3]! }),
+        'ok',
+      );
+      await closeAll([w, r]);
+      await local.close();
+      again = await startTestServer({}, local.dataDir);
+      const r2 = await TestClient.open(again.wsUrl, { user: reader });
+      const s = expectFrame(await r2.sync(), 'sync_result').conversations.find(
+        (c) => c.conversation_id === conv,
+      );
+      expect(s).toMatchObject({ read_seq: seqs[1], delivered_seq: seqs[3], unread: 2 });
+      await r2.close();
+    } finally {
+      await again?.close();
+      await local.dispose();
+    }
+  });
+
+  it('unread counts only messages: edits, deletes and membership events by others do not add to it', async () => {
+    const { conv, r1, r2, w, seqs, writer } = await setup();
+    try {
+      const unreadOn = async (c: TestClient) =>
+        expectFrame(await c.sync(), 'sync_result').conversations.find((x) => x.conversation_id === conv)
+          ?.unread;
+      await r1.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq: seqs[4]! });
+      expect(await unreadOn(r1)).toBe(0);
+      const m = await w.sendOk(conv, 'new one');
+      expectFrame(
+        await w.request({
+          type: 'edit',
+          conversation_id: conv,
+          client_msg_id: uid('e'),
+          target_seq: m.seq,
+          body: 'edited',
+        }),
+        'ack',
+      );
+      const added = await api(server.httpUrl, 'POST', `/v1/conversations/${conv}/members`, {
+        token: await signToken(writer),
+        body: { user_id: uid('newcomer') },
+      });
+      expect(added.status).toBe(200);
+      expect(await unreadOn(r2)).toBe(1);
+      expectFrame(
+        await w.request({
+          type: 'delete',
+          conversation_id: conv,
+          client_msg_id: uid('d'),
+          target_seq: seqs[0]!,
+        }),
+        'ack',
+      );
+      expect(await unreadOn(r2)).toBe(1);
+    } finally {
+      await closeAll([r1, r2, w]);
+    }
+  });
 });

@@ -92,4 +92,29 @@ describe('send: ack to the sender, events to everyone else', () => {
       await a.close();
     }
   });
+
+  it('read-after-ack: once acked (or pushed), a read from any connection includes the event', async () => {
+    const alice = uid('alice');
+    const bob = uid('bob');
+    const conv = await createGroup(server.httpUrl, alice, [bob], 'raw');
+    const a = await TestClient.open(server.wsUrl, { user: alice });
+    const b = await TestClient.open(server.wsUrl, { user: bob });
+    try {
+      const stale: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const ack = await a.sendOk(conv, `r${i}`);
+        const [viaFetch, viaEvent] = await Promise.all([
+          b.fetch(conv, ack.seq - 1),
+          b
+            .waitFor<EventFrame>((f) => f.type === 'event' && f.event.seq === ack.seq)
+            .then(() => b.history(conv, ack.seq + 1, 1)),
+        ]);
+        if (viaFetch.type !== 'events' || viaFetch.events[0]?.seq !== ack.seq) stale.push(ack.seq);
+        if (viaEvent.type !== 'events' || viaEvent.events[0]?.seq !== ack.seq) stale.push(-ack.seq);
+      }
+      expect(stale, 'reads that missed an acked/pushed event').toEqual([]);
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerPingFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectAck, expectFrame, TestClient } from '../helpers/client.js';
-import { createGroup, startTestServer, type TestServer, uid } from '../helpers/server.js';
+import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 import { resume } from '../helpers/sync.js';
 
 const EVENTS_PER_CONV = 10;
@@ -32,7 +32,13 @@ describe('sync: resume with a change token', () => {
     const foreign = await createGroup(server.httpUrl, writer, [stranger], 'not yours');
 
     const dev = await TestClient.open(server.wsUrl, { user: offline });
-    const base = await resume(dev, undefined);
+    // a new device pages through its conversation list 3 at a time
+    const base = await resume(dev, undefined, 3);
+    expect(base.syncPages).toBeGreaterThanOrEqual(7);
+    expect(base.maxConversationsPerPage).toBeLessThanOrEqual(3);
+    expect(base.summaries.size).toBe(20);
+    expect(base.conversationsReceived, 'a conversation listed twice').toBe(20);
+    expect(base.events).toEqual([]);
     for (const c of convs) expect(base.summaries.has(c)).toBe(true);
     expect(base.summaries.has(foreign)).toBe(false);
     const baseline = new Map(convs.map((c) => [c, base.summaries.get(c)!.last_seq] as const));
@@ -206,6 +212,92 @@ describe('sync: resume with a change token', () => {
       expect(idleAgain.token).toBe(healed.token);
     } finally {
       await closeAll([m, p]);
+    }
+  });
+
+  it('added to an existing conversation after the token: sync brings it with events from joined_seq only', async () => {
+    const me = uid('me');
+    const owner = uid('owner');
+    const conv = await createGroup(server.httpUrl, owner, [uid('other')], 'older');
+    const o = await TestClient.open(server.wsUrl, { user: owner });
+    const m = await TestClient.open(server.wsUrl, { user: me });
+    try {
+      for (let k = 0; k < 5; k++) await o.sendOk(conv, `before ${k}`);
+      const t = expectFrame(await m.sync(), 'sync_result').token;
+      const add = await api<{ seq: number }>(server.httpUrl, 'POST', `/v1/conversations/${conv}/members`, {
+        token: await signToken(owner),
+        body: { user_id: me },
+      });
+      expect(add.status).toBe(200);
+      const after = await o.sendOk(conv, 'after');
+      const r = await resume(m, t);
+      const s = r.summaries.get(conv);
+      expect(s).toMatchObject({ joined_seq: add.body.seq, last_seq: after.seq });
+      expect(r.events.filter((e) => e.conversation_id === conv).map((e) => e.seq)).toEqual([
+        add.body.seq,
+        after.seq,
+      ]);
+      expect(JSON.stringify(r.events)).not.toContain('before ');
+      expect(s?.unread).toBe(1);
+    } finally {
+      await closeAll([o, m]);
+    }
+  });
+
+  it('a token from before a server restart still resumes exactly what changed', async () => {
+    const local = await startTestServer();
+    let again: TestServer | undefined;
+    try {
+      const me = uid('me');
+      const peer = uid('peer');
+      const conv = await createGroup(local.httpUrl, peer, [me]);
+      const other = await createGroup(local.httpUrl, peer, [me]);
+      const p = await TestClient.open(local.wsUrl, { user: peer });
+      await p.sendOk(conv, 'seen before');
+      const m = await TestClient.open(local.wsUrl, { user: me });
+      const t = expectFrame(await m.sync(), 'sync_result').token;
+      const a1 = await p.sendOk(conv, 'missed 1');
+      await closeAll([p, m]);
+      await local.close();
+      again = await startTestServer({}, local.dataDir);
+      const p2 = await TestClient.open(again.wsUrl, { user: peer });
+      const a2 = await p2.sendOk(conv, 'missed 2');
+      const m2 = await TestClient.open(again.wsUrl, { user: me });
+      const r = await resume(m2, t);
+      expect(r.events.map((e) => [e.conversation_id, e.seq])).toEqual([
+        [conv, a1.seq],
+        [conv, a2.seq],
+      ]);
+      expect(r.summaries.has(other)).toBe(false);
+      await closeAll([p2, m2]);
+    } finally {
+      await again?.close();
+      await local.dispose();
+    }
+  });
+
+  it('reading on one device shows up in the other device’s next sync (same unread everywhere)', async () => {
+    const me = uid('me');
+    const peer = uid('peer');
+    const conv = await createGroup(server.httpUrl, peer, [me]);
+    const p = await TestClient.open(server.wsUrl, { user: peer });
+    const d1 = await TestClient.open(server.wsUrl, { user: me }, { deviceId: 'd1' });
+    const d2 = await TestClient.open(server.wsUrl, { user: me }, { deviceId: 'd2' });
+    try {
+      const acks = [];
+      for (let k = 0; k < 3; k++) acks.push(await p.sendOk(conv, `u${k}`));
+      const t = expectFrame(await d1.sync(), 'sync_result');
+      expect(t.conversations.find((c) => c.conversation_id === conv)?.unread).toBe(3);
+      expectFrame(
+        await d2.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq: acks[2]!.seq }),
+        'ok',
+      );
+      const after = expectFrame(await d1.sync(t.token), 'sync_result');
+      const s = after.conversations.find((c) => c.conversation_id === conv);
+      expect(s).toMatchObject({ read_seq: acks[2]!.seq, unread: 0 });
+      expect(after.events).toEqual([]);
+    } finally {
+      await closeAll([p, d1, d2]);
     }
   });
 });

@@ -27,6 +27,17 @@ describe('WebSocket handshake: auth and origin', () => {
     }
   });
 
+  it('an auth frame with an id gets ready answering it', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    try {
+      c.sendJson({ type: 'auth', id: 'auth-1', token: await signToken(uid('withid')) });
+      const r = await c.waitFor((f) => f.type === 'ready' || f.type === 'error');
+      expect(r).toMatchObject({ type: 'ready', re: 'auth-1' });
+    } finally {
+      await c.close();
+    }
+  });
+
   it('no auth frame within authTimeoutMs: close 4002', async () => {
     const c = await TestClient.connect(server.wsUrl);
     const start = Date.now();
