@@ -31,7 +31,9 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   const log = createLogger(config.logLevel);
   const metrics = new Metrics();
 
-  const { logStore, accountStore } = openSqliteStores(config.dataDir);
+  const stores = openSqliteStores(config.dataDir, log, config.walCheckpointPages);
+  const { logStore, accountStore } = stores;
+  await stores.whenReady();
 
   const hub = new ConnectionHub();
   const directory = new MemberDirectory(logStore, log);
@@ -75,7 +77,14 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   accounts.onRevoked((sessionKey) => gateway.closeSession(sessionKey));
 
   let ready = true;
-  const http = createHttpServer({ log, verifier, accounts, conversations, metrics, isReady: () => ready });
+  const http = createHttpServer({
+    log,
+    verifier,
+    accounts,
+    conversations,
+    metrics,
+    isReady: () => ready && stores.healthy(),
+  });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();

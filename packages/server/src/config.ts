@@ -18,6 +18,11 @@ const SETTINGS = {
     doc: 'Directory of the SQLite database (created if missing).',
     schema: z.string().default('./data'),
   },
+  walCheckpointPages: {
+    env: 'NATTER_WAL_CHECKPOINT_PAGES',
+    doc: 'SQLite WAL size in pages (4 KiB) at which the writer checkpoints it into the database file.',
+    schema: int(100).default(10_000),
+  },
   logLevel: {
     env: 'NATTER_LOG_LEVEL',
     doc: 'Log level of the JSON logs on stdout.',

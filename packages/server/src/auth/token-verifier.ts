@@ -36,7 +36,8 @@ export function sessionTokenPrefix(): string {
 /**
  * Verifies the two kinds of token: built-in session tokens (`nt_...`, looked up by hash, revocable)
  * and JWTs signed by the app's own backend (HS256 with a shared secret; RS256, ES256 or EdDSA with a
- * public key or a JWKS file). A JWT's `sub` is the user id and `exp` is required.
+ * public key or a JWKS file). A JWT's `sub` is the user id and `exp` is required. Verifying a JWT
+ * writes nothing: the app owns its user ids, and rows for them appear when conversations name them.
  */
 export class TokenVerifier {
   private readonly jwtKey: Uint8Array | KeyObject | JWTVerifyGetKey | null;
@@ -95,7 +96,6 @@ export class TokenVerifier {
           : await jwtVerify(token, this.jwtKey, options);
       const userId = payload.sub!;
       if (userId.length === 0 || userId.length > 128) throw new NatterError('auth_failed', 'Bad subject.');
-      await this.accounts.ensureUser(userId);
       return { userId, sessionKey: `jwt:${hashToken(token)}`, expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof NatterError) throw error;

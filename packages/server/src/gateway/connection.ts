@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { PresenceWatcher } from '../presence/presence-service.js';
 import type { TokenBucket } from './rate-limiter.js';
 import { OPEN, type Socket } from './socket.js';
+import type { Corkable, WriteBatcher } from './write-batcher.js';
 
 /** authenticating: waiting for the auth frame; verifying: checking its token; open: authenticated. */
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closed';
@@ -34,6 +35,8 @@ export class Connection implements PresenceWatcher {
   constructor(
     readonly id: string,
     private readonly socket: Socket,
+    private readonly transport: Corkable,
+    private readonly batcher: WriteBatcher,
     readonly frameBucket: TokenBucket,
     private readonly maxBufferedBytes: number,
     private readonly metrics: Metrics,
@@ -48,12 +51,13 @@ export class Connection implements PresenceWatcher {
   }
 
   /**
-   * Writes an already-serialized frame. A peer that lets more than maxBufferedBytes pile up is cut
-   * off (slow_consumer): it resumes from its token, and the server's memory stays bounded.
+   * Writes an already-serialized frame. A peer that leaves more than maxBufferedBytes unsent from
+   * earlier turns is cut off (slow_consumer): it resumes from its token, and the server's memory
+   * stays bounded. What this turn writes is not counted yet: it is corked until the turn ends.
    */
   sendText(frame: string): void {
     if (this.socket.readyState !== OPEN) return;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.batcher.corkForTurn(this.transport) && this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.closeWith('slow_consumer');
       return;
     }

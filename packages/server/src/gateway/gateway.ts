@@ -23,6 +23,7 @@ import type { ConnectionHub } from './connection-hub.js';
 import type { createFrameRouter } from './frame-router.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { TokenBucket } from './rate-limiter.js';
+import { type Corkable, WriteBatcher } from './write-batcher.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -49,6 +50,7 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly sendBuckets = new Map<string, TokenBucket>();
+  private readonly batcher = new WriteBatcher();
   private readonly heartbeatTimer: NodeJS.Timeout;
   private unauthenticated = 0;
   private draining = false;
@@ -113,6 +115,8 @@ export class Gateway {
     const connection = new Connection(
       randomBytes(9).toString('base64url'),
       ws,
+      transportOf(ws),
+      this.batcher,
       new TokenBucket(config.framesPerSecond, config.frameBurst),
       config.maxBufferedBytes,
       metrics,
@@ -339,6 +343,11 @@ const BINARY_FRAME: InvalidFrame = {
 
 function requestIdOf(frame: ClientFrame): string | undefined {
   return 'id' in frame ? frame.id : undefined;
+}
+
+/** ws keeps its net.Socket private; batching writes needs its cork/uncork. */
+function transportOf(ws: WebSocket): Corkable {
+  return (ws as unknown as { _socket: Corkable })._socket;
 }
 
 function reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {

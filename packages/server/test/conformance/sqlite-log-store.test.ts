@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
 import type { AccountStore } from '../../src/store/account-store.js';
 import type { LogStore } from '../../src/store/log-store.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
@@ -20,7 +21,7 @@ interface Opened {
 }
 
 function openAt(dir: string): Opened {
-  const stores = openSqliteStores(dir);
+  const stores = openSqliteStores(dir, createLogger('silent'));
   const db = openSqlite(dir);
   return {
     db,

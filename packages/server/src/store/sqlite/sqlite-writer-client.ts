@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NatterError } from '@natter/protocol';
+import type { Logger } from 'pino';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
-import type { WriterReply, WriterRequest } from './sqlite-writer-messages.js';
+import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 interface Pending {
   resolve: (results: WriteResult[]) => void;
@@ -13,21 +14,38 @@ interface Pending {
 
 type Request = { type: 'commit'; ops: WriteOp[] } | { type: 'account'; write: AccountWrite };
 
+const RESTART_DELAY_MS = 500;
+
 /**
  * The main thread's handle on the writer thread. One `commit` = one transaction on the writer.
- * If the thread dies, every pending and later commit fails (retryable `unavailable`).
+ * If the thread dies, its pending writes fail (the caller reports them as retryable `unavailable`;
+ * an unfinished transaction stored nothing), the failure is logged, and a new writer thread starts.
+ * `healthy` is false from the failure until the new thread has opened the database.
  */
 export class SqliteWriterClient {
-  private readonly worker: Worker;
+  /** null while a failed thread is being replaced: writes are refused meanwhile (retryable). */
+  private worker: Worker | null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private failure: Error | undefined;
+  private closing = false;
+  private alive = false;
+  private readonly readyWaiters: Array<() => void> = [];
 
-  constructor(dataDir: string) {
-    this.worker = new Worker(workerScript(), { workerData: { dataDir } });
-    this.worker.on('message', (reply: WriterReply) => this.onReply(reply));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (${code})`)));
+  constructor(
+    private readonly options: WriterOptions,
+    private readonly log: Logger,
+  ) {
+    this.worker = this.start();
+  }
+
+  get healthy(): boolean {
+    return this.alive;
+  }
+
+  /** Resolves once a writer thread has opened the database. */
+  whenReady(): Promise<void> {
+    if (this.alive) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
   commit(ops: WriteOp[]): Promise<WriteResult[]> {
@@ -39,20 +57,41 @@ export class SqliteWriterClient {
     await this.call({ type: 'account', write });
   }
 
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ type: 'close' } satisfies WriterRequest);
+    await exited;
+  }
+
+  private start(): Worker {
+    const worker = new Worker(workerScript(), { workerData: this.options });
+    worker.on('message', (reply: WriterReply | { type: 'ready' }) => {
+      if ('type' in reply) {
+        this.alive = true;
+        for (const resolve of this.readyWaiters.splice(0)) resolve();
+      } else {
+        this.onReply(reply);
+      }
+    });
+    worker.on('error', (error) => this.fail(worker, error));
+    worker.on('exit', (code) =>
+      this.fail(worker, new Error(`SQLite writer thread exited with code ${code}`)),
+    );
+    return worker;
+  }
+
   private call(request: Request): Promise<WriteResult[]> {
-    if (this.failure) return Promise.reject(this.failure);
+    const worker = this.worker;
+    if (this.closing || !worker) return Promise.reject(new Error('The SQLite writer thread is not running.'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } satisfies WriterRequest);
+      worker.postMessage({ ...request, id } satisfies WriterRequest);
     });
-  }
-
-  async close(): Promise<void> {
-    if (this.failure) return;
-    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.postMessage({ type: 'close' } satisfies WriterRequest);
-    await exited;
   }
 
   private onReply(reply: WriterReply): void {
@@ -61,24 +100,29 @@ export class SqliteWriterClient {
     this.pending.delete(reply.id);
     if ('failure' in reply) {
       pending.reject(new Error(reply.failure));
-      return;
-    }
-    if ('done' in reply) {
+    } else if ('done' in reply) {
       if (reply.error) pending.reject(new NatterError(reply.error.code, reply.error.message));
       else pending.resolve([]);
-      return;
+    } else {
+      pending.resolve(
+        reply.results.map((r) =>
+          r.ok ? r : { ok: false, error: new NatterError(r.error.code, r.error.message) },
+        ),
+      );
     }
-    pending.resolve(
-      reply.results.map((r) =>
-        r.ok ? r : { ok: false, error: new NatterError(r.error.code, r.error.message) },
-      ),
-    );
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const pending of this.pending.values()) pending.reject(this.failure);
+  private fail(worker: Worker, error: Error): void {
+    if (worker !== this.worker || this.closing) return;
+    this.alive = false;
+    this.log.error({ err: error, pending: this.pending.size }, 'SQLite writer thread failed; restarting it');
+    for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
+    this.worker = null;
+    // The delay keeps a writer that cannot start (say, an unwritable data dir) from spinning.
+    setTimeout(() => {
+      if (!this.closing) this.worker = this.start();
+    }, RESTART_DELAY_MS).unref();
   }
 }
 

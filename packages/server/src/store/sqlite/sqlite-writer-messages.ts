@@ -2,6 +2,13 @@ import type { ErrorCode } from '@natter/protocol';
 import type { WriteOp, WriteOutcome } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 
+/** What the writer thread is started with. */
+export interface WriterOptions {
+  dataDir: string;
+  /** WAL size, in pages, that triggers a checkpoint on the writer thread. */
+  checkpointPages: number;
+}
+
 /** Messages between the main thread and the writer thread (structured-cloned, so no classes). */
 export type WriterRequest =
   | { type: 'commit'; id: number; ops: WriteOp[] }
