@@ -2,7 +2,12 @@
 // Values are recorded in microseconds; summaries are reported in milliseconds.
 import * as hdr from 'hdr-histogram-js';
 
-const OPTIONS = { bitBucketSize: 64, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 };
+/** @type {import('hdr-histogram-js').BuildRequest} */
+const OPTIONS = {
+  bitBucketSize: /** @type {const} */ (64),
+  highestTrackableValue: 3_600_000_000,
+  numberOfSignificantValueDigits: 3,
+};
 
 /** @returns {import('hdr-histogram-js').Histogram} an empty latency histogram (µs, 3 significant digits, up to 1 h). */
 export function newHistogram() {

@@ -74,7 +74,8 @@ class RunState {
     const now = performance.now();
     this.acked++;
     if (now >= this.windowStart && now <= this.windowEnd) this.ackedInWindow++;
-    if (i >= this.warmupCount) this.ackHist.recordValue(Math.max(0, Math.round((now - this.scheduled(i)) * 1000)));
+    if (i >= this.warmupCount)
+      this.ackHist.recordValue(Math.max(0, Math.round((now - this.scheduled(i)) * 1000)));
   }
 
   /** @param {string} clientMsgId */
@@ -85,7 +86,8 @@ class RunState {
     const now = performance.now();
     this.delivered++;
     if (now >= this.windowStart && now <= this.windowEnd) this.deliveredInWindow++;
-    if (i >= this.warmupCount) this.deliverHist.recordValue(Math.max(0, Math.round((now - this.scheduled(i)) * 1000)));
+    if (i >= this.warmupCount)
+      this.deliverHist.recordValue(Math.max(0, Math.round((now - this.scheduled(i)) * 1000)));
   }
 
   done() {
@@ -118,7 +120,15 @@ function connectNatter(url, member) {
     /** @type {Client} */
     const client = {
       send: (conversationId, clientMsgId, reqId, body) =>
-        ws.send(JSON.stringify({ type: 'send', id: reqId, conversation_id: conversationId, client_msg_id: clientMsgId, body })),
+        ws.send(
+          JSON.stringify({
+            type: 'send',
+            id: reqId,
+            conversation_id: conversationId,
+            client_msg_id: clientMsgId,
+            body,
+          }),
+        ),
       close: () => ws.close(1000),
     };
     let ready = false;
@@ -173,7 +183,8 @@ function connectSocketIo(url, member, conversationId) {
     const ack = (a) => onAck(a?.client_msg_id);
     /** @type {Client} */
     const client = {
-      send: (cid, clientMsgId, _reqId, body) => socket.emit('send', { conversation_id: cid, client_msg_id: clientMsgId, body }, ack),
+      send: (cid, clientMsgId, _reqId, body) =>
+        socket.emit('send', { conversation_id: cid, client_msg_id: clientMsgId, body }, ack),
       close: () => socket.disconnect(),
     };
     socket.on('event', (ev) => onEvent(ev?.client_msg_id));
@@ -219,7 +230,14 @@ async function connectAll(msg) {
     while (next < jobs.length) await jobs[next++]();
   };
   await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
-  return { type: 'connected', sockets: clients.length, routes: routes.length, failed, firstError, ms: Math.round(performance.now() - t0) };
+  return {
+    type: 'connected',
+    sockets: clients.length,
+    routes: routes.length,
+    failed,
+    firstError,
+    ms: Math.round(performance.now() - t0),
+  };
 }
 
 /**
@@ -272,7 +290,8 @@ async function runLoad(o) {
   const windowMs = Math.max(1, Math.min(sendEnd, r.windowEnd) - r.windowStart);
   /** @type {Record<string, number>} */
   const errors = {};
-  for (const [code, n] of Object.entries(counters.errors)) if (n - (errorsBefore[code] ?? 0) > 0) errors[code] = n - (errorsBefore[code] ?? 0);
+  for (const [code, n] of Object.entries(counters.errors))
+    if (n - (errorsBefore[code] ?? 0) > 0) errors[code] = n - (errorsBefore[code] ?? 0);
   return {
     type: 'result',
     driverId,

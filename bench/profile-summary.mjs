@@ -19,7 +19,8 @@ function shortUrl(url) {
 
 /** @param {string} url @param {string} name */
 function originOf(url, name) {
-  if (!url) return name.startsWith('(') ? name : '(native / V8 builtins)';
+  if (!url)
+    return ['(garbage collector)', '(program)', '(root)'].includes(name) ? name : '(native / V8 builtins)';
   const u = shortUrl(url);
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
   if (pkg) return `npm: ${pkg[1]}`;
@@ -32,16 +33,23 @@ function originOf(url, name) {
 /**
  * @param {string} file path of a .cpuprofile
  * @param {number} [top]
- * @returns {ProfileSummary}
+ * @param {{fromUs: number, toUs: number}} [window] only samples in this CLOCK_MONOTONIC window (µs), which is
+ *   the clock of the profile's timestamps and of process.hrtime(); ignored if it does not overlap the profile.
+ * @returns {ProfileSummary & { windowed: boolean }}
  */
-export function summarizeProfile(file, top = 15) {
-  /** @type {{nodes: {id: number, callFrame: {functionName: string, url: string, lineNumber: number}}[], samples: number[], timeDeltas: number[]}} */
+export function summarizeProfile(file, top = 15, window) {
+  /** @type {{nodes: {id: number, callFrame: {functionName: string, url: string, lineNumber: number}}[], samples: number[], timeDeltas: number[], startTime: number, endTime: number}} */
   const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const windowed = !!window && window.fromUs < profile.endTime && window.toUs > profile.startTime;
   /** @type {Map<number, number>} */
   const selfUs = new Map();
+  let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    const delta = Math.max(0, profile.timeDeltas[i] ?? 0);
+    t += delta;
+    if (windowed && window && (t < window.fromUs || t > window.toUs)) continue;
     const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   /** @type {Map<string, FunctionRow>} */
   const byFunction = new Map();
@@ -71,6 +79,7 @@ export function summarizeProfile(file, top = 15) {
   const busyMs = (totalUs - idleUs) / 1000;
   const pct = (/** @type {number} */ ms) => (busyMs > 0 ? (100 * ms) / busyMs : 0);
   return {
+    windowed,
     totalMs,
     busyMs,
     idleMs: idleUs / 1000,
@@ -91,8 +100,14 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
     process.exit(2);
   }
   const s = summarizeProfile(file, Number(top ?? 15));
-  console.log(`sampled ${s.totalMs.toFixed(0)} ms, busy ${s.busyMs.toFixed(0)} ms (percentages are of busy time)`);
-  for (const r of s.top) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}  ${r.where}`);
+  console.log(
+    `sampled ${s.totalMs.toFixed(0)} ms, busy ${s.busyMs.toFixed(0)} ms (percentages are of busy time)`,
+  );
+  for (const r of s.top)
+    console.log(
+      `${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}  ${r.where}`,
+    );
   console.log('\nby origin:');
-  for (const r of s.origins) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.origin}`);
+  for (const r of s.origins)
+    console.log(`${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.origin}`);
 }

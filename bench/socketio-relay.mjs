@@ -9,7 +9,9 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Server } from 'socket.io';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } } });
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
+});
 
 const http = createServer((req, res) => {
   // Same readiness probe as Natter, so run.mjs starts both targets the same way.

@@ -1,6 +1,6 @@
 // Processes under test (Natter, the Socket.IO relay) and the driver processes: start, readiness, /proc
 // sampling, metrics, fixtures (JWTs, direct conversations), stop. Everything binds to 127.0.0.1.
-import { spawn, fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -139,7 +139,7 @@ export function machineCpu() {
 }
 
 /**
- * Scrapes a few gauges from Natter's Prometheus /metrics.
+ * Scrapes Natter's Prometheus /metrics into { 'series{labels}': value } ({} if unavailable).
  * @param {string} httpUrl
  * @returns {Promise<Record<string, number>>}
  */
@@ -147,10 +147,11 @@ export async function scrapeMetrics(httpUrl) {
   /** @type {Record<string, number>} */
   const out = {};
   try {
-    const text = await (await fetch(`${httpUrl}/metrics`)).text();
-    for (const line of text.split('\n')) {
-      const m = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|process_resident_memory_bytes)\s+([\d.e+]+)/.exec(line);
-      if (m) out[m[1]] = Number(m[2]);
+    const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) return out;
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
+      if (m && !line.startsWith('#')) out[m[1]] = Number(m[2]);
     }
   } catch {
     // metrics are optional
@@ -190,15 +191,25 @@ export async function makePairs(target, pairs) {
       }
       a.token = await signToken(target.secret, a.user_id);
       b.token = await signToken(target.secret, b.user_id);
-      const res = await fetch(`${target.httpUrl}/v1/conversations/direct`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ user_id: b.user_id }),
-      });
-      const body = await res.json().catch(() => ({}));
+      let res;
+      let body;
+      // A retryable error (e.g. 503 unavailable) is retried as a client would, at most 3 times.
+      for (let attempt = 0; ; attempt++) {
+        res = await fetch(`${target.httpUrl}/v1/conversations/direct`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: b.user_id }),
+        });
+        body = await res.json().catch(() => ({}));
+        if (res.status === 200 || !body?.error?.retryable || attempt === 3) break;
+        await sleep(250 * (attempt + 1));
+      }
       const id = body?.conversation?.conversation_id;
       if (res.status !== 200 || typeof id !== 'string') {
-        throw new Error(`POST /v1/conversations/direct -> ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+        const ready = await fetch(`${target.httpUrl}/readyz`).then((r) => r.status, String);
+        throw new Error(
+          `POST /v1/conversations/direct -> ${res.status} ${JSON.stringify(body).slice(0, 300)} after 4 attempts (GET /readyz -> ${ready})`,
+        );
       }
       out[i] = { conversation_id: id, a, b };
     }
@@ -212,7 +223,10 @@ export async function makePairs(target, pairs) {
  * @param {string} script file name under bench/
  */
 export function forkDriver(script) {
-  const child = fork(join(ROOT, 'bench', script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const child = fork(join(ROOT, 'bench', script), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+  });
   /** @type {any[]} */
   const inbox = [];
   /** @type {((m: any) => void) | null} */
@@ -231,7 +245,10 @@ export function forkDriver(script) {
     request(msg, timeoutMs) {
       child.send(msg);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`driver ${script} timed out on ${msg.cmd}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`driver ${script} timed out on ${msg.cmd}`)),
+          timeoutMs,
+        );
         const deliver = (/** @type {any} */ m) => {
           clearTimeout(timer);
           if (m?.type === 'fatal') reject(new Error(m.error));
