@@ -106,6 +106,15 @@ interface ErrorSpec {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** A one-line description of a schema violation: the path of the first issue and what is wrong. */
+export function describeInvalid(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+  what: string,
+): string {
+  const issue = issues[0];
+  return `${issue?.path.map(String).join('.') || what}: ${issue?.message ?? 'invalid'}`;
+}
+
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
 /** The WebSocket close code an error ends a connection with, if it is one that does. */

@@ -44,8 +44,9 @@ export interface SyncResultFrame {
   /** Conversations that changed since the token (all of them when no token was given). */
   conversations: ConversationSummary[];
   /**
-   * Events committed after the token in those conversations, ascending by (conversation_id, seq),
-   * at most `events_per_conversation` each. Empty for a sync without a token.
+   * Events committed after the token in those conversations: grouped by conversation in the order
+   * of `conversations`, ascending by seq within each, at most NATTER_SYNC_EVENTS_PER_CONVERSATION
+   * (default 100) each. Empty for a sync without a token.
    */
   events: ChatEvent[];
   /** Conversations whose new events did not all fit: continue each with `fetch` from its last event. */

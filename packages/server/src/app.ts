@@ -38,7 +38,9 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
   const hub = new ConnectionHub();
   const directory = new MemberDirectory(logStore, log);
   const typing = new TypingService(directory, hub, config.typingTtlMs, config.typingMinIntervalMs);
-  const publisher = new Publisher(directory, hub, typing);
+  const publisher = new Publisher(directory, hub, (conversationId, senderId) =>
+    typing.stopped(conversationId, senderId),
+  );
   const committer = new GroupCommitter(
     logStore,
     (committed) => publisher.publish(committed),
@@ -101,12 +103,11 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
       closing ??= (async () => {
         ready = false;
         log.info('draining');
-        await gateway.drain();
-        await committer.drained();
+        await gateway.drain(() => committer.drained());
         await http.close();
         typing.close();
         presenceStore.close();
-        await logStore.close();
+        await stores.close();
         log.info('stopped');
       })();
       return closing;

@@ -138,6 +138,11 @@ const SETTINGS = {
     doc: 'Invalid frames a connection may send before it is closed (1008).',
     schema: int(1).default(20),
   },
+  maxReadsInFlight: {
+    env: 'NATTER_MAX_READS_IN_FLIGHT',
+    doc: 'sync, fetch and history requests a connection may have awaiting an answer; more get rate_limited.',
+    schema: int(1).default(8),
+  },
   maxConnectionsPerUser: {
     env: 'NATTER_MAX_CONNECTIONS_PER_USER',
     doc: 'Open connections per user; one more is refused (4004).',
@@ -202,6 +207,14 @@ type Settings = typeof SETTINGS;
 export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
 export type ConfigInput = { [K in keyof Settings]?: z.input<Settings[K]['schema']> };
 
+/** NATTER_DATA_DIR -> data-dir */
+function flagOf(env: string): string {
+  return env
+    .replace(/^NATTER_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-');
+}
+
 /** Validates settings given directly (tests, embedding) over the documented defaults. */
 export function resolveConfig(input: ConfigInput = {}): Config {
   const out: Record<string, unknown> = {};
@@ -228,10 +241,7 @@ export function loadConfig(
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const value = env[setting.env];
     if (value !== undefined && value !== '') input[key] = value;
-    const flag = setting.env
-      .replace(/^NATTER_/, '')
-      .toLowerCase()
-      .replaceAll('_', '-');
+    const flag = flagOf(setting.env);
     flagOptions[flag] = { type: 'string' };
     flagToKey.set(flag, key);
   }
@@ -248,10 +258,7 @@ export function describeSettings(): Array<{ env: string; flag: string; default: 
   return Object.values(SETTINGS).map((s) => ({
     env: s.env,
     doc: s.doc,
-    flag: `--${s.env
-      .replace(/^NATTER_/, '')
-      .toLowerCase()
-      .replaceAll('_', '-')}`,
+    flag: `--${flagOf(s.env)}`,
     default: s.schema.safeParse(undefined).data,
   }));
 }

@@ -7,7 +7,7 @@ import {
   type SendFrame,
 } from '@natter/protocol';
 import type { Metrics } from '../metrics.js';
-import type { AppendOp, WriteOutcome, WriteResult } from '../store/write-ops.js';
+import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
 import type { GroupCommitter } from './group-commit.js';
 
 /** Who is acting: the user, the device they named, the connection the request came on. */
@@ -46,7 +46,7 @@ export class ChatService {
     };
     let value: WriteOutcome;
     try {
-      value = unwrap(await this.committer.submit(op, actor.connectionId));
+      value = await this.committer.write(op, actor.connectionId);
     } catch (error) {
       this.metrics.sends.inc({ outcome: 'rejected' });
       throw error;
@@ -66,15 +66,13 @@ export class ChatService {
 
   /** Moves the actor's cursor; the Publisher tells every member's devices if it moved. */
   async receipt(actor: Actor, frame: ReceiptFrame): Promise<void> {
-    unwrap(
-      await this.committer.submit({
-        kind: 'cursor',
-        conversationId: frame.conversation_id,
-        userId: actor.userId,
-        delivered: frame.kind === 'delivered' ? frame.seq : null,
-        read: frame.kind === 'read' ? frame.seq : null,
-      }),
-    );
+    await this.committer.write({
+      kind: 'cursor',
+      conversationId: frame.conversation_id,
+      userId: actor.userId,
+      delivered: frame.kind === 'delivered' ? frame.seq : null,
+      read: frame.kind === 'read' ? frame.seq : null,
+    });
   }
 
   private checkBody(body: string): void {
@@ -85,9 +83,4 @@ export class ChatService {
       throw new NatterError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes (UTF-8).`);
     }
   }
-}
-
-export function unwrap(result: WriteResult): WriteOutcome {
-  if (!result.ok) throw result.error;
-  return result.value;
 }

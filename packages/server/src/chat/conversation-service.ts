@@ -1,6 +1,7 @@
 import {
   type ChatEvent,
   type ConversationSummary,
+  type EventsFrame,
   type MemberInfo,
   NatterError,
   type Role,
@@ -10,7 +11,6 @@ import type { AccountStore } from '../store/account-store.js';
 import type { EventPage, LogStore } from '../store/log-store.js';
 import type { WriteOp } from '../store/write-ops.js';
 import { decodeToken, encodeToken } from './change-token.js';
-import { unwrap } from './chat-service.js';
 import type { GroupCommitter } from './group-commit.js';
 
 export interface ConversationServiceOptions {
@@ -109,8 +109,8 @@ export class ConversationService {
     return encodeToken({ position, after: position, listing: false });
   }
 
-  async fetch(userId: string, conversationId: string, afterSeq: number, limit?: number): Promise<EventPage> {
-    return found(await this.store.fetchAfter(userId, conversationId, afterSeq, limit ?? DEFAULT_PAGE));
+  async fetch(userId: string, conversationId: string, afterSeq: number, limit?: number): Promise<EventsPage> {
+    return page(await this.store.fetchAfter(userId, conversationId, afterSeq, limit ?? DEFAULT_PAGE));
   }
 
   async history(
@@ -118,14 +118,14 @@ export class ConversationService {
     conversationId: string,
     beforeSeq: number | undefined,
     limit?: number,
-  ): Promise<EventPage> {
-    return found(
+  ): Promise<EventsPage> {
+    return page(
       await this.store.historyBefore(userId, conversationId, beforeSeq ?? null, limit ?? DEFAULT_PAGE),
     );
   }
 
   private async write(op: WriteOp) {
-    return unwrap(await this.committer.submit(op));
+    return this.committer.write(op);
   }
 
   private lastSeq(outcome: { events: ChatEvent[] }): number {
@@ -136,6 +136,14 @@ export class ConversationService {
     if (this.options.autoCreateUsers) return this.accounts.ensureUser(id);
     if (!(await this.accounts.userById(id))) throw new NatterError('user_not_found');
   }
+}
+
+/** A page of events as the wire carries it (fetch, history). */
+export type EventsPage = Pick<EventsFrame, 'events' | 'has_more'>;
+
+function page(value: EventPage | null): EventsPage {
+  const { events, hasMore } = found(value);
+  return { events, has_more: hasMore };
 }
 
 function found<T>(value: T | null): T {

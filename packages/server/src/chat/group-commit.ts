@@ -2,7 +2,7 @@ import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { LogStore } from '../store/log-store.js';
-import type { WriteOp, WriteResult } from '../store/write-ops.js';
+import type { WriteOp, WriteOutcome, WriteResult } from '../store/write-ops.js';
 
 /** A committed op with what the caller attached to it, handed to the publisher in commit order. */
 export interface Committed {
@@ -53,6 +53,13 @@ export class GroupCommitter {
       this.queue.push({ op, origin, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Submits and returns the op's outcome, throwing its error if the store refused it. */
+  async write(op: WriteOp, origin?: string): Promise<WriteOutcome> {
+    const result = await this.submit(op, origin);
+    if (!result.ok) throw result.error;
+    return result.value;
   }
 
   /** Resolves once every op submitted so far is committed (or failed). */

@@ -85,6 +85,8 @@ export class MemberDirectory {
     const entry: Entry = { spans: new Map(spans.map((s) => [s.userId, s])), throughSeq: lastSeq };
     const existing = this.entries.get(conversationId);
     if (existing && existing.throughSeq > lastSeq) return existing;
+    // Unknown conversations are not cached: ids a client makes up must not crowd out real entries.
+    if (lastSeq === 0) return entry;
     this.entries.delete(conversationId);
     this.entries.set(conversationId, entry);
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
@@ -97,17 +99,12 @@ function applyMembership(entry: Entry, event: ChatEvent): void {
   switch (event.kind) {
     case 'created':
       for (const userId of data?.member_ids ?? []) {
-        entry.spans.set(userId, { userId, role: 'member', joinedSeq: event.seq, leftSeq: null });
+        entry.spans.set(userId, { userId, joinedSeq: event.seq, leftSeq: null });
       }
       break;
     case 'member_added':
       if (data?.user_id) {
-        entry.spans.set(data.user_id, {
-          userId: data.user_id,
-          role: data.role ?? 'member',
-          joinedSeq: event.seq,
-          leftSeq: null,
-        });
+        entry.spans.set(data.user_id, { userId: data.user_id, joinedSeq: event.seq, leftSeq: null });
       }
       break;
     case 'member_removed':

@@ -1,5 +1,4 @@
 import type { EventFrame, ReceiptUpdateFrame } from '@natter/protocol';
-import type { TypingService } from '../presence/typing-service.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { Committed } from './group-commit.js';
 import type { MemberDirectory } from './member-directory.js';
@@ -13,7 +12,8 @@ export class Publisher {
   constructor(
     private readonly directory: MemberDirectory,
     private readonly broadcaster: Broadcaster,
-    private readonly typing: TypingService,
+    /** Told when a member's message commits: whatever they were typing is done. */
+    private readonly messageSent: (conversationId: string, senderId: string) => void,
   ) {}
 
   publish(committed: Committed[]): void {
@@ -22,7 +22,7 @@ export class Publisher {
       for (const event of result.value.events) {
         const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
         this.directory.route(event, (recipients) => this.broadcaster.toUsers(recipients, frame, origin));
-        if (event.kind === 'message') this.typing.stopped(event.conversation_id, event.sender_id);
+        if (event.kind === 'message') this.messageSent(event.conversation_id, event.sender_id);
       }
       const cursor = result.value.cursor;
       if (op.kind === 'cursor' && cursor) {

@@ -31,13 +31,6 @@ export class ConnectionHub implements Broadcaster {
     return this.byUser.get(userId) ?? [];
   }
 
-  all(): Iterable<Connection> {
-    const hub = this;
-    return (function* () {
-      for (const set of hub.byUser.values()) yield* set;
-    })();
-  }
-
   toUsers(userIds: Iterable<string>, frame: string, exceptConnectionId?: string): void {
     for (const userId of userIds) {
       const set = this.byUser.get(userId);

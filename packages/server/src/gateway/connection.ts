@@ -6,11 +6,10 @@ import {
   type NatterError,
   type ServerFrame,
 } from '@natter/protocol';
-import type { RawData } from 'ws';
 import type { Metrics } from '../metrics.js';
 import type { PresenceWatcher } from '../presence/presence-service.js';
-import type { TokenBucket } from './rate-limiter.js';
-import { OPEN, type Socket } from './socket.js';
+import { type FrameData, OPEN, type Socket } from './socket.js';
+import type { TokenBucket } from './token-bucket.js';
 import type { Corkable, WriteBatcher } from './write-batcher.js';
 
 /** authenticating: waiting for the auth frame; verifying: checking its token; open: authenticated. */
@@ -25,8 +24,11 @@ export class Connection implements PresenceWatcher {
   lastHeardAt = Date.now();
   nextPingAt = 0;
   invalidFrames = 0;
+  /** Requests received and not yet answered; `readsInFlight` of them sync, fetch or history. */
+  inFlight = 0;
+  readsInFlight = 0;
   /** Frames pipelined behind the auth frame while its token is checked; replayed once ready. */
-  backlog: Array<{ data: RawData; isBinary: boolean }> = [];
+  backlog: Array<{ data: FrameData; isBinary: boolean }> = [];
   /** Still counted among the unauthenticated sockets. */
   preAuth = true;
   authTimer: NodeJS.Timeout | undefined;

@@ -1,9 +1,8 @@
-import type { ChatEvent, ClientFrame, ClientFrameOf, ClientFrameType, ServerFrame } from '@natter/protocol';
+import type { ClientFrame, ClientFrameOf, ClientFrameType, ServerFrame } from '@natter/protocol';
 import type { Actor, ChatService } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { TypingService } from '../presence/typing-service.js';
-import type { EventPage } from '../store/log-store.js';
 import type { Connection } from './connection.js';
 
 export interface RouterServices {
@@ -41,7 +40,7 @@ export function createFrameRouter(services: RouterServices) {
         frame.after_seq,
         frame.limit,
       );
-      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...eventsOf(page) };
+      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...page };
     },
     history: async (frame, actor) => {
       const page = await conversations.history(
@@ -50,7 +49,7 @@ export function createFrameRouter(services: RouterServices) {
         frame.before_seq,
         frame.limit,
       );
-      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...eventsOf(page) };
+      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...page };
     },
     receipt: async (frame, actor) => {
       await chat.receipt(actor, frame);
@@ -69,8 +68,4 @@ export function createFrameRouter(services: RouterServices) {
 
   return (frame: Exclude<ClientFrame, { type: 'auth' }>, actor: Actor, connection: Connection) =>
     (handlers[frame.type] as Handler<typeof frame.type>)(frame as never, actor, connection);
-}
-
-function eventsOf(page: EventPage): { events: ChatEvent[]; has_more: boolean } {
-  return { events: page.events, has_more: page.hasMore };
 }

@@ -5,6 +5,7 @@ import {
   type AuthFrame,
   CLIENT_FRAME_TYPES,
   ClientFrame,
+  describeInvalid,
   NatterError,
   type ReadyFrame,
   toNatterError,
@@ -22,7 +23,7 @@ import { Connection } from './connection.js';
 import type { ConnectionHub } from './connection-hub.js';
 import type { createFrameRouter } from './frame-router.js';
 import { isOriginAllowed } from './origin-policy.js';
-import { TokenBucket } from './rate-limiter.js';
+import { TokenBucket } from './token-bucket.js';
 import { type Corkable, WriteBatcher } from './write-batcher.js';
 
 export interface GatewayDeps {
@@ -38,6 +39,7 @@ export interface GatewayDeps {
 }
 
 const SEND_TYPES = new Set(['send', 'edit', 'delete']);
+const READ_TYPES = new Set(['sync', 'fetch', 'history']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BACKLOG = 32;
 
@@ -97,16 +99,18 @@ export class Gateway {
    * Stops accepting, tells every client to come back after a random delay (so they do not all
    * return at once), and closes. Resolves when the sockets are gone (or after a grace period).
    */
-  async drain(): Promise<void> {
+  async drain(settle: () => Promise<void>): Promise<void> {
     this.draining = true;
     clearInterval(this.heartbeatTimer);
+    // New requests are refused (server_draining) from here; those under way finish and are answered.
+    await settle();
+    await until(() => [...this.connections].every((c) => c.inFlight === 0), 2000);
     for (const connection of this.connections) {
       const delay = Math.floor(Math.random() * this.deps.config.drainMaxDelayMs);
       connection.send({ type: 'reconnect', reason: 'server_draining', retry_after_ms: delay });
       connection.closeWith('server_draining');
     }
-    const deadline = Date.now() + 3000;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => this.connections.size === 0, 3000);
     this.wss.close();
   }
 
@@ -142,15 +146,18 @@ export class Gateway {
     }
     connection.lastHeardAt = Date.now();
     if (connection.state === 'open') this.deps.presenceStore.beat(connection.userId, connection.lastHeardAt);
+    // Parsed before the rate check so that a refused request is still answered with its id.
+    const parsed = isBinary ? BINARY_FRAME : parseFrame(data);
     const limited = connection.frameBucket.take();
     if (!limited.ok) {
       this.deps.metrics.framesIn.inc({ type: 'rate_limited' });
+      const re = 'error' in parsed ? parsed.re : requestIdOf(parsed);
       connection.sendError(
         new NatterError('rate_limited', undefined, { retryAfterMs: limited.retryAfterMs }),
+        re,
       );
       return;
     }
-    const parsed = isBinary ? BINARY_FRAME : parseFrame(data);
     if ('error' in parsed) {
       this.invalid(connection, parsed.error, parsed.re);
     } else if (connection.state === 'authenticating') {
@@ -159,9 +166,26 @@ export class Gateway {
       else this.invalid(connection, new NatterError('unauthenticated'), requestIdOf(parsed));
     } else if (parsed.type === 'auth') {
       this.invalid(connection, new NatterError('already_authenticated'), parsed.id);
+    } else if (this.draining) {
+      const retryAfterMs = Math.floor(Math.random() * this.deps.config.drainMaxDelayMs);
+      connection.sendError(
+        new NatterError('server_draining', undefined, { retryAfterMs }),
+        requestIdOf(parsed),
+      );
+    } else if (READ_TYPES.has(parsed.type) && connection.readsInFlight >= this.deps.config.maxReadsInFlight) {
+      // A read holds its (possibly large) answer in memory until sent: a bounded number per
+      // connection keeps a pipelining client from making the server allocate without limit.
+      const error = new NatterError('rate_limited', 'Too many reads in flight.', { retryAfterMs: 50 });
+      connection.sendError(error, requestIdOf(parsed));
     } else {
       this.deps.metrics.framesIn.inc({ type: parsed.type });
-      void this.request(connection, parsed);
+      const read = READ_TYPES.has(parsed.type);
+      if (read) connection.readsInFlight += 1;
+      connection.inFlight += 1;
+      void this.request(connection, parsed).finally(() => {
+        connection.inFlight -= 1;
+        if (read) connection.readsInFlight -= 1;
+      });
     }
   }
 
@@ -195,6 +219,7 @@ export class Gateway {
       const identity = await verifier.verify(frame.token);
       userId = identity.userId;
       if (hub.countFor(userId) >= config.maxConnectionsPerUser) throw new NatterError('too_many_connections');
+      if (connection.closed) return;
       connection.sessionKey = identity.sessionKey;
       if (identity.expiresAt !== null) this.closeAtExpiry(connection, identity.expiresAt);
     } catch (thrown) {
@@ -266,7 +291,8 @@ export class Gateway {
     presence.unsubscribe(connection);
     if (hub.remove(connection)) {
       presenceStore.leave(connection.userId, Date.now());
-      this.sendBuckets.delete(connection.userId);
+      // A bucket that is not full yet must outlive the connection, or reconnecting would reset it.
+      if (this.sendBuckets.get(connection.userId)?.isFull()) this.sendBuckets.delete(connection.userId);
     }
   }
 
@@ -329,11 +355,7 @@ function parseFrame(data: RawData): ClientFrame | InvalidFrame {
     const type = JSON.stringify(fields.type)?.slice(0, 40) ?? 'missing';
     return { error: new NatterError('unknown_frame', `Unknown frame type ${type}.`), re };
   }
-  const issue = parsed.error.issues[0];
-  const error = new NatterError(
-    'bad_request',
-    `${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'invalid'}`,
-  );
+  const error = new NatterError('bad_request', describeInvalid(parsed.error.issues, 'frame'));
   return { error, re };
 }
 
@@ -343,6 +365,11 @@ const BINARY_FRAME: InvalidFrame = {
 
 function requestIdOf(frame: ClientFrame): string | undefined {
   return 'id' in frame ? frame.id : undefined;
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** ws keeps its net.Socket private; batching writes needs its cork/uncork. */

@@ -12,3 +12,6 @@ export interface Socket {
 }
 
 export const OPEN = 1;
+
+/** A received frame's payload, as the WebSocket library hands it over. */
+export type FrameData = Buffer | ArrayBuffer | Buffer[];

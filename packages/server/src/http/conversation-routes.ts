@@ -80,7 +80,6 @@ export function registerConversationRoutes(
   app.get<{ Params: ConversationParams }>('/v1/conversations/:id/events', async (request) => {
     const { userId } = await kit.identify(request);
     const query = kit.parse(HistoryQuery, request.query);
-    const page = await conversations.history(userId, request.params.id, query.before_seq, query.limit);
-    return { events: page.events, has_more: page.hasMore };
+    return conversations.history(userId, request.params.id, query.before_seq, query.limit);
   });
 }

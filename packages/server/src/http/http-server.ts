@@ -1,4 +1,4 @@
-import { NatterError, toNatterError } from '@natter/protocol';
+import { describeInvalid, NatterError, toNatterError } from '@natter/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -60,11 +60,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     parse(schema, value) {
       const parsed = schema.safeParse(value ?? {});
       if (parsed.success) return parsed.data;
-      const issue = parsed.error.issues[0];
-      throw new NatterError(
-        'bad_request',
-        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-      );
+      throw new NatterError('bad_request', describeInvalid(parsed.error.issues, 'body'));
     },
   };
 

@@ -3,14 +3,18 @@ import type { Broadcaster } from '../chat/broadcaster.js';
 import type { MemberDirectory } from '../chat/member-directory.js';
 
 interface Typing {
+  /** The other members currently see this user typing. */
+  announced: boolean;
   lastForwarded: number;
+  /** Ends the typing (ttl) while announced; forgets the entry once its cooldown is over otherwise. */
   timer: NodeJS.Timeout;
 }
 
 /**
  * Typing indicators: ephemeral, rate-limited and self-expiring. A start is forwarded to the other
- * members at most once per `minIntervalMs`; a start not refreshed within `ttlMs` ends with a stop
- * from the server, so a client that vanishes mid-sentence never leaves "typing..." behind.
+ * members at most once per `minIntervalMs`, even across stops (alternating start/stop gains
+ * nothing); a start not refreshed within `ttlMs` ends with a stop from the server, so a client that
+ * vanishes mid-sentence never leaves "typing..." behind. A stop is forwarded only after a start was.
  */
 export class TypingService {
   private readonly active = new Map<string, Typing>();
@@ -26,17 +30,21 @@ export class TypingService {
     const members = await this.directory.currentMembers(conversationId);
     if (!members.includes(userId)) throw new NatterError('not_found');
     const key = `${conversationId}\n${userId}`;
-    const current = this.active.get(key);
     if (state === 'stop') {
-      if (current) this.end(key, current, conversationId, userId, members);
+      this.end(key, conversationId, userId, members);
       return;
     }
     const now = Date.now();
-    const timer = setTimeout(() => this.endLater(key, conversationId, userId), this.ttlMs);
-    timer.unref();
+    const current = this.active.get(key);
     if (current) clearTimeout(current.timer);
     const forward = !current || now - current.lastForwarded >= this.minIntervalMs;
-    this.active.set(key, { lastForwarded: forward ? now : current!.lastForwarded, timer });
+    const entry: Typing = {
+      announced: forward || (current?.announced ?? false),
+      lastForwarded: forward ? now : current!.lastForwarded,
+      timer: setTimeout(() => this.endLater(key, conversationId, userId), this.ttlMs),
+    };
+    entry.timer.unref();
+    this.active.set(key, entry);
     if (forward) this.forward(conversationId, userId, 'start', members);
   }
 
@@ -52,16 +60,27 @@ export class TypingService {
 
   private endLater(key: string, conversationId: string, userId: string): void {
     const entry = this.active.get(key);
-    if (entry)
-      this.directory.withCurrentMembers(conversationId, (m) =>
-        this.end(key, entry, conversationId, userId, m),
-      );
+    if (entry?.announced) {
+      this.directory.withCurrentMembers(conversationId, (m) => this.end(key, conversationId, userId, m));
+    } else if (entry) {
+      clearTimeout(entry.timer);
+      this.active.delete(key);
+    }
   }
 
-  private end(key: string, entry: Typing, conversationId: string, userId: string, members: string[]): void {
-    if (this.active.get(key) !== entry) return;
+  /** Tells the others it stopped (if they were told it started); keeps the entry for its cooldown. */
+  private end(key: string, conversationId: string, userId: string, members: string[]): void {
+    const entry = this.active.get(key);
+    if (!entry?.announced) return;
     clearTimeout(entry.timer);
-    this.active.delete(key);
+    entry.announced = false;
+    entry.timer = setTimeout(
+      () => {
+        if (this.active.get(key) === entry && !entry.announced) this.active.delete(key);
+      },
+      Math.max(0, entry.lastForwarded + this.minIntervalMs - Date.now()),
+    );
+    entry.timer.unref();
     this.forward(conversationId, userId, 'stop', members);
   }
 

@@ -1,10 +1,9 @@
-import type { ChatEvent, ConversationSummary, MemberInfo, Role } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
 import type { WriteOp, WriteResult } from './write-ops.js';
 
 /** A member row as the fan-out needs it: who may see which range of seqs. */
 export interface MemberSpan {
   userId: string;
-  role: Role;
   joinedSeq: number;
   /** null while a member; else the seq of the event that removed them (they still see up to it). */
   leftSeq: number | null;
@@ -43,7 +42,8 @@ export interface LogStore {
    * per page; with `eventsPerConversation` > 0, also their events committed after `eventsSince`.
    * A resume that takes several pages keeps `eventsSince` at the client's token and moves `after`
    * to each page's position, so a conversation on a later page still gets all its new events.
-   * All of one call reads one snapshot.
+   * All of one call reads one snapshot. A position beyond the store's newest (a token from a
+   * restored or replaced database) is refused with `bad_request`: the client must start over.
    */
   syncSince(
     userId: string,

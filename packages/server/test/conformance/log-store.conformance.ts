@@ -1450,10 +1450,10 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         expect(lastSeq).toBe(5);
         const byUser = Object.fromEntries(spans.map((s) => [s.userId, s]));
         expect(Object.keys(byUser).sort()).toEqual([owner, bob, carol, dave].sort());
-        expect(byUser[owner]).toEqual({ userId: owner, role: 'owner', joinedSeq: 1, leftSeq: null });
-        expect(byUser[bob]).toEqual({ userId: bob, role: 'admin', joinedSeq: 1, leftSeq: null });
+        expect(byUser[owner]).toEqual({ userId: owner, joinedSeq: 1, leftSeq: null });
+        expect(byUser[bob]).toEqual({ userId: bob, joinedSeq: 1, leftSeq: null });
         expect(byUser[carol]).toMatchObject({ userId: carol, joinedSeq: 1, leftSeq: 4 });
-        expect(byUser[dave]).toEqual({ userId: dave, role: 'member', joinedSeq: 3, leftSeq: null });
+        expect(byUser[dave]).toEqual({ userId: dave, joinedSeq: 3, leftSeq: null });
 
         expect(await store.memberSpans(unknownConversation())).toEqual({ spans: [], lastSeq: 0 });
       });

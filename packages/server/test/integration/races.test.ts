@@ -91,13 +91,13 @@ describe('races', () => {
       for (let round = 0; round < 60 && (round < 4 || distinct() < 150); round++) {
         await sleep(30);
         const res = await resume(r, token, 4);
-        got.push(...res.events);
+        for (const e of res.events) got.push(e);
         token = res.token;
       }
       stop = true;
       await Promise.all(writing);
       const last = await resume(r, token, 4);
-      got.push(...last.events);
+      for (const e of last.events) got.push(e);
       // Fetches run ahead of the token, so later resumes may repeat events (clients drop duplicates by
       // (conversation, seq)); what must hold is that the union has no gap, and repeats are identical.
       const byKey = new Map<string, ChatEvent>();

@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3';
 import type { AccountStore, SessionRecord, UserRecord } from '../account-store.js';
 import type { SqliteWriterClient } from './sqlite-writer-client.js';
 
+/** Bounds the memory of ids known to exist; forgetting one only costs an idempotent write. */
+const KNOWN_IDS_MAX = 100_000;
+
 interface UserRow {
   id: string;
   username: string | null;
@@ -41,6 +44,7 @@ export class SqliteAccountStore implements AccountStore {
   async ensureUser(id: string): Promise<void> {
     if (this.knownIds.has(id)) return;
     await this.writer.account({ op: 'ensureUser', id, at: Date.now() });
+    if (this.knownIds.size >= KNOWN_IDS_MAX) this.knownIds.clear();
     this.knownIds.add(id);
   }
 

@@ -1,9 +1,12 @@
-import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
+import { type ChatEvent, type ConversationSummary, type MemberInfo, NatterError } from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
 import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './sqlite-rows.js';
 
 const UNREAD_CAP = 9999;
+/** A sync page stops adding conversations once its events pass this many (approximate) bytes. */
+const SYNC_PAGE_BYTES = 1024 * 1024;
+const EVENT_OVERHEAD_BYTES = 250;
 
 /** A member row joined with its conversation, and the position at which the member's view last changed. */
 type ViewRow = ConversationRow & MemberRow & { view_pos: number };
@@ -28,6 +31,7 @@ export class SqliteLogReader {
         `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
          WHERE m.user_id = ? AND ${viewPos} > ? ORDER BY view_pos LIMIT ?`,
       ),
+      storePosition: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'position'`),
       view: db.prepare<[string, string], ViewRow>(
         `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
          WHERE m.conversation_id = ? AND m.user_id = ?`,
@@ -95,13 +99,24 @@ export class SqliteLogReader {
     limit: number,
     eventsPerConversation: number,
   ): SyncPage {
+    const stored = this.sql.storePosition.get()!.value;
+    if (after > stored || eventsSince > stored) {
+      throw new NatterError(
+        'bad_request',
+        'This token is ahead of the server (was the database restored?): sync without a token to start over.',
+      );
+    }
     const rows = this.sql.changedViews.all(userId, after, limit + 1);
-    const hasMore = rows.length > limit;
-    const page = hasMore ? rows.slice(0, limit) : rows;
     const conversations: ConversationSummary[] = [];
     const events: ChatEvent[] = [];
     const truncated: string[] = [];
-    for (const row of page) {
+    let bytes = 0;
+    let included = 0;
+    for (const row of rows) {
+      // A page ends at `limit` conversations, or once its events pass the byte budget, so that a
+      // resume answer (held in memory until sent) stays bounded however much changed.
+      if (included === limit || bytes > SYNC_PAGE_BYTES) break;
+      included += 1;
       conversations.push(this.summarize(row));
       if (eventsPerConversation === 0) continue;
       const visible = visibleRange(row);
@@ -117,9 +132,13 @@ export class SqliteLogReader {
         truncated.push(row.conversation_id);
         found.length = eventsPerConversation;
       }
-      for (const e of found) events.push(toChatEvent(e));
+      for (const e of found) {
+        bytes += EVENT_OVERHEAD_BYTES + (e.body?.length ?? 0);
+        events.push(toChatEvent(e));
+      }
     }
-    const position = hasMore ? page[page.length - 1]!.view_pos : Math.max(after, this.latestPosition(userId));
+    const hasMore = rows.length > included;
+    const position = hasMore ? rows[included - 1]!.view_pos : Math.max(after, this.latestPosition(userId));
     return { conversations, events, truncated, position, hasMore };
   }
 
@@ -169,7 +188,6 @@ export class SqliteLogReader {
     const lastSeq = this.sql.lastSeq.get(conversationId)?.last_seq ?? 0;
     const spans = this.sql.spans.all(conversationId).map((m) => ({
       userId: m.user_id,
-      role: m.role,
       joinedSeq: m.joined_seq,
       leftSeq: m.left_seq,
     }));

@@ -154,7 +154,14 @@ export class SqliteLogWriter {
         const state = this.conversation(op.conversationId, batch);
         const actor = this.activeMember(op.conversationId, op.actorId);
         if (state.row.kind !== 'group' || actor.role !== 'owner') throw new NatterError('forbidden');
-        this.activeMember(op.conversationId, op.userId);
+        const target = this.activeMember(op.conversationId, op.userId);
+        if (target.role === op.role) return outcome(op.conversationId, [], true);
+        if (target.role === 'owner' && this.sql.otherOwners.get(op.conversationId, op.userId)!.n === 0) {
+          throw new NatterError(
+            'forbidden',
+            'A group keeps at least one owner: make someone else owner first.',
+          );
+        }
         const event = this.appendEvent(state, now, {
           kind: 'role_changed',
           senderId: op.actorId,
