@@ -897,6 +897,19 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         });
       });
 
+      it('never lets the last owner step down, and treats a role the member already has as a no-op', async () => {
+        const [owner, bob] = ids('owner', 'bob');
+        const conv = await createGroup(store, owner, [bob]);
+        const refused = await store.commit([
+          { kind: 'set_role', actorId: owner, conversationId: conv, userId: owner, role: 'admin' },
+        ]);
+        expect(refused[0]).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+        const same = await setRole(store, conv, owner, bob, 'member');
+        expect(same).toMatchObject({ duplicate: true, events: [] });
+        await setRole(store, conv, owner, bob, 'owner');
+        expect((await setRole(store, conv, owner, owner, 'admin')).events[0]!.kind).toBe('role_changed');
+      });
+
       it('hands ownership to the longest-serving admin when the last owner leaves', async () => {
         const [owner, early, admin] = ids('owner', 'early', 'admin');
         const conv = await createGroup(store, owner, [early, admin]);
