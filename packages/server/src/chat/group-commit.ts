@@ -19,6 +19,12 @@ interface Pending {
 }
 
 const MAX_BATCH = 1000;
+/**
+ * Two batches may be with the store at once: the next one waits, already sent, while the current
+ * one commits, so the writer never idles while this thread publishes and acks the last one. The
+ * store commits them in order, one transaction each, and their results come back in that order.
+ */
+const MAX_OUTSTANDING = 2;
 
 /**
  * Group commit: one writer takes every op that arrived while the previous flush ran and commits
@@ -29,7 +35,8 @@ const MAX_BATCH = 1000;
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private flushing = false;
+  /** Batches handed to the store and not yet finished (at most MAX_OUTSTANDING). */
+  private outstanding = 0;
   private scheduled = false;
   private idle: Array<() => void> = [];
 
@@ -64,12 +71,12 @@ export class GroupCommitter {
 
   /** Resolves once every op submitted so far is committed (or failed). */
   drained(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    if (this.outstanding === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private schedule(): void {
-    if (this.flushing || this.scheduled) return;
+    if (this.outstanding >= MAX_OUTSTANDING || this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => void this.flush());
   }
@@ -78,7 +85,8 @@ export class GroupCommitter {
     this.scheduled = false;
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
-    this.flushing = true;
+    this.outstanding += 1;
+    if (this.queue.length > 0) this.schedule();
     const started = performance.now();
     let results: WriteResult[] | undefined;
     try {
@@ -88,7 +96,7 @@ export class GroupCommitter {
       const error = new NatterError('unavailable', undefined, { cause });
       for (const p of batch) p.reject(error);
     }
-    this.flushing = false;
+    this.outstanding -= 1;
     if (results) {
       this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
       this.metrics.commitBatchSize.observe(batch.length);
@@ -101,6 +109,6 @@ export class GroupCommitter {
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     }
     if (this.queue.length > 0) this.schedule();
-    else for (const resolve of this.idle.splice(0)) resolve();
+    else if (this.outstanding === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 }

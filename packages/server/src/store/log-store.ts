@@ -26,6 +26,8 @@ export interface SyncPage {
 /**
  * The durable conversation log. Contract:
  * - `commit` applies all ops in ONE transaction and returns only after it is durable (fsync);
+ *   successive calls are committed in the order they were made and settle in that order, even
+ *   when the caller does not wait for one before making the next;
  *   results line up with ops, each op succeeds or fails on its own (a failed op writes nothing).
  *   If the transaction itself fails, the promise rejects and nothing of the batch is stored.
  * - Each conversation's seq is assigned inside that transaction: 1, 2, 3, ... gap-free, in commit order.
