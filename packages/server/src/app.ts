@@ -86,6 +86,7 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
     conversations,
     metrics,
     isReady: () => ready && stores.healthy(),
+    accountLimits: config,
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });

@@ -43,6 +43,16 @@ const SETTINGS = {
     doc: 'Lifetime of a built-in session token.',
     schema: int(1).default(30 * 24 * 3600),
   },
+  loginAttemptsPerMinute: {
+    env: 'NATTER_LOGIN_ATTEMPTS_PER_MINUTE',
+    doc: 'Login attempts per client IP and username per minute (burst of the same size); more get rate_limited.',
+    schema: int(1).default(10),
+  },
+  registrationsPerHour: {
+    env: 'NATTER_REGISTRATIONS_PER_HOUR',
+    doc: 'Account registrations per client IP per hour (burst of the same size); more get rate_limited.',
+    schema: int(1).default(30),
+  },
   passwordHashCost: {
     env: 'NATTER_PASSWORD_HASH_COST',
     doc: 'log2 of the scrypt cost N for password hashes.',

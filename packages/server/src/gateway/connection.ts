@@ -6,10 +6,10 @@ import {
   type NatterError,
   type ServerFrame,
 } from '@natter/protocol';
+import type { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceWatcher } from '../presence/presence-service.js';
 import { type FrameData, OPEN, type Socket } from './socket.js';
-import type { TokenBucket } from './token-bucket.js';
 import type { Corkable, WriteBatcher } from './write-batcher.js';
 
 /** authenticating: waiting for the auth frame; verifying: checking its token; open: authenticated. */

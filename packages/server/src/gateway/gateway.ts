@@ -16,6 +16,8 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { Config } from '../config.js';
+import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
+import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { PresenceStore } from '../presence/presence-store.js';
@@ -23,7 +25,6 @@ import { Connection } from './connection.js';
 import type { ConnectionHub } from './connection-hub.js';
 import type { createFrameRouter } from './frame-router.js';
 import { isOriginAllowed } from './origin-policy.js';
-import { TokenBucket } from './token-bucket.js';
 import { type Corkable, WriteBatcher } from './write-batcher.js';
 
 export interface GatewayDeps {
@@ -51,7 +52,8 @@ const MAX_BACKLOG = 32;
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
-  private readonly sendBuckets = new Map<string, TokenBucket>();
+  /** Per user, across all their connections and reconnects. */
+  private readonly sendLimit: KeyedRateLimit;
   private readonly batcher = new WriteBatcher();
   private readonly heartbeatTimer: NodeJS.Timeout;
   private unauthenticated = 0;
@@ -59,6 +61,7 @@ export class Gateway {
 
   constructor(private readonly deps: GatewayDeps) {
     const { config } = deps;
+    this.sendLimit = new KeyedRateLimit(config.sendsPerSecond, config.sendBurst);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxFrameBytes,
@@ -193,7 +196,7 @@ export class Gateway {
     const re = requestIdOf(frame);
     const started = performance.now();
     try {
-      if (SEND_TYPES.has(frame.type)) this.takeSendToken(connection.userId);
+      if (SEND_TYPES.has(frame.type)) this.sendLimit.take(connection.userId);
       const actor: Actor = {
         userId: connection.userId,
         deviceId: connection.deviceId,
@@ -291,8 +294,6 @@ export class Gateway {
     presence.unsubscribe(connection);
     if (hub.remove(connection)) {
       presenceStore.leave(connection.userId, Date.now());
-      // A bucket that is not full yet must outlive the connection, or reconnecting would reset it.
-      if (this.sendBuckets.get(connection.userId)?.isFull()) this.sendBuckets.delete(connection.userId);
     }
   }
 
@@ -319,16 +320,6 @@ export class Gateway {
     connection.invalidFrames += 1;
     if (connection.invalidFrames >= this.deps.config.maxInvalidFrames)
       connection.closeWith('policy_violation');
-  }
-
-  private takeSendToken(userId: string): void {
-    let bucket = this.sendBuckets.get(userId);
-    if (!bucket) {
-      bucket = new TokenBucket(this.deps.config.sendsPerSecond, this.deps.config.sendBurst);
-      this.sendBuckets.set(userId, bucket);
-    }
-    const taken = bucket.take();
-    if (!taken.ok) throw new NatterError('rate_limited', undefined, { retryAfterMs: taken.retryAfterMs });
   }
 }
 

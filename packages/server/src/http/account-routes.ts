@@ -1,10 +1,26 @@
 import { LoginBody, RegisterBody } from '@natter/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { AccountService } from '../auth/account-service.js';
+import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
 import type { RouteKit } from './http-server.js';
 
-export function registerAccountRoutes(app: FastifyInstance, kit: RouteKit, accounts: AccountService): void {
+/** Guessing passwords and mass sign-ups cost a scrypt hash each: both are throttled. */
+export interface AccountLimits {
+  loginAttemptsPerMinute: number;
+  registrationsPerHour: number;
+}
+
+export function registerAccountRoutes(
+  app: FastifyInstance,
+  kit: RouteKit,
+  accounts: AccountService,
+  limits: AccountLimits,
+): void {
+  const logins = new KeyedRateLimit(limits.loginAttemptsPerMinute / 60, limits.loginAttemptsPerMinute);
+  const registrations = new KeyedRateLimit(limits.registrationsPerHour / 3600, limits.registrationsPerHour);
+
   app.post('/v1/accounts', async (request, reply) => {
+    registrations.take(request.ip);
     const user = await accounts.register(kit.parse(RegisterBody, request.body));
     return reply
       .status(201)
@@ -12,7 +28,9 @@ export function registerAccountRoutes(app: FastifyInstance, kit: RouteKit, accou
   });
 
   app.post('/v1/sessions', async (request, reply) => {
-    const session = await accounts.login(kit.parse(LoginBody, request.body));
+    const body = kit.parse(LoginBody, request.body);
+    logins.take(`${request.ip}\n${body.username.toLowerCase()}`);
+    const session = await accounts.login(body);
     return reply.status(201).send(session);
   });
 

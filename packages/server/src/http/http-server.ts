@@ -6,7 +6,7 @@ import type { AccountService } from '../auth/account-service.js';
 import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { Metrics } from '../metrics.js';
-import { registerAccountRoutes } from './account-routes.js';
+import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
 import { registerConversationRoutes } from './conversation-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
@@ -17,6 +17,7 @@ export interface HttpDeps {
   conversations: ConversationService;
   metrics: Metrics;
   isReady: () => boolean;
+  accountLimits: AccountLimits;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -64,7 +65,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     },
   };
 
-  registerAccountRoutes(app, kit, deps.accounts);
+  registerAccountRoutes(app, kit, deps.accounts, deps.accountLimits);
   registerConversationRoutes(app, kit, deps.conversations, (username) =>
     deps.accounts.userIdByUsername(username),
   );

@@ -1,7 +1,7 @@
 import type { ErrorFrame, ServerFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, TestClient } from '../helpers/client.js';
-import { createGroup, sleep, startTestServer, type TestServer, uid } from '../helpers/server.js';
+import { api, createGroup, sleep, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 /** Limits that a hostile or careless client must not be able to sidestep. */
 describe('abuse limits', () => {
@@ -73,6 +73,31 @@ describe('abuse limits', () => {
       expect(answers.filter((a) => a.type === 'events').length).toBeGreaterThanOrEqual(2);
     } finally {
       c.close();
+    }
+  });
+
+  it('password guessing is throttled per IP and username, and so are sign-ups per IP', async () => {
+    const guarded = await startTestServer({ loginAttemptsPerMinute: 3, registrationsPerHour: 2 });
+    try {
+      const register = (username: string) =>
+        api(guarded.httpUrl, 'POST', '/v1/accounts', {
+          body: { username, password: 'correct horse battery' },
+        });
+      expect((await register('alice')).status).toBe(201);
+      expect((await register('bob')).status).toBe(201);
+      const third = await register('carol');
+      expect(third.status).toBe(429);
+      expect(third.body).toMatchObject({ error: { code: 'rate_limited', retryable: true } });
+
+      const login = (username: string, password: string) =>
+        api(guarded.httpUrl, 'POST', '/v1/sessions', { body: { username, password } });
+      for (let i = 0; i < 3; i++) expect((await login('alice', `wrong ${i}`)).status).toBe(401);
+      const locked = await login('alice', 'correct horse battery');
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get('retry-after')).not.toBeNull();
+      expect((await login('bob', 'correct horse battery')).status).toBe(201);
+    } finally {
+      await guarded.dispose();
     }
   });
 

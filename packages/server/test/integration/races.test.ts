@@ -82,6 +82,8 @@ describe('races', () => {
           const mine = convs.filter((_, j) => j % 3 === i);
           await Promise.all(mine.map((c) => w.sendOk(c, `busy ${k}`)));
           k++;
+          // Paced, so the reader's fetches can catch up: an unbounded writer outruns any resume.
+          await sleep(5);
         }
       });
       // a few resumes during the writes, each from the previous token
