@@ -99,8 +99,10 @@ export class Gateway {
   }
 
   /**
-   * Stops accepting, tells every client to come back after a random delay (so they do not all
-   * return at once), and closes. Resolves when the sockets are gone (or after a grace period).
+   * Stops accepting and refuses new requests (server_draining); waits for `settle` (the writes
+   * already accepted) and for the requests under way to be answered; then tells every client to
+   * come back after a random delay (so they do not all return at once) and closes. Resolves when
+   * the sockets are gone (or after a grace period).
    */
   async drain(settle: () => Promise<void>): Promise<void> {
     this.draining = true;
