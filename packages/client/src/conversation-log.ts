@@ -1,0 +1,50 @@
+import type { ChatEvent } from '@natter/protocol';
+
+/**
+ * Turns events that arrive out of order or more than once (live pushes, sync pages, fetches, our
+ * own acks) into one ordered stream per conversation: each seq is released exactly once, and only
+ * after every seq before it. Events beyond a hole wait until the hole is filled.
+ */
+export class ConversationLog {
+  /** The highest seq released per conversation: everything up to it was released, in order. */
+  private readonly released = new Map<string, number>();
+  private readonly waiting = new Map<string, Map<number, ChatEvent>>();
+
+  /** Starts a conversation at `seq` without releasing anything before it (a new device's view). */
+  startAt(conversationId: string, seq: number): void {
+    if (!this.released.has(conversationId)) this.released.set(conversationId, seq);
+  }
+
+  /** The highest seq released for the conversation (0 if none). */
+  releasedUpTo(conversationId: string): number {
+    return this.released.get(conversationId) ?? 0;
+  }
+
+  /** Takes an event; returns the events that can now be released, in seq order. */
+  accept(event: ChatEvent): ChatEvent[] {
+    const id = event.conversation_id;
+    const upTo = this.released.get(id) ?? 0;
+    if (event.seq <= upTo) return [];
+    let waiting = this.waiting.get(id);
+    if (!waiting) {
+      waiting = new Map();
+      this.waiting.set(id, waiting);
+    }
+    waiting.set(event.seq, event);
+    const out: ChatEvent[] = [];
+    let next = upTo + 1;
+    for (let e = waiting.get(next); e; e = waiting.get(next)) {
+      out.push(e);
+      waiting.delete(next);
+      next += 1;
+    }
+    if (out.length > 0) this.released.set(id, next - 1);
+    if (waiting.size === 0) this.waiting.delete(id);
+    return out;
+  }
+
+  /** Conversations with events waiting behind a hole: fetch after the released seq to fill it. */
+  holes(): Array<{ conversationId: string; afterSeq: number }> {
+    return [...this.waiting.keys()].map((id) => ({ conversationId: id, afterSeq: this.releasedUpTo(id) }));
+  }
+}

@@ -1,0 +1,41 @@
+import type { ErrorCode } from '@natter/protocol';
+
+export type OutboxState = 'sending' | 'sent' | 'failed';
+
+/** A message the user wrote: shown at once, retried with the same client_msg_id until acked. */
+export interface OutboxEntry {
+  clientMsgId: string;
+  conversationId: string;
+  body: string;
+  createdAt: number;
+  state: OutboxState;
+  /** Set once acked: the message's place in the conversation. */
+  seq?: number;
+  error?: { code: ErrorCode; message: string };
+}
+
+/**
+ * Where unsent messages survive a reload or a restart. Browsers plug in IndexedDB; the default
+ * keeps them in memory, which survives reconnects but not the process.
+ */
+export interface OutboxStorage {
+  load(): Promise<OutboxEntry[]>;
+  save(entry: OutboxEntry): Promise<void>;
+  remove(clientMsgId: string): Promise<void>;
+}
+
+export class MemoryOutboxStorage implements OutboxStorage {
+  private readonly entries = new Map<string, OutboxEntry>();
+
+  async load(): Promise<OutboxEntry[]> {
+    return [...this.entries.values()].map((e) => ({ ...e }));
+  }
+
+  async save(entry: OutboxEntry): Promise<void> {
+    this.entries.set(entry.clientMsgId, { ...entry });
+  }
+
+  async remove(clientMsgId: string): Promise<void> {
+    this.entries.delete(clientMsgId);
+  }
+}
