@@ -1,4 +1,5 @@
 export { backoffDelay } from './backoff.js';
+export { ChatState, type MessageStatus, type MessageView } from './chat-state.js';
 export { ConversationLog } from './conversation-log.js';
 export {
   type ClientState,
@@ -8,3 +9,4 @@ export {
 } from './natter-client.js';
 export { MemoryOutboxStorage, type OutboxEntry, type OutboxState, type OutboxStorage } from './outbox.js';
 export type { WebSocketFactory, WebSocketLike } from './socket.js';
+export { TypingNotifier } from './typing-notifier.js';

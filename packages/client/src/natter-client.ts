@@ -35,6 +35,16 @@ export interface NatterClientOptions {
   /** A change token saved from an earlier session: resume from it instead of listing everything. */
   syncToken?: string;
   requestTimeoutMs?: number;
+  /**
+   * Tells the client when the device goes offline or online. Defaults to the browser's `offline`
+   * and `online` events where they exist; nothing in Node.js.
+   */
+  network?: NetworkSignals;
+}
+
+export interface NetworkSignals {
+  onOnline(listener: () => void): void;
+  onOffline(listener: () => void): void;
 }
 
 export interface NatterClientEvents {
@@ -81,11 +91,16 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private readonly outbox: OutboxStorage;
   private readonly unsent = new Map<string, OutboxEntry>();
   private userId = '';
+  private readonly deliveredUpTo = new Map<string, number>();
+  private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: NatterClientOptions) {
     super();
     this.outbox = options.outbox ?? new MemoryOutboxStorage();
     this.token = options.syncToken;
+    const network = options.network ?? browserNetwork();
+    network?.onOffline(() => this.socket?.close(4000, 'device offline'));
+    network?.onOnline(() => this.reconnectNow());
   }
 
   get state(): ClientState {
@@ -162,6 +177,14 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     const frame = await answer;
     if (frame.type === 'error') throw errorOf(frame);
     return frame as T;
+  }
+
+  /** Reconnects at once if waiting to (the device came back online): no backoff to sit out. */
+  private reconnectNow(): void {
+    if (this.currentState !== 'offline' || this.socket) return;
+    clearTimeout(this.reconnectTimer);
+    this.attempt = 0;
+    this.open();
   }
 
   private open(): void {
@@ -323,8 +346,24 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   private deliver(events: ChatEvent[]): void {
     for (const event of events) {
-      for (const ready of this.log.accept(event)) this.emit('event', ready);
+      for (const ready of this.log.accept(event)) {
+        this.emit('event', ready);
+        if (ready.sender_id !== this.userId) this.noteDelivered(ready.conversation_id, ready.seq);
+      }
     }
+  }
+
+  /** Delivered receipts go out batched: one per conversation per short window, for its highest seq. */
+  private noteDelivered(conversationId: string, seq: number): void {
+    this.deliveredUpTo.set(conversationId, Math.max(seq, this.deliveredUpTo.get(conversationId) ?? 0));
+    if (this.deliveredTimer !== undefined) return;
+    this.deliveredTimer = setTimeout(() => {
+      this.deliveredTimer = undefined;
+      for (const [id, upTo] of this.deliveredUpTo) {
+        this.fire({ type: 'receipt', conversation_id: id, kind: 'delivered', seq: upTo });
+      }
+      this.deliveredUpTo.clear();
+    }, 100);
   }
 
   private async transmit(entry: OutboxEntry): Promise<void> {
@@ -396,6 +435,16 @@ function ownEvent(
     data: null,
     deleted: false,
     created_at: ack.created_at,
+  };
+}
+
+function browserNetwork(): NetworkSignals | undefined {
+  const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+  const add = target.addEventListener;
+  if (typeof add !== 'function' || !('navigator' in globalThis)) return undefined;
+  return {
+    onOnline: (listener) => add.call(globalThis, 'online', listener),
+    onOffline: (listener) => add.call(globalThis, 'offline', listener),
   };
 }
 
