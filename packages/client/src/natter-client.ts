@@ -314,7 +314,13 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     for (;;) {
       const page = await this.request<SyncResultFrame>({ type: 'sync', ...(token ? { since: token } : {}) });
       for (const summary of page.conversations) {
-        if (listing) this.log.startAt(summary.conversation_id, summary.last_seq);
+        // A conversation this process has not seen starts where this sync starts it: at its
+        // newest seq for a listing, else right before the first event the token brings.
+        const first = page.events.find((e) => e.conversation_id === summary.conversation_id)?.seq;
+        this.log.startAt(
+          summary.conversation_id,
+          listing || first === undefined ? summary.last_seq : first - 1,
+        );
         this.emit('conversation', summary);
       }
       this.deliver(page.events);

@@ -138,6 +138,8 @@ describe('NatterClient against the real server', () => {
     expect(messages(b2.events, conv).map((e) => e.body)).toEqual(
       Array.from({ length: 20 }, (_, i) => `while away ${i}`),
     );
+    // Exactly what it missed: nothing from before the saved token is replayed.
+    expect(b2.events.filter((e) => e.conversation_id === conv)).toHaveLength(20);
     a.c.close();
     b2.c.close();
   });
