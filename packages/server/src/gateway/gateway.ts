@@ -8,6 +8,7 @@ import {
   describeInvalid,
   NatterError,
   type ReadyFrame,
+  type ServerPingFrame,
   toNatterError,
 } from '@natter/protocol';
 import type { Logger } from 'pino';
@@ -301,18 +302,28 @@ export class Gateway {
 
   private heartbeat(): void {
     const now = Date.now();
-    const { config, conversations } = this.deps;
+    const { config } = this.deps;
+    // A user's devices due in the same tick share one change-token lookup.
+    const due = new Map<string, Connection[]>();
     for (const connection of this.connections) {
       if (connection.state !== 'open') continue;
       if (now - connection.lastHeardAt > config.pingTimeoutMs) {
         connection.closeWith('heartbeat_timeout');
       } else if (now >= connection.nextPingAt) {
         connection.nextPingAt = now + config.pingIntervalMs;
-        conversations.changeToken(connection.userId).then(
-          (token) => connection.send({ type: 'ping', token }),
-          (error) => this.deps.log.warn({ err: error }, 'could not compute change token for ping'),
-        );
+        const devices = due.get(connection.userId);
+        if (devices) devices.push(connection);
+        else due.set(connection.userId, [connection]);
       }
+    }
+    for (const [userId, devices] of due) {
+      this.deps.conversations.changeToken(userId).then(
+        (token) => {
+          const frame = JSON.stringify({ type: 'ping', token } satisfies ServerPingFrame);
+          for (const connection of devices) connection.sendText(frame);
+        },
+        (error) => this.deps.log.warn({ err: error }, 'could not compute change token for ping'),
+      );
     }
   }
 
