@@ -68,7 +68,11 @@ interface PendingRequest {
 
 type RequestBody = { type: string; [field: string]: unknown };
 
-const FATAL_CLOSES = new Set([4001]);
+/** Closes that a fixed token cannot recover from (with a token function, a fresh token is fetched). */
+const FATAL_CLOSES = new Map<number, ErrorCode>([
+  [4001, 'auth_failed'],
+  [4003, 'token_expired'],
+]);
 
 /**
  * A Natter connection that keeps itself alive: it reconnects with backoff and jitter, resumes with
@@ -277,9 +281,10 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     }
     this.pending.clear();
     if (this.currentState === 'closed') return;
-    if (FATAL_CLOSES.has(code) && typeof this.options.token === 'string') {
+    const fatal = FATAL_CLOSES.get(code);
+    if (fatal && typeof this.options.token === 'string') {
       this.setState('closed');
-      this.emit('fatal', new NatterError('auth_failed'));
+      this.emit('fatal', new NatterError(fatal));
       return;
     }
     this.setState('offline');

@@ -1,0 +1,81 @@
+import { NatterError } from '@natter/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
+import { NatterClient, NatterHttp } from '../src/index.js';
+import type { WebSocketLike } from '../src/socket.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+afterAll(async () => {
+  await server?.dispose();
+});
+
+async function signedIn(username: string) {
+  let token: string | undefined;
+  const http = new NatterHttp(server.httpUrl, () => token);
+  await http.register(username, 'correct horse battery');
+  const session = await http.login(username, 'correct horse battery');
+  token = session.token;
+  return { http, session };
+}
+
+describe('NatterHttp with built-in accounts', () => {
+  it('registers, logs in, finds a 1:1 by username, manages a group, and reports errors by code', async () => {
+    const alice = await signedIn('alice_http');
+    const bob = await signedIn('bob_http');
+    const carol = await signedIn('carol_http');
+
+    const direct = await alice.http.direct({ username: 'bob_http' });
+    expect(direct.peer_id).toBe(bob.session.user_id);
+    expect((await alice.http.direct({ userId: bob.session.user_id })).conversation_id).toBe(
+      direct.conversation_id,
+    );
+
+    const group = await alice.http.createGroup('Trip', [bob.session.user_id]);
+    await alice.http.addMember(group.conversation_id, carol.session.user_id);
+    await alice.http.setRole(group.conversation_id, bob.session.user_id, 'admin');
+    await alice.http.rename(group.conversation_id, 'Trip 2027');
+    await bob.http.removeMember(group.conversation_id, carol.session.user_id);
+    const { conversation, members } = await alice.http.conversation(group.conversation_id);
+    expect(conversation.title).toBe('Trip 2027');
+    expect(members.map((m) => [m.user_id, m.role])).toEqual([
+      [alice.session.user_id, 'owner'],
+      [bob.session.user_id, 'admin'],
+    ]);
+    const history = await alice.http.history(group.conversation_id, undefined, 3);
+    expect(history.events.map((e) => e.kind)).toEqual(['role_changed', 'renamed', 'member_removed']);
+    expect(history.has_more).toBe(true);
+
+    const taken = await new NatterHttp(server.httpUrl)
+      .register('ALICE_http', 'another password')
+      .catch((e) => e);
+    expect(taken).toBeInstanceOf(NatterError);
+    expect((taken as NatterError).code).toBe('username_taken');
+    const outsider = await carol.http.conversation(group.conversation_id).catch((e) => e);
+    expect((outsider as NatterError).code).toBe('not_found');
+  });
+
+  it('a session token drives the WebSocket client, and logging out closes it for good', async () => {
+    const { http, session } = await signedIn('dora_http');
+    const client = new NatterClient({
+      url: server.wsUrl,
+      token: session.token,
+      webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    });
+    const fatal: string[] = [];
+    client.on('fatal', (error) => fatal.push(error.code));
+    await client.connect();
+    const deadline = Date.now() + 5000;
+    while (client.state !== 'live' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(client.me).toBe(session.user_id);
+    await http.logout();
+    while (client.state !== 'closed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(client.state).toBe('closed');
+    expect(fatal).toEqual(['token_expired']);
+  });
+});
