@@ -1,4 +1,4 @@
-import type { ChatEvent, ConversationSummary, TypingUpdateFrame } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary, PresenceState, TypingUpdateFrame } from '@natter/protocol';
 import { Emitter } from './emitter.js';
 import type { NatterClient } from './natter-client.js';
 import type { OutboxEntry } from './outbox.js';
@@ -30,7 +30,8 @@ interface ConversationData {
 /**
  * The client's events folded into what an app renders: conversations by last activity with unread
  * counts, messages with edits and deletions applied and your own pending ones at the end, tick
- * status, and who is typing. `change` names the conversation that changed.
+ * status, who is typing, and presence. `change` names the conversation that changed ('' for
+ * presence, which is not tied to one).
  *
  * Messages are those seen since the client started (live, resumed or loaded with `history`);
  * older ones are loaded page by page with `loadOlder`.
@@ -38,6 +39,7 @@ interface ConversationData {
 export class ChatState extends Emitter<{ change: (conversationId: string) => void }> {
   private readonly data = new Map<string, ConversationData>();
   private readonly pending = new Map<string, OutboxEntry>();
+  private readonly presence = new Map<string, PresenceState>();
 
   constructor(private readonly client: NatterClient) {
     super();
@@ -46,6 +48,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     client.on('outbox', (entry) => this.onOutbox(entry));
     client.on('receipt', (receipt) => this.onReceipt(receipt));
     client.on('typing', (typing) => this.onTyping(typing));
+    client.on('presence', ({ type: _, ...state }) => {
+      this.presence.set(state.user_id, state);
+      this.emit('change', '');
+    });
+  }
+
+  /** Online and last-seen of a user you watch (`client.watchPresence`), if known. */
+  presenceOf(userId: string): PresenceState | undefined {
+    return this.presence.get(userId);
   }
 
   /** Conversations, most recently active first. */

@@ -7,6 +7,8 @@ import {
   type ErrorFrame,
   type EventsFrame,
   NatterError,
+  type PresenceResultFrame,
+  type PresenceState,
   type PresenceUpdateFrame,
   type ReadyFrame,
   type ReceiptUpdateFrame,
@@ -96,6 +98,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private readonly unsent = new Map<string, OutboxEntry>();
   private userId = '';
   private readonly deliveredUpTo = new Map<string, number>();
+  private watched: string[] = [];
   private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: NatterClientOptions) {
@@ -153,6 +156,21 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   typing(conversationId: string, state: 'start' | 'stop'): void {
     this.fire({ type: 'typing', conversation_id: conversationId, state });
+  }
+
+  /**
+   * Watches these users' presence (replacing the previous set; kept across reconnects). Answers
+   * with the current state of those who share a conversation with you; `presence` events follow.
+   */
+  async watchPresence(userIds: string[]): Promise<PresenceState[]> {
+    this.watched = [...new Set(userIds)];
+    if (this.currentState !== 'live' && this.currentState !== 'syncing') return [];
+    const result = await this.request<PresenceResultFrame>({
+      type: 'presence_subscribe',
+      user_ids: this.watched,
+    });
+    for (const state of result.presence) this.emit('presence', { type: 'presence', ...state });
+    return result.presence;
   }
 
   /** Older events, for scrolling up: the page before `beforeSeq` (newest page when omitted). */
@@ -222,6 +240,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       if (this.socket !== socket) return;
       this.setState('live');
       for (const entry of this.unsent.values()) void this.transmit(entry);
+      if (this.watched.length > 0) void this.watchPresence(this.watched).catch(() => {});
     } catch {
       // The socket's close handler takes it from here (the server closes after an auth error).
       if (this.socket === socket && socket.readyState === SOCKET_OPEN) socket.close(4000, 'setup failed');

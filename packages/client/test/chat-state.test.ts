@@ -93,7 +93,13 @@ describe('ChatState folds the live log into what an app renders', () => {
     await until(() => b.state.typingIn(conv).length === 0);
 
     expect(b.state.conversations()[0]?.conversation_id).toBe(conv);
-    a.client.close();
+
+    const now = await a.client.watchPresence([bob, uid('stranger')]);
+    expect(now.map((p) => [p.user_id, p.online])).toEqual([[bob, true]]);
+    await until(() => a.state.presenceOf(bob)?.online === true);
     b.client.close();
+    await until(() => a.state.presenceOf(bob)?.online === false);
+    expect(a.state.presenceOf(bob)?.last_seen).toBeGreaterThan(0);
+    a.client.close();
   });
 });

@@ -43,10 +43,10 @@ describe('NatterHttp with built-in accounts', () => {
     await bob.http.removeMember(group.conversation_id, carol.session.user_id);
     const { conversation, members } = await alice.http.conversation(group.conversation_id);
     expect(conversation.title).toBe('Trip 2027');
-    expect(members.map((m) => [m.user_id, m.role])).toEqual([
-      [alice.session.user_id, 'owner'],
-      [bob.session.user_id, 'admin'],
-    ]);
+    expect(Object.fromEntries(members.map((m) => [m.user_id, m.role]))).toEqual({
+      [alice.session.user_id]: 'owner',
+      [bob.session.user_id]: 'admin',
+    });
     const history = await alice.http.history(group.conversation_id, undefined, 3);
     expect(history.events.map((e) => e.kind)).toEqual(['role_changed', 'renamed', 'member_removed']);
     expect(history.has_more).toBe(true);
