@@ -2,6 +2,7 @@ export { backoffDelay } from './backoff.js';
 export { ChatState, type MessageStatus, type MessageView } from './chat-state.js';
 export { ConversationLog } from './conversation-log.js';
 export { NatterHttp, type Session } from './http-api.js';
+export { IndexedDbOutboxStorage } from './indexeddb-outbox.js';
 export {
   type ClientState,
   NatterClient,
