@@ -40,6 +40,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   private readonly data = new Map<string, ConversationData>();
   private readonly pending = new Map<string, OutboxEntry>();
   private readonly presence = new Map<string, PresenceState>();
+  /** Events of conversations whose summary has not arrived yet (you were just added). */
+  private readonly early = new Map<string, ChatEvent[]>();
 
   constructor(private readonly client: NatterClient) {
     super();
@@ -104,6 +106,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     const data = this.data.get(summary.conversation_id);
     if (data) data.summary = summary;
     else this.data.set(summary.conversation_id, { summary, messages: new Map(), typing: new Map() });
+    for (const event of this.early.get(summary.conversation_id) ?? []) this.fold(event, false);
+    this.early.delete(summary.conversation_id);
     this.emit('change', summary.conversation_id);
   }
 
@@ -115,7 +119,13 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   /** Applies one event; `live` ones also advance the summary (last message, unread). */
   private fold(event: ChatEvent, live: boolean): void {
     const data = this.data.get(event.conversation_id);
-    if (!data) return;
+    if (!data) {
+      // The summary follows on the next sync (the heartbeat token has moved): keep the event till then.
+      const waiting = this.early.get(event.conversation_id) ?? [];
+      waiting.push(event);
+      this.early.set(event.conversation_id, waiting);
+      return;
+    }
     if (event.kind === 'message') {
       data.messages.set(event.seq, {
         conversationId: event.conversation_id,

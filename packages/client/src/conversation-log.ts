@@ -15,6 +15,11 @@ export class ConversationLog {
     if (!this.released.has(conversationId)) this.released.set(conversationId, seq);
   }
 
+  /** Whether this conversation has been started or seen at all. */
+  knows(conversationId: string): boolean {
+    return this.released.has(conversationId) || this.waiting.has(conversationId);
+  }
+
   /** The highest seq released for the conversation (0 if none). */
   releasedUpTo(conversationId: string): number {
     return this.released.get(conversationId) ?? 0;

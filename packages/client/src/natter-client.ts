@@ -265,10 +265,15 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       }
     }
     switch (frame.type) {
-      case 'event':
+      case 'event': {
+        // An event of a conversation we have never seen means we were just added: sync at once
+        // to learn its summary rather than waiting for the next heartbeat.
+        const unknown = !this.log.knows(frame.event.conversation_id);
         this.deliver([frame.event]);
-        if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
+        if (unknown) void this.resumeInOrder(() => this.syncAll());
+        else if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
         break;
+      }
       case 'receipt':
         this.emit('receipt', frame);
         break;

@@ -36,6 +36,27 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 describe('ChatState folds the live log into what an app renders', () => {
+  it('keeps the messages of a conversation you are added to before its summary arrives', async () => {
+    const [owner, late] = [uid('owner'), uid('late')];
+    const l = await live(late);
+    const created = await api<{ conversation: { conversation_id: string } }>(
+      server.httpUrl,
+      'POST',
+      '/v1/conversations',
+      {
+        token: await signToken(owner),
+        body: { title: 'surprise', member_ids: [late] },
+      },
+    );
+    const conv = created.body.conversation.conversation_id;
+    const o = await live(owner);
+    await o.client.send(conv, 'welcome');
+    await until(() => l.state.messages(conv).some((m) => m.body === 'welcome'));
+    expect(l.state.conversation(conv)?.title).toBe('surprise');
+    o.client.close();
+    l.client.close();
+  });
+
   it('shows ticks going sending -> delivered -> read, unread counts, edits, deletions and typing', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const created = await api<{ conversation: { conversation_id: string } }>(

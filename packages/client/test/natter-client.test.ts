@@ -144,6 +144,38 @@ describe('NatterClient against the real server', () => {
     b2.c.close();
   });
 
+  it('a member added later learns of the conversation at once and gets everything from their join', async () => {
+    const [owner, late] = [uid('owner'), uid('late')];
+    const group = await api<{ conversation: { conversation_id: string } }>(
+      server.httpUrl,
+      'POST',
+      '/v1/conversations',
+      {
+        token: await signToken(owner),
+        body: { title: 'g', member_ids: [] },
+      },
+    );
+    const conv = group.body.conversation.conversation_id;
+    const o = client(owner);
+    const l = client(late);
+    await o.c.connect();
+    await l.c.connect();
+    await until(() => o.c.state === 'live' && l.c.state === 'live');
+    for (let i = 0; i < 3; i++) await o.c.send(conv, `before ${i}`);
+    await until(() => messages(o.events, conv).length === 3);
+    const added = await api<{ seq: number }>(server.httpUrl, 'POST', `/v1/conversations/${conv}/members`, {
+      token: await signToken(owner),
+      body: { user_id: late },
+    });
+    for (let i = 0; i < 3; i++) await o.c.send(conv, `after ${i}`);
+    await until(() => messages(l.events, conv).length === 3);
+    const seen = l.events.filter((e) => e.conversation_id === conv);
+    expect(seen[0]).toMatchObject({ kind: 'member_added', seq: added.body.seq });
+    expect(messages(l.events, conv).map((e) => e.body)).toEqual(['after 0', 'after 1', 'after 2']);
+    o.c.close();
+    l.c.close();
+  });
+
   it('a permanently refused send becomes failed with the error', async () => {
     const user = uid('lonely');
     const c = client(user);
