@@ -6,11 +6,13 @@ import type * as NatterSdk from '../packages/client/src/index.js';
 import { NatterClient } from '../packages/client/src/index.js';
 import type { WebSocketLike } from '../packages/client/src/socket.js';
 import {
-  api,
+  createDirect,
   signToken,
+  sleep,
   startTestServer,
   type TestServer,
   uid,
+  until,
 } from '../packages/server/test/helpers/server.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { serveSdkPage } from './sdk-page.js';
@@ -59,13 +61,7 @@ describe.runIf(enabled)('the SDK in a real browser', () => {
 
   it('a message written offline survives closing the tab and is delivered once when back online', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const created = await api<{ conversation: { conversation_id: string } }>(
-      server.httpUrl,
-      'POST',
-      '/v1/conversations/direct',
-      { token: await signToken(alice), body: { user_id: bob } },
-    );
-    const conv = created.body.conversation.conversation_id;
+    const conv = await createDirect(server.httpUrl, alice, bob);
     const received: ChatEvent[] = [];
     const peer = new NatterClient({
       url: server.wsUrl,
@@ -89,15 +85,14 @@ describe.runIf(enabled)('the SDK in a real browser', () => {
       await client.send(conversationId, 'written offline');
     }, conv);
     await first.close();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(received).toEqual([]);
 
     await context.setOffline(false);
     const second = await context.newPage();
     await startClient(second, alice);
-    const deadline = Date.now() + 10_000;
-    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => received.length > 0);
+    await sleep(500);
     expect(received.map((e) => e.body)).toEqual(['written offline']);
     peer.close();
     await context.close();

@@ -1,7 +1,15 @@
 import type { AckFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { api, signToken, startTestServer, type TestServer, uid } from '../../server/test/helpers/server.js';
+import {
+  api,
+  createDirect,
+  signToken,
+  startTestServer,
+  type TestServer,
+  uid,
+  until,
+} from '../../server/test/helpers/server.js';
 import { ChatState, NatterClient, TypingNotifier } from '../src/index.js';
 import type { WebSocketLike } from '../src/socket.js';
 
@@ -25,14 +33,6 @@ async function live(user: string) {
   await client.connect();
   await until(() => client.state === 'live');
   return { client, state };
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('ChatState folds the live log into what an app renders', () => {
@@ -59,13 +59,7 @@ describe('ChatState folds the live log into what an app renders', () => {
 
   it('shows ticks going sending -> delivered -> read, unread counts, edits, deletions and typing', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const created = await api<{ conversation: { conversation_id: string } }>(
-      server.httpUrl,
-      'POST',
-      '/v1/conversations/direct',
-      { token: await signToken(alice), body: { user_id: bob } },
-    );
-    const conv = created.body.conversation.conversation_id;
+    const conv = await createDirect(server.httpUrl, alice, bob);
     const a = await live(alice);
     const b = await live(bob);
 

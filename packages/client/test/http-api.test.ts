@@ -1,7 +1,7 @@
 import { NatterError } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
+import { startTestServer, type TestServer, until } from '../../server/test/helpers/server.js';
 import { NatterClient, NatterHttp } from '../src/index.js';
 import type { WebSocketLike } from '../src/socket.js';
 
@@ -70,11 +70,10 @@ describe('NatterHttp with built-in accounts', () => {
     const fatal: string[] = [];
     client.on('fatal', (error) => fatal.push(error.code));
     await client.connect();
-    const deadline = Date.now() + 5000;
-    while (client.state !== 'live' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => client.state === 'live');
     expect(client.me).toBe(session.user_id);
     await http.logout();
-    while (client.state !== 'closed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => client.state === 'closed');
     expect(client.state).toBe('closed');
     expect(fatal).toEqual(['token_expired']);
   });

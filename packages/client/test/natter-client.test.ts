@@ -1,7 +1,15 @@
 import type { ChatEvent } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { api, signToken, startTestServer, type TestServer, uid } from '../../server/test/helpers/server.js';
+import {
+  api,
+  createDirect,
+  signToken,
+  startTestServer,
+  type TestServer,
+  uid,
+  until,
+} from '../../server/test/helpers/server.js';
 import { NatterClient, type NatterClientOptions } from '../src/index.js';
 import type { WebSocketLike } from '../src/socket.js';
 
@@ -43,34 +51,13 @@ function client(user: string, extra: Partial<NatterClientOptions> = {}) {
   return { c, events, cut: sockets.cut };
 }
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function direct(a: string, b: string): Promise<string> {
-  const res = await api<{ conversation: { conversation_id: string } }>(
-    server.httpUrl,
-    'POST',
-    '/v1/conversations/direct',
-    {
-      token: await signToken(a),
-      body: { user_id: b },
-    },
-  );
-  return res.body.conversation.conversation_id;
-}
-
 const messages = (events: ChatEvent[], conversation: string) =>
   events.filter((e) => e.conversation_id === conversation && e.kind === 'message');
 
 describe('NatterClient against the real server', () => {
   it('goes live, sends, and both sides see every message exactly once in seq order', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const conv = await direct(alice, bob);
+    const conv = await createDirect(server.httpUrl, alice, bob);
     const a = client(alice);
     const b = client(bob);
     await a.c.connect();
@@ -92,7 +79,7 @@ describe('NatterClient against the real server', () => {
 
   it('cut sockets mid-send and mid-delivery: every message still arrives exactly once, in order', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const conv = await direct(alice, bob);
+    const conv = await createDirect(server.httpUrl, alice, bob);
     const a = client(alice);
     const b = client(bob);
     const sent: string[] = [];
@@ -121,7 +108,7 @@ describe('NatterClient against the real server', () => {
 
   it('resumes with its saved token after being away, getting exactly what it missed', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const conv = await direct(alice, bob);
+    const conv = await createDirect(server.httpUrl, alice, bob);
     const b1 = client(bob);
     await b1.c.connect();
     await until(() => b1.c.state === 'live');

@@ -27,10 +27,6 @@ export class ConnectionHub implements Broadcaster {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
-  connectionsOf(userId: string): Iterable<Connection> {
-    return this.byUser.get(userId) ?? [];
-  }
-
   toUsers(userIds: Iterable<string>, frame: string, exceptConnectionId?: string): void {
     for (const userId of userIds) {
       const set = this.byUser.get(userId);

@@ -92,9 +92,4 @@ export class Connection implements PresenceWatcher {
     this.socket.close(code, reason.slice(0, 120));
     setTimeout(() => this.socket.terminate(), 2000).unref();
   }
-
-  /** Errors with this code close the connection after the error frame. */
-  static closes(error: NatterError): boolean {
-    return closeCodeOf(error.code) !== undefined;
-  }
 }

@@ -5,6 +5,7 @@ import {
   type AuthFrame,
   CLIENT_FRAME_TYPES,
   ClientFrame,
+  closeCodeOf,
   describeInvalid,
   NatterError,
   type ReadyFrame,
@@ -232,7 +233,8 @@ export class Gateway {
       const error = toNatterError(thrown);
       if (connection.closed) return;
       connection.sendError(error, frame.id);
-      connection.closeWith(Connection.closes(error) ? error.code : 'auth_failed');
+      // An auth error that names its own close code (token_expired, too_many_connections) uses it.
+      connection.closeWith(closeCodeOf(error.code) === undefined ? 'auth_failed' : error.code);
       return;
     }
     if (connection.closed) return;

@@ -139,6 +139,31 @@ export async function createGroup(
   return id;
 }
 
+/** The direct conversation between two users (created by `userId`), and its id. */
+export async function createDirect(baseUrl: string, userId: string, peerId: string): Promise<string> {
+  const res = await api<{ conversation?: { conversation_id?: string } }>(
+    baseUrl,
+    'POST',
+    '/v1/conversations/direct',
+    {
+      token: await signToken(userId),
+      body: { user_id: peerId },
+    },
+  );
+  const id = res.body?.conversation?.conversation_id;
+  if (typeof id !== 'string') throw new Error(`create direct failed: ${res.status} ${res.text}`);
+  return id;
+}
+
+/** Polls until `condition` holds; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
