@@ -1,7 +1,28 @@
-import type { ChatEvent, ConversationSummary, PresenceState, TypingUpdateFrame } from '@natter/protocol';
+import type {
+  ChatEvent,
+  ConversationSummary,
+  MemberInfo,
+  PresenceState,
+  ReceiptUpdateFrame,
+  TypingUpdateFrame,
+} from '@natter/protocol';
 import { Emitter } from './emitter.js';
+import { MemberCursors, type MemberReceipt, type MemberView } from './member-cursors.js';
 import type { NatterClient } from './natter-client.js';
 import type { OutboxEntry } from './outbox.js';
+
+export interface ChatStateOptions {
+  /**
+   * Fetches a group's current members with their cursors, e.g.
+   * `async (id) => (await http.conversation(id)).members`. Called the first time the app reads a
+   * group (`messages`, `membersOf`, `receiptsOf`), so the cost follows the groups opened rather
+   * than all of them; then again for such a group when its summary comes with a resume after a
+   * reconnect (receipts may have been missed meanwhile) or shows a member or receipt we missed.
+   * Without it, groups' ticks follow the summary's "everyone has read up to", and per-member
+   * receipts are known only for groups followed from their creation.
+   */
+  members?: (conversationId: string) => Promise<MemberInfo[]>;
+}
 
 /** sending/failed: still in the outbox; sent: stored; delivered/read: by every other member. */
 export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
@@ -25,6 +46,9 @@ interface ConversationData {
   summary: ConversationSummary;
   messages: Map<number, MessageView>;
   typing: Map<string, ReturnType<typeof setTimeout>>;
+  members: MemberCursors;
+  /** 'idle' until the first member list fetch; 'again' when another is due once this one ends. */
+  membersFetch: 'idle' | 'running' | 'again' | 'done';
 }
 
 /**
@@ -42,18 +66,55 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   private readonly presence = new Map<string, PresenceState>();
   /** Events of conversations whose summary has not arrived yet (you were just added). */
   private readonly early = new Map<string, ChatEvent[]>();
+  private readonly unsubscribe: Array<() => void>;
+  private closed = false;
 
-  constructor(private readonly client: NatterClient) {
+  constructor(
+    private readonly client: NatterClient,
+    private readonly options: ChatStateOptions = {},
+  ) {
     super();
-    client.on('conversation', (summary) => this.onSummary(summary));
-    client.on('event', (event) => this.onEvent(event));
-    client.on('outbox', (entry) => this.onOutbox(entry));
-    client.on('receipt', (receipt) => this.onReceipt(receipt));
-    client.on('typing', (typing) => this.onTyping(typing));
-    client.on('presence', ({ type: _, ...state }) => {
-      this.presence.set(state.user_id, state);
-      this.emit('change', '');
-    });
+    this.unsubscribe = [
+      client.on('conversation', (summary) => this.onSummary(summary)),
+      client.on('event', (event) => this.onEvent(event)),
+      client.on('outbox', (entry) => this.onOutbox(entry)),
+      client.on('receipt', (receipt) => this.onReceipt(receipt)),
+      client.on('typing', (typing) => this.onTyping(typing)),
+      client.on('presence', ({ type: _, ...state }) => {
+        this.presence.set(state.user_id, state);
+        this.emit('change', '');
+      }),
+    ];
+  }
+
+  /** Stops following the client and clears the typing timers (the client itself stays as it is). */
+  close(): void {
+    this.closed = true;
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    for (const data of this.data.values()) {
+      for (const timer of data.typing.values()) clearTimeout(timer);
+      data.typing.clear();
+    }
+  }
+
+  /** The current members and their cursors; undefined while not known (see `ChatStateOptions`). */
+  membersOf(conversationId: string): MemberView[] | undefined {
+    const data = this.data.get(conversationId);
+    if (data) this.wantMembers(data);
+    return data?.members.list();
+  }
+
+  /**
+   * Who has got and read the message at `seq` ("read by Bob, Carol"): every current member who
+   * can see it (joined at or before it), except you and the message's sender. Undefined while the
+   * members are not known.
+   */
+  receiptsOf(conversationId: string, seq: number): MemberReceipt[] | undefined {
+    const data = this.data.get(conversationId);
+    if (!data) return undefined;
+    this.wantMembers(data);
+    const sender = data.messages.get(seq)?.senderId;
+    return data.members.receiptsOf(seq, new Set([this.client.me, ...(sender ? [sender] : [])]));
   }
 
   /** Online and last-seen of a user you watch (`client.watchPresence`), if known. */
@@ -73,6 +134,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   /** Stored messages in seq order, then your messages still in the outbox. */
   messages(conversationId: string): MessageView[] {
     const data = this.data.get(conversationId);
+    if (data) this.wantMembers(data);
     const stored = data ? [...data.messages.values()].sort((a, b) => a.seq! - b.seq!) : [];
     const mine = [...this.pending.values()]
       .filter((e) => e.conversationId === conversationId)
@@ -102,18 +164,110 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     this.client.markRead(conversationId, data.summary.last_seq);
   }
 
+  /**
+   * Shows these summaries (saved by the app from an earlier session) until the server's arrive, so
+   * an app that starts offline still lists its conversations. Conversations already known are kept.
+   */
+  restore(summaries: ConversationSummary[]): void {
+    for (const summary of summaries) {
+      const id = summary.conversation_id;
+      if (this.data.has(id)) continue;
+      // Only the summary: member cursors wait for the server's, which know who "me" is.
+      this.data.set(id, this.emptyData(summary));
+      this.emit('change', id);
+    }
+  }
+
+  private emptyData(summary: ConversationSummary): ConversationData {
+    return {
+      summary,
+      messages: new Map(),
+      typing: new Map(),
+      members: new MemberCursors(),
+      membersFetch: 'idle',
+    };
+  }
+
   private onSummary(summary: ConversationSummary): void {
-    const data = this.data.get(summary.conversation_id);
-    if (data) data.summary = summary;
-    else this.data.set(summary.conversation_id, { summary, messages: new Map(), typing: new Map() });
-    for (const event of this.early.get(summary.conversation_id) ?? []) this.fold(event, false);
-    this.early.delete(summary.conversation_id);
-    this.emit('change', summary.conversation_id);
+    const id = summary.conversation_id;
+    let data = this.data.get(id);
+    if (!data) {
+      data = this.emptyData(summary);
+      this.data.set(id, data);
+    }
+    data.summary = summary;
+    // A resume after a reconnect may have missed receipts: only the member list tells them apart.
+    const stale = this.client.state === 'syncing' || data.members.lagsBehind(summary, this.client.me);
+    data.members.applySummary(summary, this.client.me);
+    if (data.membersFetch !== 'idle' && summary.left_seq === null && stale) this.fetchMembers(data);
+    for (const event of this.early.get(id) ?? []) this.foldStream(data, event, false);
+    this.early.delete(id);
+    this.emit('change', id);
   }
 
   private onEvent(event: ChatEvent): void {
-    this.fold(event, true);
+    const data = this.data.get(event.conversation_id);
+    if (data) this.foldStream(data, event, true);
+    else this.fold(event, true);
     this.emit('change', event.conversation_id);
+  }
+
+  /** An event of the client's ordered stream: it also moves the member set and cursors. */
+  private foldStream(data: ConversationData, event: ChatEvent, live: boolean): void {
+    this.fold(event, live);
+    data.members.fold(event);
+    this.refreshPeers(data);
+  }
+
+  /** The first read of a group fetches its members (see `ChatStateOptions.members`). */
+  private wantMembers(data: ConversationData): void {
+    if (data.membersFetch === 'idle' && data.summary.kind === 'group' && data.summary.left_seq === null)
+      this.fetchMembers(data);
+  }
+
+  /** One member list fetch at a time per conversation; a request during one runs after it. */
+  private fetchMembers(data: ConversationData): void {
+    const load = this.options.members;
+    if (!load || this.closed) return;
+    if (data.membersFetch === 'running' || data.membersFetch === 'again') {
+      data.membersFetch = 'again';
+      return;
+    }
+    data.membersFetch = 'running';
+    data.members.fetchStarted();
+    const id = data.summary.conversation_id;
+    load(id).then(
+      (list) => {
+        data.members.fetched(list);
+        this.refreshPeers(data);
+        this.settleFetch(data);
+        if (!this.closed) this.emit('change', id);
+      },
+      () => {
+        // Tried again at the next trigger (a reconnect, or a summary showing we are behind).
+        data.members.fetchFailed();
+        this.settleFetch(data);
+      },
+    );
+  }
+
+  private settleFetch(data: ConversationData): void {
+    const again = data.membersFetch === 'again';
+    data.membersFetch = 'done';
+    if (again) this.fetchMembers(data);
+  }
+
+  /** Keeps the summary's "everyone has got / read up to" moving with the members' receipts. */
+  private refreshPeers(data: ConversationData): void {
+    if (!data.members.known || data.summary.left_seq !== null) return;
+    const peers = data.members.peers(this.client.me);
+    const { peers_delivered_seq: delivered, peers_read_seq: read } = data.summary;
+    if (peers.delivered <= delivered && peers.read <= read) return;
+    data.summary = {
+      ...data.summary,
+      peers_delivered_seq: Math.max(delivered, peers.delivered),
+      peers_read_seq: Math.max(read, peers.read),
+    };
   }
 
   /** Applies one event; `live` ones also advance the summary (last message, unread). */
@@ -170,14 +324,10 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     this.emit('change', entry.conversationId);
   }
 
-  private onReceipt(receipt: {
-    conversation_id: string;
-    user_id: string;
-    delivered_seq: number;
-    read_seq: number;
-  }): void {
+  private onReceipt(receipt: ReceiptUpdateFrame): void {
     const data = this.data.get(receipt.conversation_id);
     if (!data) return;
+    data.members.advance(receipt.user_id, receipt.delivered_seq, receipt.read_seq);
     const summary = { ...data.summary };
     if (receipt.user_id === this.client.me) {
       summary.read_seq = Math.max(summary.read_seq, receipt.read_seq);
@@ -189,11 +339,9 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         ).length;
         summary.unread = Math.min(summary.unread, unreadHeld);
       }
-    } else if (summary.kind === 'direct') {
-      summary.peers_read_seq = Math.max(summary.peers_read_seq, receipt.read_seq);
-      summary.peers_delivered_seq = Math.max(summary.peers_delivered_seq, receipt.delivered_seq);
     }
     data.summary = summary;
+    this.refreshPeers(data);
     this.emit('change', receipt.conversation_id);
   }
 
@@ -215,12 +363,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     this.emit('change', frame.conversation_id);
   }
 
+  /** Your message is delivered / read once every other member who can see it has got / read it. */
   private withStatus(message: MessageView, data: ConversationData | undefined): MessageView {
     if (!data || message.senderId !== this.client.me || message.seq === null) return message;
-    const { peers_read_seq: read, peers_delivered_seq: delivered } = data.summary;
-    const status: MessageStatus =
-      read >= message.seq ? 'read' : delivered >= message.seq ? 'delivered' : 'sent';
-    return { ...message, status };
+    const receipts = data.members.receiptsOf(message.seq, new Set([this.client.me]));
+    const read = receipts ? receipts.every((r) => r.read) : data.summary.peers_read_seq >= message.seq;
+    const delivered = receipts
+      ? receipts.every((r) => r.delivered)
+      : data.summary.peers_delivered_seq >= message.seq;
+    return { ...message, status: read ? 'read' : delivered ? 'delivered' : 'sent' };
   }
 
   private pendingView(entry: OutboxEntry): MessageView {

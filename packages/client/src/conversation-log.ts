@@ -12,7 +12,12 @@ export class ConversationLog {
 
   /** Starts a conversation at `seq` without releasing anything before it (a new device's view). */
   startAt(conversationId: string, seq: number): void {
-    if (!this.released.has(conversationId)) this.released.set(conversationId, seq);
+    if (this.released.has(conversationId)) return;
+    this.released.set(conversationId, seq);
+    // Events that came in before the start (a push racing the listing) are behind it now.
+    const waiting = this.waiting.get(conversationId);
+    for (const early of waiting?.keys() ?? []) if (early <= seq) waiting?.delete(early);
+    if (waiting?.size === 0) this.waiting.delete(conversationId);
   }
 
   /** Whether this conversation has been started or seen at all. */

@@ -5,6 +5,7 @@ import {
   type MemberInfo,
   NatterError,
   type Role,
+  type UserProfile,
 } from '@natter/protocol';
 
 export interface Session {
@@ -45,6 +46,12 @@ export class NatterHttp {
 
   me(): Promise<{ user_id: string; username: string | null; display_name: string | null }> {
     return this.call('GET', '/v1/me');
+  }
+
+  /** Profiles by username (anyone) and by id (users you share a conversation with); others are left out. */
+  async lookupUsers(query: { userIds?: string[]; usernames?: string[] }): Promise<UserProfile[]> {
+    const body = { user_ids: query.userIds ?? [], usernames: query.usernames ?? [] };
+    return (await this.call<{ users: UserProfile[] }>('POST', '/v1/users/lookup', body)).users;
   }
 
   /** The 1:1 conversation with a user, by id or username: the same one every time. */

@@ -1,13 +1,15 @@
 export { backoffDelay } from './backoff.js';
-export { ChatState, type MessageStatus, type MessageView } from './chat-state.js';
+export { ChatState, type ChatStateOptions, type MessageStatus, type MessageView } from './chat-state.js';
 export { ConversationLog } from './conversation-log.js';
 export { NatterHttp, type Session } from './http-api.js';
 export { IndexedDbOutboxStorage } from './indexeddb-outbox.js';
+export type { MemberReceipt, MemberView } from './member-cursors.js';
 export {
   type ClientState,
   NatterClient,
   type NatterClientEvents,
   type NatterClientOptions,
+  type NetworkSignals,
 } from './natter-client.js';
 export { MemoryOutboxStorage, type OutboxEntry, type OutboxState, type OutboxStorage } from './outbox.js';
 export type { WebSocketFactory, WebSocketLike } from './socket.js';

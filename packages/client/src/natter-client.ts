@@ -22,17 +22,26 @@ import { Emitter } from './emitter.js';
 import { MemoryOutboxStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
 import { SOCKET_OPEN, type WebSocketFactory, type WebSocketLike } from './socket.js';
 
-/** connecting: opening and authenticating; syncing: catching up; live: caught up; offline: waiting to retry. */
-export type ClientState = 'connecting' | 'syncing' | 'live' | 'offline' | 'closed';
+/**
+ * connecting: opening the socket; open: the socket is open and authenticating (before `ready`);
+ * syncing: catching up; live: caught up; offline: waiting to retry; closed: `close()` or a refused
+ * fixed token. A connection goes connecting -> open -> syncing -> live, and to offline from any of them.
+ */
+export type ClientState = 'connecting' | 'open' | 'syncing' | 'live' | 'offline' | 'closed';
 
 export interface NatterClientOptions {
   /** ws://host:port/ws */
   url: string;
   /** A token, or a function returning a fresh one for every (re)connection. */
   token: string | (() => Promise<string>);
-  /** Opens sockets: `(url) => new WebSocket(url)` in browsers; pass the `ws` package in Node 20. */
-  webSocket: WebSocketFactory;
+  /** Opens sockets. Defaults to the platform's WebSocket (browsers, Node.js 22+); in Node 20 pass the `ws` package. */
+  webSocket?: WebSocketFactory;
   deviceId?: string;
+  /**
+   * Your user id, if the app knows it (it does after a login): folded state can then show your
+   * queued messages as yours before the first connection says who you are.
+   */
+  userId?: string;
   outbox?: OutboxStorage;
   /** A change token saved from an earlier session: resume from it instead of listing everything. */
   syncToken?: string;
@@ -44,9 +53,12 @@ export interface NatterClientOptions {
   network?: NetworkSignals;
 }
 
+/** Each may return a function that removes the listener again; `close()` calls it. */
 export interface NetworkSignals {
-  onOnline(listener: () => void): void;
-  onOffline(listener: () => void): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: listeners that cannot be removed return nothing.
+  onOnline(listener: () => void): void | (() => void);
+  // biome-ignore lint/suspicious/noConfusingVoidType: as above.
+  onOffline(listener: () => void): void | (() => void);
 }
 
 export interface NatterClientEvents {
@@ -77,6 +89,20 @@ const FATAL_CLOSES = new Map<number, ErrorCode>([
 ]);
 
 /**
+ * Sends awaiting their ack at once: enough to fill a group commit, few enough that a long offline
+ * outbox does not burst past the server's per-connection frame limit on reconnect.
+ */
+const SEND_WINDOW = 32;
+
+/** Before `ready` tells the real interval: the server's default ping interval. */
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000;
+
+/** A socket is dead once two pings in a row are missing (plus slack for a busy event loop). */
+function silenceLimit(heartbeatIntervalMs: number): number {
+  return heartbeatIntervalMs * 2 + 1000;
+}
+
+/**
  * A Natter connection that keeps itself alive: it reconnects with backoff and jitter, resumes with
  * its change token after every reconnect, fills any hole it sees in a conversation, drops
  * duplicates, and retries unsent messages with their original client_msg_id until acked.
@@ -90,24 +116,30 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private retryAfterMs = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private livenessTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimeoutMs = 60_000;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private silenceLimitMs = silenceLimit(DEFAULT_HEARTBEAT_INTERVAL_MS);
   private token: string | undefined;
   private resuming: Promise<void> = Promise.resolve();
   private readonly log = new ConversationLog();
   private readonly outbox: OutboxStorage;
+  /** Written but not acked yet, in the order written. */
   private readonly unsent = new Map<string, OutboxEntry>();
-  private userId = '';
+  /** The client_msg_ids of `unsent` whose send is awaiting its answer. */
+  private readonly inFlight = new Set<string>();
+  private userId: string;
+  /** Receipt cursors waiting to go out (batched, and kept while offline). */
   private readonly deliveredUpTo = new Map<string, number>();
+  private readonly readUpTo = new Map<string, number>();
+  private receiptTimer: ReturnType<typeof setTimeout> | undefined;
   private watched: string[] = [];
-  private deliveredTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while listening to the device's network events (from `connect()` to `close()`). */
+  private unlistenNetwork: Array<() => void> | undefined;
 
   constructor(private readonly options: NatterClientOptions) {
     super();
     this.outbox = options.outbox ?? new MemoryOutboxStorage();
+    this.userId = options.userId ?? '';
     this.token = options.syncToken;
-    const network = options.network ?? browserNetwork();
-    network?.onOffline(() => this.socket?.close(4000, 'device offline'));
-    network?.onOnline(() => this.reconnectNow());
   }
 
   get state(): ClientState {
@@ -126,17 +158,30 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   /** Loads unsent messages from storage and connects. */
   async connect(): Promise<void> {
     for (const entry of await this.outbox.load()) {
-      if (entry.state === 'sending') this.unsent.set(entry.clientMsgId, entry);
+      if (entry.state !== 'sending') continue;
+      this.unsent.set(entry.clientMsgId, entry);
+      // A reloaded page shows what it still has to send before the connection is even up.
+      this.emit('outbox', { ...entry });
     }
+    this.listenToNetwork();
     this.open();
   }
 
+  /**
+   * Stops for good (until `connect()` again): sends the receipts still batched, closes the socket,
+   * rejects requests awaiting answers, and clears every timer and network listener, so nothing of
+   * the client is left running. Unsent messages stay in the outbox storage.
+   */
   close(): void {
+    this.flushReceipts();
     this.setState('closed');
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.livenessTimer);
-    this.socket?.close(1000, 'client closed');
-    this.socket = null;
+    for (const timer of [this.reconnectTimer, this.retryTimer, this.receiptTimer]) clearTimeout(timer);
+    this.reconnectTimer = this.retryTimer = this.receiptTimer = undefined;
+    for (const unlisten of this.unlistenNetwork ?? []) unlisten();
+    this.unlistenNetwork = undefined;
+    const socket = this.socket;
+    this.detach();
+    socket?.close(1000, 'client closed');
   }
 
   /** Queues a message: it shows at once as `sending`, and goes out (again) until acked. */
@@ -149,9 +194,24 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     return entry;
   }
 
+  /**
+   * Replaces the text of your message `targetSeq`. Edits need the connection (they are not queued
+   * like sends): it rejects with `unavailable` when offline. The edit is emitted as an `event` on
+   * its ack, as the server does not echo it to this connection.
+   */
+  edit(conversationId: string, targetSeq: number, body: string): Promise<AckFrame> {
+    return this.amend('edit', conversationId, targetSeq, body);
+  }
+
+  /** Deletes your message `targetSeq` for everyone (a tombstone event); connection needed, like `edit`. */
+  deleteMessage(conversationId: string, targetSeq: number): Promise<AckFrame> {
+    return this.amend('delete', conversationId, targetSeq, null);
+  }
+
   /** Marks everything up to `seq` read (the server keeps the cursor and tells your other devices). */
   markRead(conversationId: string, seq: number): void {
-    this.fire({ type: 'receipt', conversation_id: conversationId, kind: 'read', seq });
+    this.readUpTo.set(conversationId, Math.max(seq, this.readUpTo.get(conversationId) ?? 0));
+    this.flushReceipts();
   }
 
   typing(conversationId: string, state: 'start' | 'stop'): void {
@@ -209,12 +269,28 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     this.open();
   }
 
+  private listenToNetwork(): void {
+    if (this.unlistenNetwork) return;
+    const network = this.options.network ?? browserNetwork();
+    // A socket on a network that is gone cannot finish a close handshake: drop it at once.
+    const unlisten = [
+      network?.onOffline(() => this.abandon('device offline')),
+      network?.onOnline(() => this.reconnectNow()),
+    ];
+    this.unlistenNetwork = unlisten.filter((f): f is () => void => typeof f === 'function');
+  }
+
   private open(): void {
     if (this.currentState === 'closed') this.currentState = 'offline';
     this.setState('connecting');
-    const socket = this.options.webSocket(this.options.url);
+    const socket = (this.options.webSocket ?? globalWebSocket())(this.options.url);
     this.socket = socket;
-    socket.onopen = () => void this.authenticate(socket);
+    this.armLiveness();
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.setState('open');
+      void this.authenticate(socket);
+    };
     socket.onmessage = (message) => {
       if (this.socket === socket) this.onFrame(String(message.data));
     };
@@ -233,13 +309,15 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         ...(this.options.deviceId ? { device_id: this.options.deviceId } : {}),
       });
       this.userId = ready.user_id;
-      this.heartbeatTimeoutMs = ready.heartbeat_timeout_ms;
-      this.attempt = 0;
+      this.silenceLimitMs = silenceLimit(ready.heartbeat_interval_ms);
+      this.armLiveness();
       this.setState('syncing');
       await this.resume();
       if (this.socket !== socket) return;
+      this.attempt = 0;
       this.setState('live');
-      for (const entry of this.unsent.values()) void this.transmit(entry);
+      this.flushReceipts();
+      this.pump();
       if (this.watched.length > 0) void this.watchPresence(this.watched).catch(() => {});
     } catch {
       // The socket's close handler takes it from here (the server closes after an auth error).
@@ -269,9 +347,12 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         // An event of a conversation we have never seen means we were just added: sync at once
         // to learn its summary rather than waiting for the next heartbeat.
         const unknown = !this.log.knows(frame.event.conversation_id);
-        this.deliver([frame.event]);
-        if (unknown) void this.resumeInOrder(() => this.syncAll());
-        else if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
+        if (unknown) {
+          this.deliver([frame.event]);
+          void this.resumeInOrder(() => this.syncAll());
+        } else {
+          this.deliverLive([frame.event]);
+        }
         break;
       }
       case 'receipt':
@@ -297,13 +378,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   }
 
   private onClose(code: number): void {
-    clearTimeout(this.livenessTimer);
-    this.socket = null;
-    for (const pending of this.pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(new NatterError('unavailable', 'Connection lost.'));
-    }
-    this.pending.clear();
+    this.detach();
     if (this.currentState === 'closed') return;
     const fatal = FATAL_CLOSES.get(code);
     if (fatal && typeof this.options.token === 'string') {
@@ -317,20 +392,46 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }
 
-  /** A socket that has gone quiet for longer than the heartbeat timeout is dead: drop it. */
+  /** Forgets the current socket: its late frames and close are ignored, its requests fail. */
+  private detach(): void {
+    clearTimeout(this.livenessTimer);
+    this.livenessTimer = undefined;
+    this.socket = null;
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new NatterError('unavailable', 'Connection lost.'));
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * Gives up on a socket that cannot be trusted to close by itself (silent, or the network is
+   * gone: its close handshake could take minutes) and goes on as if it had closed.
+   */
+  private abandon(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.close(4000, reason);
+    this.onClose(1006);
+  }
+
+  /** The server pings every heartbeat interval: a socket silent for two of them is dead. */
   private armLiveness(): void {
     clearTimeout(this.livenessTimer);
     const socket = this.socket;
     this.livenessTimer = setTimeout(() => {
-      if (this.socket === socket) socket?.close(4000, 'no heartbeat');
-    }, this.heartbeatTimeoutMs + 5_000);
+      if (this.socket === socket) this.abandon('no heartbeat');
+    }, this.silenceLimitMs);
   }
 
   private resume(): Promise<void> {
     return this.resumeInOrder(() => this.syncAll());
   }
 
-  /** Runs catch-up work one at a time, so two resumes never interleave their tokens. */
+  /**
+   * Runs catch-up work one at a time, so two resumes never interleave their tokens. Work started by
+   * a live frame may fail (the connection went): the next ping or reconnect catches up instead.
+   */
   private resumeInOrder(work: () => Promise<void>): Promise<void> {
     const next = this.resuming.then(work, work);
     this.resuming = next.catch(() => {});
@@ -388,20 +489,54 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     }
   }
 
+  /** Delivers events seen live (a push, an ack): one beyond a hole fetches the missing range at once. */
+  private deliverLive(events: ChatEvent[]): void {
+    this.deliver(events);
+    if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
+  }
+
   /** Delivered receipts go out batched: one per conversation per short window, for its highest seq. */
   private noteDelivered(conversationId: string, seq: number): void {
     this.deliveredUpTo.set(conversationId, Math.max(seq, this.deliveredUpTo.get(conversationId) ?? 0));
-    if (this.deliveredTimer !== undefined) return;
-    this.deliveredTimer = setTimeout(() => {
-      this.deliveredTimer = undefined;
-      for (const [id, upTo] of this.deliveredUpTo) {
-        this.fire({ type: 'receipt', conversation_id: id, kind: 'delivered', seq: upTo });
-      }
-      this.deliveredUpTo.clear();
+    if (this.receiptTimer !== undefined) return;
+    this.receiptTimer = setTimeout(() => {
+      this.receiptTimer = undefined;
+      this.flushReceipts();
     }, 100);
   }
 
+  /** Sends the waiting receipt cursors; while offline they wait for the next connection. */
+  private flushReceipts(): void {
+    if (this.socket?.readyState !== SOCKET_OPEN || this.currentState !== 'live') return;
+    for (const [kind, upTo] of [
+      ['delivered', this.deliveredUpTo],
+      ['read', this.readUpTo],
+    ] as const) {
+      for (const [id, seq] of upTo) this.fire({ type: 'receipt', conversation_id: id, kind, seq });
+      upTo.clear();
+    }
+  }
+
+  /** Unsent messages go out in the order written, at most SEND_WINDOW awaiting their ack at once. */
+  private pump(): void {
+    if (this.currentState !== 'live') return;
+    for (const entry of this.unsent.values()) {
+      if (this.inFlight.size >= SEND_WINDOW) return;
+      if (!this.inFlight.has(entry.clientMsgId)) void this.transmit(entry);
+    }
+  }
+
+  /** One timer for every retryable refusal: when it fires, whatever is still unsent goes out again. */
+  private retryLater(delayMs: number): void {
+    if (this.retryTimer !== undefined || this.currentState === 'closed') return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, delayMs);
+  }
+
   private async transmit(entry: OutboxEntry): Promise<void> {
+    this.inFlight.add(entry.clientMsgId);
     try {
       const ack = await this.request<AckFrame>({
         type: 'send',
@@ -409,17 +544,19 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         client_msg_id: entry.clientMsgId,
         body: entry.body,
       });
+      this.inFlight.delete(entry.clientMsgId);
       if (!this.unsent.delete(entry.clientMsgId)) return;
+      this.pump();
       await this.outbox.remove(entry.clientMsgId);
       this.emit('outbox', { ...entry, state: 'sent', seq: ack.seq });
-      this.deliver([ownEvent(entry, ack, this.userId, this.options.deviceId)]);
+      const own = { ...entry, kind: 'message' as const, refSeq: null };
+      this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
     } catch (error) {
+      this.inFlight.delete(entry.clientMsgId);
       const code: ErrorCode = error instanceof NatterError ? error.code : 'unavailable';
       if (ERRORS[code].retryable) {
-        const wait = error instanceof NatterError ? (error.retryAfterMs ?? 1000) : 1000;
-        setTimeout(() => {
-          if (this.currentState === 'live' && this.unsent.has(entry.clientMsgId)) void this.transmit(entry);
-        }, wait);
+        // A lost connection resends on the next `live`; this covers refusals on a working one.
+        this.retryLater(error instanceof NatterError ? (error.retryAfterMs ?? 1000) : 1000);
         return;
       }
       this.unsent.delete(entry.clientMsgId);
@@ -430,7 +567,27 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       };
       await this.outbox.remove(entry.clientMsgId);
       this.emit('outbox', failed);
+      this.pump();
     }
+  }
+
+  private async amend(
+    kind: 'edit' | 'delete',
+    conversationId: string,
+    targetSeq: number,
+    body: string | null,
+  ): Promise<AckFrame> {
+    const clientMsgId = randomId();
+    const ack = await this.request<AckFrame>({
+      type: kind,
+      conversation_id: conversationId,
+      client_msg_id: clientMsgId,
+      target_seq: targetSeq,
+      ...(body === null ? {} : { body }),
+    });
+    const own = { clientMsgId, conversationId, kind, body, refSeq: targetSeq };
+    this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
+    return ack;
   }
 
   /** Sends a frame that expects no answer; dropped when offline (it is ephemeral anyway). */
@@ -451,22 +608,25 @@ function errorOf(frame: ErrorFrame): NatterError {
   });
 }
 
-/** The event our own acked message became: the server does not echo it to the sending connection. */
-function ownEvent(
-  entry: OutboxEntry,
-  ack: AckFrame,
-  userId: string,
-  deviceId: string | undefined,
-): ChatEvent {
+interface OwnWrite {
+  clientMsgId: string;
+  conversationId: string;
+  kind: 'message' | 'edit' | 'delete';
+  body: string | null;
+  refSeq: number | null;
+}
+
+/** The event our own acked write became: the server does not echo it to the sending connection. */
+function ownEvent(write: OwnWrite, ack: AckFrame, userId: string, deviceId: string | undefined): ChatEvent {
   return {
-    conversation_id: entry.conversationId,
+    conversation_id: write.conversationId,
     seq: ack.seq,
-    kind: 'message',
+    kind: write.kind,
     sender_id: userId,
     device_id: deviceId ?? null,
-    client_msg_id: entry.clientMsgId,
-    body: entry.body,
-    ref_seq: null,
+    client_msg_id: write.clientMsgId,
+    body: write.body,
+    ref_seq: write.refSeq,
     data: null,
     deleted: false,
     created_at: ack.created_at,
@@ -474,13 +634,29 @@ function ownEvent(
 }
 
 function browserNetwork(): NetworkSignals | undefined {
-  const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
-  const add = target.addEventListener;
-  if (typeof add !== 'function' || !('navigator' in globalThis)) return undefined;
-  return {
-    onOnline: (listener) => add.call(globalThis, 'online', listener),
-    onOffline: (listener) => add.call(globalThis, 'offline', listener),
+  const target = globalThis as {
+    addEventListener?: (type: string, listener: () => void) => void;
+    removeEventListener?: (type: string, listener: () => void) => void;
   };
+  const { addEventListener: add, removeEventListener: remove } = target;
+  if (typeof add !== 'function' || typeof remove !== 'function' || !('navigator' in globalThis))
+    return undefined;
+  const listen = (type: string, listener: () => void) => {
+    add.call(globalThis, type, listener);
+    return () => remove.call(globalThis, type, listener);
+  };
+  return {
+    onOnline: (listener) => listen('online', listener),
+    onOffline: (listener) => listen('offline', listener),
+  };
+}
+
+/** The platform's WebSocket (browsers, Node.js 22+): what `webSocket` defaults to. */
+function globalWebSocket(): WebSocketFactory {
+  const Native = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (!Native)
+    throw new Error('No global WebSocket here: pass `webSocket` (e.g. the ws package in Node 20).');
+  return (url) => new Native(url);
 }
 
 function randomId(): string {

@@ -4,13 +4,14 @@ import WebSocket from 'ws';
 import {
   api,
   createDirect,
+  createGroup,
   signToken,
   startTestServer,
   type TestServer,
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient, TypingNotifier } from '../src/index.js';
+import { ChatState, NatterClient, NatterHttp, TypingNotifier } from '../src/index.js';
 import type { WebSocketLike } from '../src/socket.js';
 
 let server: TestServer;
@@ -29,7 +30,9 @@ async function live(user: string) {
     token: () => signToken(user),
     webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
   });
-  const state = new ChatState(client);
+  const token = await signToken(user);
+  const http = new NatterHttp(server.httpUrl, () => token);
+  const state = new ChatState(client, { members: async (id) => (await http.conversation(id)).members });
   await client.connect();
   await until(() => client.state === 'live');
   return { client, state };
@@ -116,5 +119,70 @@ describe('ChatState folds the live log into what an app renders', () => {
     await until(() => a.state.presenceOf(bob)?.online === false);
     expect(a.state.presenceOf(bob)?.last_seen).toBeGreaterThan(0);
     a.client.close();
+  });
+
+  it('tracks each group member: who got and read each message, as members come and go', async () => {
+    const [alice, bob, carol, dave] = [uid('alice'), uid('bob'), uid('carol'), uid('dave')];
+    const group = await createGroup(server.httpUrl, alice, [bob, carol], 'trip');
+    const [a, b, c] = [await live(alice), await live(bob), await live(carol)];
+    const receipts = (seq: number) =>
+      a.state
+        .receiptsOf(group, seq)
+        ?.map(
+          (r) =>
+            `${r.userId === bob ? 'bob' : r.userId === carol ? 'carol' : 'dave'}:${r.delivered ? 'd' : '-'}${r.read ? 'r' : '-'}`,
+        );
+    const status = (seq: number) => a.state.messages(group).find((m) => m.seq === seq)?.status;
+
+    await until(() => a.state.membersOf(group)?.length === 3);
+    await a.client.send(group, 'first');
+    await until(() => a.state.messages(group).at(-1)?.seq != null);
+    const first = a.state.messages(group).at(-1)!.seq!;
+    await until(() => status(first) === 'delivered');
+    expect(receipts(first)).toEqual(['bob:d-', 'carol:d-']);
+
+    b.state.markRead(group);
+    await until(() => receipts(first)?.includes('bob:dr') === true);
+    expect(status(first)).toBe('delivered');
+    c.state.markRead(group);
+    await until(() => status(first) === 'read');
+    expect(receipts(first)).toEqual(['bob:dr', 'carol:dr']);
+
+    await api(server.httpUrl, 'POST', `/v1/conversations/${group}/members`, {
+      token: await signToken(alice),
+      body: { user_id: dave },
+    });
+    await until(() => a.state.membersOf(group)?.length === 4);
+    // Dave joined after the first message: he is not among its readers.
+    expect(receipts(first)).toEqual(['bob:dr', 'carol:dr']);
+    await a.client.send(group, 'second');
+    await until(() => a.state.messages(group).at(-1)?.seq != null);
+    const second = a.state.messages(group).at(-1)!.seq!;
+    await until(() => receipts(second)?.filter((r) => r.endsWith('d-')).length === 2);
+    expect(receipts(second)).toEqual(['bob:d-', 'carol:d-', 'dave:--']);
+    expect(status(second)).toBe('sent');
+
+    // Bob's reply means he has read everything before it (no receipt frame for that).
+    await b.client.send(group, 'reply');
+    await until(() => receipts(second)?.includes('bob:dr') === true);
+    const reply = a.state.messages(group).at(-1)!;
+    expect(reply.senderId).toBe(bob);
+    expect(a.state.receiptsOf(group, reply.seq!)?.map((r) => r.userId)).toEqual([carol, dave]);
+
+    await api(server.httpUrl, 'DELETE', `/v1/conversations/${group}/members/${dave}`, {
+      token: await signToken(alice),
+    });
+    await until(() => a.state.membersOf(group)?.length === 3);
+    expect(receipts(second)).toEqual(['bob:dr', 'carol:d-']);
+    expect(status(second)).toBe('delivered');
+    expect(a.state.membersOf(group)?.map((m) => [m.userId, m.role])).toEqual([
+      [alice, 'owner'],
+      [bob, 'member'],
+      [carol, 'member'],
+    ]);
+    for (const x of [a, b, c]) {
+      x.state.close();
+      x.client.close();
+    }
   });
 });

@@ -1,23 +1,9 @@
-import type { ChatEvent } from '@natter/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConversationLog } from '../src/conversation-log.js';
+import { messageEvent } from './scripted-server.js';
 
-function event(seq: number, conversation = 'c'): ChatEvent {
-  return {
-    conversation_id: conversation,
-    seq,
-    kind: 'message',
-    sender_id: 'u',
-    device_id: null,
-    client_msg_id: `m${seq}`,
-    body: `#${seq}`,
-    ref_seq: null,
-    data: null,
-    deleted: false,
-    created_at: 0,
-  };
-}
+const event = (seq: number) => messageEvent('c', seq);
 
 describe('ConversationLog', () => {
   it('releases every seq exactly once and in order, whatever the arrival order and repeats', () => {
@@ -46,6 +32,16 @@ describe('ConversationLog', () => {
     expect(log.accept(event(12))).toEqual([]);
     expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 10 }]);
     expect(log.accept(event(11)).map((e) => e.seq)).toEqual([11, 12]);
+    expect(log.holes()).toEqual([]);
+  });
+
+  it('forgets events that arrived before the start they are behind (a push racing the listing)', () => {
+    const log = new ConversationLog();
+    expect(log.accept(event(7))).toEqual([]);
+    expect(log.accept(event(9))).toEqual([]);
+    log.startAt('c', 8);
+    expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 8 }]);
+    expect(log.accept(event(10)).map((e) => e.seq)).toEqual([9, 10]);
     expect(log.holes()).toEqual([]);
   });
 });

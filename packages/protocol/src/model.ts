@@ -101,3 +101,10 @@ export interface PresenceState {
   /** ms since the epoch of the last heartbeat seen; null if never seen. */
   last_seen: number | null;
 }
+
+/** What others may know of a user: for showing names. JWT users have no username. */
+export interface UserProfile {
+  user_id: string;
+  username: string | null;
+  display_name: string | null;
+}

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { AccountService } from './auth/account-service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChatService } from './chat/chat-service.js';
@@ -12,33 +13,47 @@ import { Gateway } from './gateway/gateway.js';
 import { createHttpServer } from './http/http-server.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
-import { MemoryPresenceStore } from './presence/memory-presence-store.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
-import { openSqliteStores } from './store/sqlite/sqlite-stores.js';
+import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
+import { openStores } from './wiring/stores.js';
 
 export interface RunningNatter {
   port: number;
+  /** This node's name in the cluster (NATTER_NODE_ID, or the random one it picked). */
+  nodeId: string;
   httpUrl: string;
   wsUrl: string;
   /** Drains: stops accepting, asks clients to reconnect elsewhere, finishes writes, closes the store. */
   close(): Promise<void>;
 }
 
-/** The one place where adapters are wired into services, and services into the gateway and HTTP API. */
-export async function startNatter(input: ConfigInput = {}): Promise<RunningNatter> {
+/**
+ * The one place where adapters are wired into services, and services into the gateway and HTTP API.
+ * Configuration picks the adapters (SQLite or PostgreSQL; alone or in a Redis cluster); the services
+ * and the gateway are the same either way.
+ */
+export async function startNatter(
+  input: ConfigInput = {},
+  seams: LivePathSeams = {},
+): Promise<RunningNatter> {
   const config = resolveConfig(input);
   const log = createLogger(config.logLevel);
   const metrics = new Metrics();
 
-  const stores = openSqliteStores(config.dataDir, log, config.walCheckpointPages);
+  const stores = openStores(config, log);
   const { logStore, accountStore } = stores;
   await stores.whenReady();
 
+  // The gateway writes to this node's sockets through the hub; the domain broadcasts through the
+  // live path, which in a cluster also reaches the other nodes' sockets over the bus.
   const hub = new ConnectionHub();
-  const directory = new MemberDirectory(logStore, log);
-  const typing = new TypingService(directory, hub, config.typingTtlMs, config.typingMinIntervalMs);
-  const publisher = new Publisher(directory, hub, (conversationId, senderId) =>
+  const live = await openLivePath(config, hub, metrics, log, seams);
+  const { broadcaster, presenceStore } = live;
+  const sharedLog = config.store !== 'sqlite'; // other nodes may commit to it
+  const directory = new MemberDirectory(logStore, log, sharedLog);
+  const typing = new TypingService(directory, broadcaster, config.typingTtlMs, config.typingMinIntervalMs);
+  const publisher = new Publisher(directory, broadcaster, (conversationId, senderId) =>
     typing.stopped(conversationId, senderId),
   );
   const committer = new GroupCommitter(
@@ -62,12 +77,12 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
     syncEventsPerConversation: config.syncEventsPerConversation,
   });
   const chat = new ChatService(committer, metrics, config.maxBodyBytes);
-  const presenceStore = new MemoryPresenceStore(config.presenceTtlMs);
   const presence = new PresenceService(presenceStore, logStore, log);
 
   const gateway = new Gateway({
     config,
     hub,
+    registry: live.registry,
     verifier,
     route: createFrameRouter({ chat, conversations, presence, typing }),
     presenceStore,
@@ -76,7 +91,9 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
     metrics,
     log,
   });
-  accounts.onRevoked((sessionKey) => gateway.closeSession(sessionKey));
+  // A logout closes the session's sockets on every node (this one only, when alone).
+  accounts.onRevoked((sessionKey) => live.revokeSession(sessionKey));
+  live.onSessionRevoked((sessionKey) => gateway.closeSession(sessionKey));
 
   let ready = true;
   const http = createHttpServer({
@@ -85,19 +102,25 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
     accounts,
     conversations,
     metrics,
-    isReady: () => ready && stores.healthy(),
+    isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,
+    webDir: webDirOf(config.webDir),
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  log.info({ port, host: config.host, dataDir: config.dataDir }, 'listening');
+  const where = config.store === 'sqlite' ? { dataDir: config.dataDir } : {};
+  log.info(
+    { port, host: config.host, store: config.store, cluster: config.cluster, nodeId: live.nodeId, ...where },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     port,
+    nodeId: live.nodeId,
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}/ws`,
     close() {
@@ -107,11 +130,17 @@ export async function startNatter(input: ConfigInput = {}): Promise<RunningNatte
         await gateway.drain(() => committer.drained());
         await http.close();
         typing.close();
-        presenceStore.close();
+        await live.close();
         await stores.close();
         log.info('stopped');
       })();
       return closing;
     },
   };
+}
+
+/** '' means the web app built alongside this server (packages/web/dist); 'off' serves none. */
+function webDirOf(setting: string): string | null {
+  if (setting === 'off') return null;
+  return setting || fileURLToPath(new URL('../../web/dist', import.meta.url));
 }

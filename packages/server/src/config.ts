@@ -18,6 +18,59 @@ const SETTINGS = {
     doc: 'Directory of the SQLite database (created if missing).',
     schema: z.string().default('./data'),
   },
+  webDir: {
+    env: 'NATTER_WEB_DIR',
+    doc: 'Directory of the web app served at / (empty: the bundled packages/web/dist; off: none).',
+    schema: z.string().default(''),
+  },
+  store: {
+    env: 'NATTER_STORE',
+    doc: 'Where the durable log lives: sqlite (a file in NATTER_DATA_DIR, one node) or postgres (DATABASE_URL, any number of nodes).',
+    schema: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    doc: 'PostgreSQL connection URL (postgres://user:password@host:5432/db), required with NATTER_STORE=postgres.',
+    schema: z.string().min(1).optional(),
+  },
+  databasePoolSize: {
+    env: 'NATTER_DATABASE_POOL_SIZE',
+    doc: "PostgreSQL connections in this node's pool.",
+    schema: int(1, 1000).default(10),
+  },
+  cluster: {
+    env: 'NATTER_CLUSTER',
+    doc: 'none: this node is alone; redis: one of a fleet sharing REDIS_URL (registry, bus, presence) and a postgres store.',
+    schema: z.enum(['none', 'redis']).default('none'),
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    doc: 'Redis URL (redis://host:6379), required with NATTER_CLUSTER=redis.',
+    schema: z.string().min(1).optional(),
+  },
+  redisPrefix: {
+    env: 'NATTER_REDIS_PREFIX',
+    doc: 'Prefix of every Redis key and channel, so that several clusters can share one Redis.',
+    schema: z.string().default('natter:'),
+  },
+  nodeId: {
+    env: 'NATTER_NODE_ID',
+    doc: "This node's name in the cluster (letters, digits, . _ -); unset: a random one per start.",
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1 to 64 letters, digits, dots, underscores or dashes')
+      .optional(),
+  },
+  clusterHeartbeatMs: {
+    env: 'NATTER_CLUSTER_HEARTBEAT_MS',
+    doc: 'How often a cluster node beats its liveness and re-arms its connection registry entries.',
+    schema: int(50).default(5_000),
+  },
+  clusterTtlMs: {
+    env: 'NATTER_CLUSTER_TTL_MS',
+    doc: "A node's liveness and registry entries expire this long after its last beat (at least twice the heartbeat).",
+    schema: int(100).default(15_000),
+  },
   walCheckpointPages: {
     env: 'NATTER_WAL_CHECKPOINT_PAGES',
     doc: 'SQLite WAL size in pages (4 KiB) at which the writer checkpoints it into the database file.',
@@ -237,7 +290,29 @@ export function resolveConfig(input: ConfigInput = {}): Config {
     }
     out[key] = parsed.data;
   }
-  return out as Config;
+  const config = out as Config;
+  checkCombination(config);
+  return config;
+}
+
+/** Settings that are valid one by one but not together; each message says what to set. */
+function checkCombination(config: Config): void {
+  if (config.store === 'postgres' && config.databaseUrl === undefined) {
+    throw new Error('NATTER_STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/db).');
+  }
+  if (config.cluster === 'redis' && config.redisUrl === undefined) {
+    throw new Error('NATTER_CLUSTER=redis needs REDIS_URL (redis://host:6379).');
+  }
+  // Each node's SQLite file would be a log of its own: the nodes would disagree on every seq.
+  if (config.cluster === 'redis' && config.store !== 'postgres') {
+    throw new Error('NATTER_CLUSTER=redis needs a store the nodes share: set NATTER_STORE=postgres.');
+  }
+  // One missed beat must not make a live node's users unreachable.
+  if (config.clusterTtlMs < 2 * config.clusterHeartbeatMs) {
+    throw new Error(
+      `NATTER_CLUSTER_TTL_MS (${config.clusterTtlMs}) must be at least twice NATTER_CLUSTER_HEARTBEAT_MS (${config.clusterHeartbeatMs}).`,
+    );
+  }
 }
 
 /** Reads settings from the environment, then command-line flags, over the defaults. */

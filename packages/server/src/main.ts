@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { startNatter } from './app.js';
-import { describeSettings, loadConfig } from './config.js';
+import { type Config, describeSettings, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 
 if (process.argv.includes('--help')) {
@@ -13,7 +13,14 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  // A setting the operator got wrong: say which and how to fix it, without a stack trace.
+  console.error(`natter: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
 const log = createLogger(config.logLevel);
 const natter = await startNatter(config);
 

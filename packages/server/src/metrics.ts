@@ -61,6 +61,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly busPublished = new Counter({
+    name: 'natter_bus_published_total',
+    help: 'Messages this node published on the cluster bus that reached a subscribed node.',
+    registers: [this.registry],
+  });
+  readonly busReceived = new Counter({
+    name: 'natter_bus_received_total',
+    help: 'Messages this node received from the cluster bus.',
+    registers: [this.registry],
+  });
+  readonly busDropped = new Counter({
+    name: 'natter_bus_dropped_total',
+    help: 'Cluster bus messages given up, by reason; clients heal by their change token.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly presenceDropped = new Counter({
+    name: 'natter_presence_dropped_total',
+    help: 'Presence writes lost to an unreachable presence backend (the next beat repairs them).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly registryDropped = new Counter({
+    name: 'natter_registry_dropped_total',
+    help: 'Connection registry writes lost to an unreachable backend (the next refresh repairs them).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -68,7 +68,11 @@ export class AccountService {
   }
 
   async userIdByUsername(username: string): Promise<string | null> {
-    return (await this.accounts.userByUsername(username))?.id ?? null;
+    return (await this.userByUsername(username))?.id ?? null;
+  }
+
+  userByUsername(username: string): Promise<UserRecord | null> {
+    return this.accounts.userByUsername(username);
   }
 
   onRevoked(listener: (sessionKey: string) => void): void {

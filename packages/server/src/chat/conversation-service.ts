@@ -70,6 +70,13 @@ export class ConversationService {
     return found(await this.store.membersFor(userId, conversationId));
   }
 
+  /** Of `candidates`, those the user shares a conversation with (themself included): whom they may look up. */
+  async contactsAmong(userId: string, candidates: string[]): Promise<string[]> {
+    const others = candidates.filter((id) => id !== userId);
+    const visible = new Set(await this.store.sharingConversationWith(userId, others));
+    return candidates.filter((id) => id === userId || visible.has(id));
+  }
+
   async list(userId: string): Promise<ConversationSummary[]> {
     const all: ConversationSummary[] = [];
     let since = 0;

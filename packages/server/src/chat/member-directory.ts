@@ -23,6 +23,13 @@ export class MemberDirectory {
   constructor(
     private readonly store: LogStore,
     private readonly log: Logger,
+    /**
+     * Other nodes commit to this log too (a cluster). Routing stays exact anyway: an event committed
+     * elsewhere leaves a gap in the seqs this node routes, and the gap reloads. But nothing tells
+     * this node of a removal committed elsewhere until it routes a later event of that
+     * conversation, so `currentMembers` cannot trust its cache and reads the store.
+     */
+    private readonly sharedLog = false,
   ) {}
 
   /**
@@ -51,9 +58,13 @@ export class MemberDirectory {
     this.chains.set(id, next);
   }
 
-  /** Current members (for receipts and typing), loading if needed. */
+  /**
+   * Current members (for receipts and typing), as of no earlier than this call: from the cache
+   * when this node is the log's only writer, from the store when it shares the log.
+   */
   async currentMembers(conversationId: string): Promise<string[]> {
-    const entry = this.entries.get(conversationId) ?? (await this.load(conversationId));
+    const cached = this.sharedLog ? undefined : this.entries.get(conversationId);
+    const entry = cached ?? (await this.load(conversationId));
     const members: string[] = [];
     for (const span of entry.spans.values()) if (span.leftSeq === null) members.push(span.userId);
     return members;

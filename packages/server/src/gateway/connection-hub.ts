@@ -8,10 +8,15 @@ import type { Connection } from './connection.js';
 export class ConnectionHub implements Broadcaster {
   private readonly byUser = new Map<string, Set<Connection>>();
 
-  add(connection: Connection): void {
+  /** Adds it; returns true when it is the user's first connection here. */
+  add(connection: Connection): boolean {
     const set = this.byUser.get(connection.userId);
-    if (set) set.add(connection);
-    else this.byUser.set(connection.userId, new Set([connection]));
+    if (set) {
+      set.add(connection);
+      return false;
+    }
+    this.byUser.set(connection.userId, new Set([connection]));
+    return true;
   }
 
   /** Removes it; returns true when it was the user's last connection here. */

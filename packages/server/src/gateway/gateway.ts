@@ -17,6 +17,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
+import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
 import { TokenBucket } from '../limits/token-bucket.js';
@@ -32,6 +33,8 @@ import { type Corkable, WriteBatcher } from './write-batcher.js';
 export interface GatewayDeps {
   config: Config;
   hub: ConnectionHub;
+  /** In a cluster: tells the other nodes which users have connections here. */
+  registry?: ConnectionRegistry;
   verifier: TokenVerifier;
   route: ReturnType<typeof createFrameRouter>;
   presenceStore: PresenceStore;
@@ -152,7 +155,8 @@ export class Gateway {
       return;
     }
     connection.lastHeardAt = Date.now();
-    if (connection.state === 'open') this.deps.presenceStore.beat(connection.userId, connection.lastHeardAt);
+    if (connection.state === 'open')
+      void this.deps.presenceStore.beat(connection.userId, connection.lastHeardAt);
     // Parsed before the rate check so that a refused request is still answered with its id.
     const parsed = isBinary ? BINARY_FRAME : parseFrame(data);
     const limited = connection.frameBucket.take();
@@ -243,9 +247,11 @@ export class Gateway {
     connection.userId = userId;
     connection.deviceId = frame.device_id ?? null;
     connection.nextPingAt = Date.now() + config.pingIntervalMs;
-    hub.add(connection);
+    // Fire and forget (the registry never rejects): until the entry lands, a frame from another
+    // node may miss this connection, and the next ping's change token heals that.
+    if (hub.add(connection)) void this.deps.registry?.add(userId);
     metrics.connections.inc({ state: 'open' });
-    presenceStore.beat(userId, Date.now());
+    void presenceStore.beat(userId, Date.now());
     const ready: ReadyFrame = {
       type: 'ready',
       ...(frame.id === undefined ? {} : { re: frame.id }),
@@ -298,7 +304,8 @@ export class Gateway {
     metrics.connections.dec({ state: 'open' });
     presence.unsubscribe(connection);
     if (hub.remove(connection)) {
-      presenceStore.leave(connection.userId, Date.now());
+      void presenceStore.leave(connection.userId, Date.now());
+      void this.deps.registry?.remove(connection.userId);
     }
   }
 

@@ -9,6 +9,8 @@ import type { Metrics } from '../metrics.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
 import { registerConversationRoutes } from './conversation-routes.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { registerUserRoutes } from './user-routes.js';
+import { registerWebRoutes } from './web-routes.js';
 
 export interface HttpDeps {
   log: Logger;
@@ -18,6 +20,8 @@ export interface HttpDeps {
   metrics: Metrics;
   isReady: () => boolean;
   accountLimits: AccountLimits;
+  /** The built web app to serve at `/`, if any. */
+  webDir: string | null;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -26,7 +30,7 @@ export interface RouteKit {
   parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S>;
 }
 
-/** The HTTP API: accounts, conversation management, history, health and metrics. */
+/** The HTTP API: accounts, users, conversation management, history, health, metrics, and the web app. */
 export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -69,7 +73,9 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerConversationRoutes(app, kit, deps.conversations, (username) =>
     deps.accounts.userIdByUsername(username),
   );
+  registerUserRoutes(app, kit, deps.accounts, deps.conversations);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
+  if (deps.webDir) registerWebRoutes(app, deps.webDir, deps.log);
   return app;
 }
 

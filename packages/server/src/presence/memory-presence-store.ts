@@ -6,7 +6,11 @@ interface Seen {
   online: boolean;
 }
 
-/** In-process presence with a TTL, swept a few times per TTL. */
+/**
+ * In-process presence with a TTL, swept a few times per TTL: the embedded default (one node).
+ * Everything happens synchronously inside each call, so listeners have heard a transition by the
+ * time its call returns.
+ */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly users = new Map<string, Seen>();
   private readonly online = new Set<string>();
@@ -18,21 +22,21 @@ export class MemoryPresenceStore implements PresenceStore {
     this.sweeper.unref();
   }
 
-  beat(userId: string, now: number): void {
+  async beat(userId: string, now: number): Promise<void> {
     const seen = this.users.get(userId);
     if (seen) seen.lastSeen = now;
     else this.users.set(userId, { lastSeen: now, online: false });
     if (!this.online.has(userId)) this.transition(userId, true);
   }
 
-  leave(userId: string, now: number): void {
+  async leave(userId: string, now: number): Promise<void> {
     const seen = this.users.get(userId);
     if (!seen?.online) return;
     seen.lastSeen = now;
     this.transition(userId, false);
   }
 
-  get(userIds: string[]): PresenceState[] {
+  async get(userIds: string[]): Promise<PresenceState[]> {
     return userIds.map((id) => {
       const seen = this.users.get(id);
       return { user_id: id, online: seen?.online ?? false, last_seen: seen?.lastSeen ?? null };
@@ -43,7 +47,7 @@ export class MemoryPresenceStore implements PresenceStore {
     this.listeners.push(listener);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
   }
 

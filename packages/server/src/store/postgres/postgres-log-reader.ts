@@ -1,0 +1,284 @@
+import { type ChatEvent, type ConversationSummary, type MemberInfo, NatterError } from '@natter/protocol';
+import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
+import type { Queryable, Tx } from './postgres-connection.js';
+import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './postgres-rows.js';
+
+const UNREAD_CAP = 9999;
+/** A sync page stops adding conversations once its events pass this many (approximate) bytes. */
+const SYNC_PAGE_BYTES = 1024 * 1024;
+const EVENT_OVERHEAD_BYTES = 250;
+
+/** A member row joined with its conversation. */
+type ViewRow = ConversationRow & MemberRow;
+type ChangedView = ViewRow & { view_pos: number };
+
+/** What a member may see of a conversation: seqs in [joinedSeq, upperSeq]. */
+interface Visible {
+  joinedSeq: number;
+  upperSeq: number;
+}
+
+/**
+ * Read side of the PostgreSQL store. Every method runs inside one read-only REPEATABLE READ
+ * transaction (the store opens it), so all its queries see one snapshot while other nodes commit.
+ * Independent queries are issued together: the driver pipelines them on the transaction's
+ * connection, one round trip for the lot. A former member's view freezes at their removal.
+ */
+export class PostgresLogReader {
+  /**
+   * Resume reads the user's change index from the token on (changedViews): it touches only the
+   * conversations that changed, however many the user is in.
+   */
+  async syncSince(
+    tx: Tx,
+    userId: string,
+    after: number,
+    eventsSince: number,
+    limit: number,
+    eventsPerConversation: number,
+  ): Promise<SyncPage> {
+    const [clock] = await tx<{ position: number }[]>`SELECT position FROM change_clock`;
+    const stored = clock?.position ?? 0;
+    if (after > stored || eventsSince > stored) {
+      throw new NatterError(
+        'bad_request',
+        'This token is ahead of the server (was the database restored?): sync without a token to start over.',
+      );
+    }
+    const rows = await changedViews(tx, userId, after, limit + 1);
+    const conversations: ConversationSummary[] = [];
+    const events: ChatEvent[] = [];
+    const truncated: string[] = [];
+    let bytes = 0;
+    let included = 0;
+    for (const row of rows) {
+      // A page ends at `limit` conversations, or once its events pass the byte budget, so that a
+      // resume answer (held in memory until sent) stays bounded however much changed.
+      if (included === limit || bytes > SYNC_PAGE_BYTES) break;
+      included += 1;
+      const [summary, found] = await Promise.all([
+        this.summarize(tx, row),
+        eventsPerConversation === 0
+          ? []
+          : this.eventsSincePosition(tx, row, eventsSince, eventsPerConversation + 1),
+      ]);
+      conversations.push(summary);
+      if (found.length > eventsPerConversation) {
+        truncated.push(row.conversation_id);
+        found.length = eventsPerConversation;
+      }
+      for (const e of found) {
+        bytes += EVENT_OVERHEAD_BYTES + (e.body?.length ?? 0);
+        events.push(toChatEvent(e));
+      }
+    }
+    const hasMore = rows.length > included;
+    const position = hasMore
+      ? rows[included - 1]!.view_pos
+      : Math.max(after, await this.latestPosition(tx, userId));
+    return { conversations, events, truncated, position, hasMore };
+  }
+
+  async fetchAfter(
+    tx: Tx,
+    userId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<EventPage | null> {
+    const view = await this.view(tx, conversationId, userId);
+    if (!view) return null;
+    const visible = visibleRange(view);
+    const rows = await eventsAfter(
+      tx,
+      conversationId,
+      Math.max(afterSeq, visible.joinedSeq - 1),
+      visible.upperSeq,
+      limit + 1,
+    );
+    return { events: rows.slice(0, limit).map(toChatEvent), hasMore: rows.length > limit };
+  }
+
+  async historyBefore(
+    tx: Tx,
+    userId: string,
+    conversationId: string,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<EventPage | null> {
+    const view = await this.view(tx, conversationId, userId);
+    if (!view) return null;
+    const visible = visibleRange(view);
+    const before = Math.min(beforeSeq ?? Number.MAX_SAFE_INTEGER, visible.upperSeq + 1);
+    const rows = await tx<EventRow[]>`
+      SELECT * FROM events WHERE conversation_id = ${conversationId} AND seq >= ${visible.joinedSeq} AND seq < ${before}
+      ORDER BY seq DESC LIMIT ${limit + 1}`;
+    return { events: rows.slice(0, limit).reverse().map(toChatEvent), hasMore: rows.length > limit };
+  }
+
+  async conversationFor(tx: Tx, userId: string, conversationId: string): Promise<ConversationSummary | null> {
+    const view = await this.view(tx, conversationId, userId);
+    return view ? this.summarize(tx, view) : null;
+  }
+
+  async membersFor(tx: Tx, userId: string, conversationId: string): Promise<MemberInfo[] | null> {
+    const [view, members] = await Promise.all([
+      this.view(tx, conversationId, userId),
+      tx<MemberRow[]>`
+        SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
+        ORDER BY joined_seq, user_id`,
+    ]);
+    if (!view || view.left_seq !== null) return null;
+    return members.map((m) => ({
+      user_id: m.user_id,
+      role: m.role,
+      joined_seq: m.joined_seq,
+      delivered_seq: m.delivered_seq,
+      read_seq: m.read_seq,
+    }));
+  }
+
+  async memberSpans(tx: Tx, conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
+    const [[conversation], members] = await Promise.all([
+      tx<{ last_seq: number }[]>`SELECT last_seq FROM conversations WHERE id = ${conversationId}`,
+      tx<MemberRow[]>`SELECT * FROM members WHERE conversation_id = ${conversationId}`,
+    ]);
+    const spans = members.map((m) => ({ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }));
+    return { spans, lastSeq: conversation?.last_seq ?? 0 };
+  }
+
+  async sharingConversationWith(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    const rows = await tx<{ user_id: string }[]>`
+      SELECT DISTINCT other.user_id
+      FROM user_conversations uc
+      JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
+        AND mine.left_seq IS NULL
+      JOIN members other ON other.conversation_id = uc.conversation_id AND other.left_seq IS NULL
+        AND other.user_id = ANY(${candidates}::text[])
+      WHERE uc.user_id = ${userId}`;
+    return rows.map((r) => r.user_id);
+  }
+
+  /** The highest view position of the user: one index entry, the top of (user_id, view_pos). */
+  async latestPosition(tx: Tx, userId: string): Promise<number> {
+    const [row] = await tx<{ pos: number | null }[]>`
+      SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`;
+    return row?.pos ?? 0;
+  }
+
+  private async view(tx: Tx, conversationId: string, userId: string): Promise<ViewRow | undefined> {
+    const [row] = await tx<ViewRow[]>`
+      SELECT c.*, m.* FROM members m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.conversation_id = ${conversationId} AND m.user_id = ${userId}`;
+    return row;
+  }
+
+  /**
+   * The visible events committed after position `since`. Within a conversation positions grow
+   * with seqs, so the boundary is the newest event at or below `since`, found by walking the
+   * primary key backwards: the cost is in proportion to the events returned.
+   */
+  private eventsSincePosition(tx: Tx, row: ViewRow, since: number, limit: number) {
+    const visible = visibleRange(row);
+    const id = row.conversation_id;
+    return tx<EventRow[]>`
+      SELECT * FROM events WHERE conversation_id = ${id} AND seq <= ${visible.upperSeq}
+        AND seq > greatest(${visible.joinedSeq - 1}, coalesce((SELECT seq FROM events
+          WHERE conversation_id = ${id} AND pos <= ${since} ORDER BY seq DESC LIMIT 1), 0))
+      ORDER BY seq LIMIT ${limit}`;
+  }
+
+  private async summarize(tx: Tx, row: ViewRow): Promise<ConversationSummary> {
+    const visible = visibleRange(row);
+    const readFrom = Math.max(row.read_seq, visible.joinedSeq - 1);
+    const [[last], [unread], [peers]] = await Promise.all([
+      tx<EventRow[]>`
+        SELECT * FROM events WHERE conversation_id = ${row.conversation_id} AND kind = 'message'
+          AND seq >= ${visible.joinedSeq} AND seq <= ${visible.upperSeq}
+        ORDER BY seq DESC LIMIT 1`,
+      tx<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM (SELECT 1 FROM events WHERE conversation_id = ${row.conversation_id}
+          AND seq > ${readFrom} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
+          AND sender_id <> ${row.user_id} LIMIT ${UNREAD_CAP}) capped`,
+      tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
+        SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
+        WHERE conversation_id = ${row.conversation_id} AND user_id <> ${row.user_id} AND left_seq IS NULL`,
+    ]);
+    const summary: ConversationSummary = {
+      conversation_id: row.conversation_id,
+      kind: row.kind,
+      title: row.title,
+      peer_id: row.kind === 'direct' ? (peers?.peer ?? row.user_id) : null,
+      role: row.role,
+      member_count: row.member_count,
+      last_seq: visible.upperSeq,
+      joined_seq: row.joined_seq,
+      left_seq: row.left_seq,
+      read_seq: row.read_seq,
+      delivered_seq: row.delivered_seq,
+      unread: unread!.n,
+      peers_read_seq: peers?.read ?? row.read_seq,
+      peers_delivered_seq: peers?.delivered ?? row.delivered_seq,
+      last_message: last ? toChatEvent(last) : null,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+    };
+    return row.left_seq === null ? summary : this.frozenAt(tx, summary, row.left_seq, row.user_id);
+  }
+
+  /** A former member's view stops at their removal: nothing that changed later may show through. */
+  private async frozenAt(
+    tx: Tx,
+    summary: ConversationSummary,
+    leftSeq: number,
+    userId: string,
+  ): Promise<ConversationSummary> {
+    const id = summary.conversation_id;
+    const [[titleEvent], [peers], [removal]] = await Promise.all([
+      tx<{ title: string | null }[]>`
+        SELECT data->>'title' AS title FROM events WHERE conversation_id = ${id}
+          AND kind IN ('created', 'renamed') AND seq <= ${leftSeq}
+        ORDER BY seq DESC LIMIT 1`,
+      tx<{ n: number; read: number | null; delivered: number | null }[]>`
+        SELECT count(*)::integer AS n, min(read_seq) AS read, min(delivered_seq) AS delivered FROM members
+        WHERE conversation_id = ${id} AND user_id <> ${userId} AND joined_seq <= ${leftSeq}
+          AND (left_seq IS NULL OR left_seq > ${leftSeq})`,
+      tx<
+        { created_at: number }[]
+      >`SELECT created_at FROM events WHERE conversation_id = ${id} AND seq = ${leftSeq}`,
+    ]);
+    return {
+      ...summary,
+      title: titleEvent?.title ?? null,
+      member_count: peers!.n,
+      peers_read_seq: Math.min(peers!.read ?? summary.read_seq, leftSeq),
+      peers_delivered_seq: Math.min(peers!.delivered ?? summary.delivered_seq, leftSeq),
+      updated_at: removal?.created_at ?? summary.updated_at,
+    };
+  }
+}
+
+/**
+ * The user's views that changed after position `after`, oldest change first: a range of the
+ * (user_id, view_pos) index, then each conversation and member row by primary key.
+ */
+export function changedViews(sql: Queryable, userId: string, after: number, limit: number) {
+  return sql<ChangedView[]>`
+    SELECT c.*, m.*, uc.view_pos
+    FROM (SELECT conversation_id, view_pos FROM user_conversations
+          WHERE user_id = ${userId} AND view_pos > ${after} ORDER BY view_pos LIMIT ${limit}) uc
+    JOIN members m ON m.conversation_id = uc.conversation_id AND m.user_id = ${userId}
+    JOIN conversations c ON c.id = uc.conversation_id
+    ORDER BY uc.view_pos`;
+}
+
+function eventsAfter(tx: Tx, conversationId: string, afterSeq: number, upToSeq: number, limit: number) {
+  return tx<EventRow[]>`
+    SELECT * FROM events WHERE conversation_id = ${conversationId} AND seq > ${afterSeq} AND seq <= ${upToSeq}
+    ORDER BY seq LIMIT ${limit}`;
+}
+
+function visibleRange(row: ViewRow): Visible {
+  return { joinedSeq: row.joined_seq, upperSeq: row.left_seq ?? row.last_seq };
+}

@@ -1,0 +1,516 @@
+import { randomBytes } from 'node:crypto';
+import { type ChatEvent, type EventData, NatterError, type Role } from '@natter/protocol';
+import postgres from 'postgres';
+import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../write-ops.js';
+import type { Tx } from './postgres-connection.js';
+import { isConnectionFailure, opErrorOf } from './postgres-errors.js';
+import type { PostgresPool } from './postgres-pool.js';
+import { assignPositions, type ConversationWrite, PositionPlan } from './postgres-positions.js';
+import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './postgres-rows.js';
+
+interface ConversationState {
+  row: ConversationRow;
+  dirty: boolean;
+  /** Ordinal (see PositionPlan) of the batch's last position-taking change in this conversation. */
+  lastChange: number;
+}
+
+interface NewEvent {
+  kind: ChatEvent['kind'];
+  senderId: string;
+  deviceId?: string | null;
+  clientMsgId?: string | null;
+  body?: string | null;
+  refSeq?: number | null;
+  data?: EventData | null;
+}
+
+/** The state of one batch's transaction. */
+interface Batch {
+  tx: Tx;
+  conversations: Map<string, ConversationState>;
+  positions: PositionPlan;
+  /** Conversations created by this batch, in order (a failed op's are forgotten again). */
+  created: string[];
+  /** The last op's RELEASE SAVEPOINT, sent ahead and confirmed with the next statements awaited. */
+  released: Promise<unknown>;
+  now: number;
+}
+
+/**
+ * Applies one batch of ops in one READ COMMITTED transaction, with the same rules as the embedded
+ * writer. Concurrency with other nodes comes from row locks, not from isolation level:
+ * - every existing conversation the batch names is locked (FOR UPDATE) up front, in id order, so
+ *   two batches never deadlock on each other's conversations; while a batch holds a conversation,
+ *   no other transaction writes its seq, members or events, and each later statement here sees the
+ *   latest committed state, so checks (membership, roles, dedupe) cannot race the writes they guard;
+ * - seqs are last_seq + 1 under that lock: gap-free and in commit order per conversation;
+ * - store-wide positions are taken last (see postgres-positions.ts).
+ * Each op runs in a savepoint: one the database refuses is rolled back alone and the rest of the
+ * batch commits. (Every op that writes takes a subtransaction id; past 64 in one transaction
+ * PostgreSQL's per-backend subtransaction cache overflows, which makes other sessions' visibility
+ * checks slower while that transaction runs. A batch lives for milliseconds, so this costs little,
+ * but it is the reason not to keep a transaction like this open any longer than a batch.)
+ */
+export class PostgresLogWriter {
+  constructor(private readonly pool: PostgresPool) {}
+
+  commit(ops: WriteOp[]): Promise<WriteResult[]> {
+    return this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
+      const batch: Batch = {
+        tx,
+        conversations: await lockConversations(tx, ops),
+        positions: new PositionPlan(),
+        created: [],
+        released: Promise.resolve(),
+        now: Date.now(),
+      };
+      const results: WriteResult[] = [];
+      for (const op of ops) results.push(await this.applyInSavepoint(op, batch));
+      await batch.released;
+      const touched: ConversationWrite[] = [];
+      for (const { row, dirty, lastChange } of batch.conversations.values()) {
+        if (!dirty) continue;
+        const { id, title, last_seq, member_count, updated_at } = row;
+        touched.push({ id, title, last_seq, member_count, updated_at, o: lastChange });
+      }
+      await assignPositions(tx, batch.positions, touched);
+      return results;
+    });
+  }
+
+  /**
+   * A connection failure fails the whole batch at once, with no further statement on that
+   * connection; anything else the op hit is rolled back to its savepoint and becomes its result.
+   */
+  private async applyInSavepoint(op: WriteOp, batch: Batch): Promise<WriteResult> {
+    const { tx } = batch;
+    const restore = this.mark(op, batch);
+    // The savepoint goes out just ahead of the op's first statement, with no round trip of its
+    // own; its outcome (and the previous op's release) is looked at once the op's statements are back.
+    const opened = Promise.all([batch.released, sendAhead(tx`SAVEPOINT op`)]);
+    try {
+      const value = await this.apply(op, batch);
+      await opened;
+      batch.released = sendAhead(tx`RELEASE SAVEPOINT op`);
+      return { ok: true, value };
+    } catch (error) {
+      await opened;
+      if (isConnectionFailure(error)) throw error;
+      await tx.unsafe('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+      restore();
+      if (error instanceof NatterError) return { ok: false, error };
+      if (error instanceof postgres.PostgresError) return { ok: false, error: opErrorOf(error) };
+      throw error;
+    }
+  }
+
+  /** Undoes, in memory, what a failed op did to the batch (its savepoint undoes it in the database). */
+  private mark(op: WriteOp, batch: Batch): () => void {
+    const restorePositions = batch.positions.mark();
+    const id = 'conversationId' in op ? op.conversationId : null;
+    const state = id === null ? undefined : batch.conversations.get(id);
+    const saved = state && { row: { ...state.row }, dirty: state.dirty, lastChange: state.lastChange };
+    const created = batch.created.length;
+    return () => {
+      restorePositions();
+      if (state && saved) Object.assign(state, saved);
+      for (const key of batch.created.splice(created)) batch.conversations.delete(key);
+    };
+  }
+
+  private async apply(op: WriteOp, batch: Batch): Promise<WriteOutcome> {
+    const { tx } = batch;
+    switch (op.kind) {
+      case 'append':
+        return this.append(op, batch);
+      case 'cursor':
+        return this.moveCursor(op, batch);
+      case 'create_direct':
+        return this.createDirect(op.userId, op.peerId, batch);
+      case 'create_group':
+        return this.createGroup(op.creatorId, op.title, op.memberIds, batch);
+      case 'add_member': {
+        const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
+        const existing = await member(tx, op.conversationId, op.userId);
+        if (existing && existing.left_seq === null) return outcome(op.conversationId, [], true);
+        const event = await this.appendEvent(state, batch, {
+          kind: 'member_added',
+          senderId: op.actorId,
+          data: { user_id: op.userId, role: op.role },
+        });
+        await this.addMembers(state, [{ userId: op.userId, role: op.role }], event.seq, batch);
+        return outcome(op.conversationId, [event]);
+      }
+      case 'remove_member':
+        return this.removeMember(op.actorId, op.conversationId, op.userId, batch);
+      case 'set_role': {
+        const state = conversation(op.conversationId, batch);
+        const actor = await activeMember(tx, op.conversationId, op.actorId);
+        if (state.row.kind !== 'group' || actor.role !== 'owner') throw new NatterError('forbidden');
+        const target = await activeMember(tx, op.conversationId, op.userId);
+        if (target.role === op.role) return outcome(op.conversationId, [], true);
+        if (target.role === 'owner' && (await otherOwners(tx, op.conversationId, op.userId)) === 0) {
+          throw new NatterError(
+            'forbidden',
+            'A group keeps at least one owner: make someone else owner first.',
+          );
+        }
+        const event = await this.appendEvent(state, batch, {
+          kind: 'role_changed',
+          senderId: op.actorId,
+          data: { user_id: op.userId, role: op.role },
+        });
+        await setRole(tx, op.conversationId, op.userId, op.role);
+        return outcome(op.conversationId, [event]);
+      }
+      case 'rename': {
+        const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
+        const event = await this.appendEvent(state, batch, {
+          kind: 'renamed',
+          senderId: op.actorId,
+          data: { title: op.title },
+        });
+        state.row.title = op.title;
+        return outcome(op.conversationId, [event]);
+      }
+    }
+  }
+
+  private async append(op: AppendOp, batch: Batch): Promise<WriteOutcome> {
+    const { tx } = batch;
+    const [[original], sender] = await pipelined(
+      tx<EventRow[]>`
+        SELECT * FROM events
+        WHERE conversation_id = ${op.conversationId} AND sender_id = ${op.senderId} AND client_msg_id = ${op.clientMsgId}`,
+      member(tx, op.conversationId, op.senderId),
+    );
+    if (original) return outcome(op.conversationId, [toChatEvent(original)], true);
+    const state = conversation(op.conversationId, batch);
+    if (!sender || sender.left_seq !== null) throw new NatterError('not_found');
+    if (op.eventKind !== 'message') {
+      const [target] =
+        op.refSeq === null
+          ? []
+          : await tx<
+              EventRow[]
+            >`SELECT * FROM events WHERE conversation_id = ${op.conversationId} AND seq = ${op.refSeq}`;
+      if (target?.kind !== 'message' || target.deleted || target.seq < sender.joined_seq) {
+        throw new NatterError('not_found', 'No such message in this conversation.');
+      }
+      const mayModerate = state.row.kind === 'group' && sender.role !== 'member';
+      const own = target.sender_id === op.senderId;
+      if (!own && !(op.eventKind === 'delete' && mayModerate)) {
+        throw new NatterError('forbidden', 'Only the sender can change this message.');
+      }
+    }
+    const seq = state.row.last_seq + 1;
+    const [event] = await pipelined(
+      this.appendEvent(state, batch, {
+        kind: op.eventKind,
+        senderId: op.senderId,
+        deviceId: op.deviceId,
+        clientMsgId: op.clientMsgId,
+        body: op.body,
+        refSeq: op.refSeq,
+      }),
+      op.eventKind === 'delete'
+        ? tx`UPDATE events SET body = NULL, deleted = true
+            WHERE conversation_id = ${op.conversationId} AND (seq = ${op.refSeq} OR (kind = 'edit' AND ref_seq = ${op.refSeq}))`
+        : Promise.resolve(null),
+      tx`UPDATE members SET read_seq = greatest(read_seq, ${seq}), delivered_seq = greatest(delivered_seq, ${seq})
+        WHERE conversation_id = ${op.conversationId} AND user_id = ${op.senderId}`,
+    );
+    return outcome(op.conversationId, [event]);
+  }
+
+  private async moveCursor(op: CursorOp, batch: Batch): Promise<WriteOutcome> {
+    const state = conversation(op.conversationId, batch);
+    const current = await activeMember(batch.tx, op.conversationId, op.userId);
+    const last = state.row.last_seq;
+    const read = Math.max(current.read_seq, Math.min(op.read ?? 0, last));
+    const delivered = Math.max(current.delivered_seq, read, Math.min(op.delivered ?? 0, last));
+    if (read === current.read_seq && delivered === current.delivered_seq) {
+      return outcome(op.conversationId, []);
+    }
+    await batch.tx`UPDATE members SET delivered_seq = ${delivered}, read_seq = ${read}
+      WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
+    state.lastChange = batch.positions.next();
+    state.dirty = true;
+    return {
+      ...outcome(op.conversationId, []),
+      cursor: {
+        conversationId: op.conversationId,
+        userId: op.userId,
+        deliveredSeq: delivered,
+        readSeq: read,
+      },
+    };
+  }
+
+  /**
+   * The pair's key is claimed before the conversation is made: a node creating the same pair at
+   * the same moment waits on the claim, finds the winner's conversation, and reports a duplicate.
+   */
+  private async createDirect(userId: string, peerId: string, batch: Batch): Promise<WriteOutcome> {
+    const { tx } = batch;
+    const key = [userId, peerId].sort().join('\n');
+    const existing = await directByKey(tx, key);
+    if (existing) return outcome(existing, [], true);
+    const id = newConversationId();
+    const claimed =
+      await tx`INSERT INTO direct_conversations (direct_key, conversation_id) VALUES (${key}, ${id})
+      ON CONFLICT (direct_key) DO NOTHING RETURNING conversation_id`;
+    if (claimed.length === 0) {
+      const winner = await directByKey(tx, key);
+      if (!winner) throw new Error('A direct conversation key was taken and is not visible.');
+      return outcome(winner, [], true);
+    }
+    const memberIds = [...new Set([userId, peerId])];
+    const members = memberIds.map((memberId) => ({ userId: memberId, role: 'member' as const }));
+    const event = await this.newConversation(id, 'direct', null, userId, members, batch);
+    return outcome(id, [event]);
+  }
+
+  private async createGroup(
+    creatorId: string,
+    title: string,
+    memberIds: string[],
+    batch: Batch,
+  ): Promise<WriteOutcome> {
+    const members = [...new Set([creatorId, ...memberIds])].map((id) => ({
+      userId: id,
+      role: id === creatorId ? ('owner' as const) : ('member' as const),
+    }));
+    const id = newConversationId();
+    const event = await this.newConversation(id, 'group', title, creatorId, members, batch);
+    return outcome(id, [event]);
+  }
+
+  private async removeMember(
+    actorId: string,
+    conversationId: string,
+    userId: string,
+    batch: Batch,
+  ): Promise<WriteOutcome> {
+    const { tx } = batch;
+    const state = conversation(conversationId, batch);
+    const actor = await activeMember(tx, conversationId, actorId);
+    const leaving = actorId === userId;
+    if (state.row.kind !== 'group')
+      throw new NatterError('forbidden', 'Direct conversations have fixed members.');
+    const target = leaving ? actor : await activeMember(tx, conversationId, userId);
+    if (!leaving && (actor.role === 'member' || (target.role === 'owner' && actor.role !== 'owner'))) {
+      throw new NatterError('forbidden');
+    }
+    const events: ChatEvent[] = [];
+    // A group never loses its last owner while it has members: the longest-serving admin (else
+    // member) takes over.
+    const lastOwner = target.role === 'owner' && (await otherOwners(tx, conversationId, userId)) === 0;
+    const [successor] = lastOwner
+      ? await tx<{ user_id: string }[]>`
+          SELECT user_id FROM members
+          WHERE conversation_id = ${conversationId} AND user_id <> ${userId} AND left_seq IS NULL
+          ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_seq, user_id LIMIT 1`
+      : [];
+    if (successor) {
+      events.push(
+        await this.appendEvent(state, batch, {
+          kind: 'role_changed',
+          senderId: actorId,
+          data: { user_id: successor.user_id, role: 'owner' },
+        }),
+      );
+      await setRole(tx, conversationId, successor.user_id, 'owner');
+    }
+    const removal = await this.appendEvent(state, batch, {
+      kind: leaving ? 'member_left' : 'member_removed',
+      senderId: actorId,
+      data: { user_id: userId },
+    });
+    events.push(removal);
+    await tx`UPDATE members SET left_seq = ${removal.seq} WHERE conversation_id = ${conversationId} AND user_id = ${userId}`;
+    batch.positions.freezeView(conversationId, userId, state.lastChange);
+    state.row.member_count -= 1;
+    return outcome(conversationId, events);
+  }
+
+  /** A new conversation, its created event (seq 1) and its members, sent as one pipeline. */
+  private async newConversation(
+    id: string,
+    kind: 'direct' | 'group',
+    title: string | null,
+    creatorId: string,
+    members: Array<{ userId: string; role: Role }>,
+    batch: Batch,
+  ): Promise<ChatEvent> {
+    const { now } = batch;
+    const row: ConversationRow = {
+      id,
+      kind,
+      title,
+      last_seq: 0,
+      change_pos: 0,
+      member_count: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    const state = { row, dirty: true, lastChange: 0 };
+    batch.conversations.set(id, state);
+    batch.created.push(id);
+    const [, event] = await pipelined(
+      batch.tx`
+        INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at)
+        VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now})`,
+      this.appendEvent(state, batch, {
+        kind: 'created',
+        senderId: creatorId,
+        data: { title, member_ids: members.map((m) => m.userId) },
+      }),
+      this.addMembers(state, members, 1, batch),
+    );
+    return event;
+  }
+
+  /**
+   * (Re)joined members: cursors start at the join. Their rows in the per-user index are created
+   * once; their positions are stamped at the batch's tail. Both statements go out together.
+   */
+  private async addMembers(
+    state: ConversationState,
+    members: Array<{ userId: string; role: Role }>,
+    joinedSeq: number,
+    batch: Batch,
+  ): Promise<void> {
+    const { tx } = batch;
+    const conversationId = state.row.id;
+    const userIds = members.map((m) => m.userId);
+    const roles = members.map((m) => m.role);
+    await pipelined(
+      tx`
+        INSERT INTO members (conversation_id, user_id, role, joined_seq, left_seq, left_pos, delivered_seq, read_seq)
+        SELECT ${conversationId}, m.user_id, m.role, ${joinedSeq}, NULL, NULL, ${joinedSeq}, ${joinedSeq}
+        FROM unnest(${userIds}::text[], ${roles}::text[]) AS m (user_id, role)
+        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
+          left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq`,
+      tx`
+        INSERT INTO user_conversations (user_id, conversation_id, view_pos)
+        SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)
+        ON CONFLICT (user_id, conversation_id) DO NOTHING`,
+    );
+    for (const userId of userIds) batch.positions.freezeView(conversationId, userId, null);
+    state.row.member_count += members.length;
+  }
+
+  /**
+   * Inserts the event with its ordinal in place of its position, which the batch's tail stamps.
+   * The batch's state moves on before the insert is sent, so statements pipelined after it see
+   * the new seq (a failed op's state is restored by applyInSavepoint).
+   */
+  private async appendEvent(state: ConversationState, batch: Batch, e: NewEvent): Promise<ChatEvent> {
+    const ordinal = batch.positions.next();
+    const seq = state.row.last_seq + 1;
+    batch.positions.stampEvent(state.row.id, seq, ordinal);
+    state.row.last_seq = seq;
+    state.row.updated_at = batch.now;
+    state.lastChange = ordinal;
+    state.dirty = true;
+    const data = e.data ? JSON.stringify(e.data) : null;
+    const [row] = await batch.tx<EventRow[]>`
+      INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq, data, created_at)
+      VALUES (${state.row.id}, ${seq}, ${ordinal}, ${e.kind}, ${e.senderId}, ${e.deviceId ?? null},
+        ${e.clientMsgId ?? null}, ${e.body ?? null}, ${e.refSeq ?? null}, ${data}::text::jsonb, ${batch.now})
+      RETURNING *`;
+    return toChatEvent(row!);
+  }
+
+  private async conversationForManager(
+    conversationId: string,
+    actorId: string,
+    batch: Batch,
+  ): Promise<ConversationState> {
+    const state = conversation(conversationId, batch);
+    const actor = await activeMember(batch.tx, conversationId, actorId);
+    if (state.row.kind !== 'group' || actor.role === 'member') throw new NatterError('forbidden');
+    return state;
+  }
+}
+
+/**
+ * Locks, in id order, every existing conversation the ops name; a batch always takes its
+ * conversations in the same order as any other batch, so concurrent batches cannot deadlock.
+ */
+async function lockConversations(tx: Tx, ops: WriteOp[]): Promise<Map<string, ConversationState>> {
+  const ids = [...new Set(ops.flatMap((op) => ('conversationId' in op ? [op.conversationId] : [])))].sort();
+  const locked = new Map<string, ConversationState>();
+  if (ids.length === 0) return locked;
+  const rows = await tx<ConversationRow[]>`
+    SELECT * FROM conversations WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+  for (const row of rows) locked.set(row.id, { row, dirty: false, lastChange: 0 });
+  return locked;
+}
+
+/** The conversation, locked by this batch, or not_found. */
+function conversation(id: string, batch: Batch): ConversationState {
+  const state = batch.conversations.get(id);
+  if (!state) throw new NatterError('not_found');
+  return state;
+}
+
+async function member(tx: Tx, conversationId: string, userId: string): Promise<MemberRow | undefined> {
+  const [row] = await tx<MemberRow[]>`
+    SELECT * FROM members WHERE conversation_id = ${conversationId} AND user_id = ${userId}`;
+  return row;
+}
+
+/** A current member, or not_found: a non-member learns nothing about the conversation. */
+async function activeMember(tx: Tx, conversationId: string, userId: string): Promise<MemberRow> {
+  const row = await member(tx, conversationId, userId);
+  if (!row || row.left_seq !== null) throw new NatterError('not_found');
+  return row;
+}
+
+async function otherOwners(tx: Tx, conversationId: string, userId: string): Promise<number> {
+  const [row] = await tx<{ n: number }[]>`
+    SELECT count(*)::integer AS n FROM members
+    WHERE conversation_id = ${conversationId} AND user_id <> ${userId} AND left_seq IS NULL AND role = 'owner'`;
+  return row!.n;
+}
+
+async function setRole(tx: Tx, conversationId: string, userId: string, role: Role): Promise<void> {
+  await tx`UPDATE members SET role = ${role} WHERE conversation_id = ${conversationId} AND user_id = ${userId}`;
+}
+
+async function directByKey(tx: Tx, key: string): Promise<string | undefined> {
+  const [row] = await tx<{ conversation_id: string }[]>`
+    SELECT conversation_id FROM direct_conversations WHERE direct_key = ${key}`;
+  return row?.conversation_id;
+}
+
+/** Sends a statement now; whoever awaits the promise later learns its outcome (never "unhandled"). */
+function sendAhead(statement: postgres.PendingQuery<postgres.Row[]>): Promise<unknown> {
+  const sent = statement.execute();
+  sent.catch(() => {});
+  return sent;
+}
+
+/**
+ * Awaits statements sent together, in the order they were sent. After a failed statement the
+ * database refuses the rest as "transaction aborted"; the first failure is the one to report.
+ */
+async function pipelined<T extends unknown[]>(
+  ...statements: { [K in keyof T]: PromiseLike<T[K]> }
+): Promise<T> {
+  const settled = await Promise.allSettled(statements);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+}
+
+function newConversationId(): string {
+  return `c_${randomBytes(12).toString('base64url')}`;
+}
+
+function outcome(conversationId: string, events: ChatEvent[], duplicate = false): WriteOutcome {
+  return { conversationId, events, duplicate, cursor: null };
+}

@@ -1,0 +1,120 @@
+import type { PostgresPool } from './postgres-pool.js';
+
+/**
+ * Schema migrations, applied in order; `schema_migrations` records which have run.
+ *
+ * Distribution (Citus, YugabyteDB, CockroachDB): every conversation-scoped table leads its primary
+ * key and indexes with conversation_id, so it can be hash-distributed by conversation and a write
+ * touches one shard per conversation. Two tables are keyed for other lookups and distribute by
+ * their own leading column: `direct_conversations` by direct_key (find-or-create of a 1:1) and
+ * `user_conversations` by user_id (a user's change index for resume). `change_clock` is one row,
+ * and users and sessions are keyed by their own ids.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE change_clock (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    position bigint NOT NULL
+  );
+  INSERT INTO change_clock (id, position) VALUES (true, 0);
+
+  CREATE TABLE users (
+    id text PRIMARY KEY,
+    username text,
+    display_name text,
+    password_hash text,
+    created_at bigint NOT NULL
+  );
+  CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+
+  CREATE TABLE sessions (
+    token_hash text PRIMARY KEY,
+    user_id text NOT NULL,
+    expires_at bigint NOT NULL,
+    revoked_at bigint
+  );
+
+  CREATE TABLE conversations (
+    id text PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('direct', 'group')),
+    title text,
+    last_seq bigint NOT NULL,
+    change_pos bigint NOT NULL,
+    member_count integer NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+
+  -- Distributable by direct_key: the sorted pair, so "the 1:1 between A and B" is found idempotently.
+  CREATE TABLE direct_conversations (
+    direct_key text PRIMARY KEY,
+    conversation_id text NOT NULL
+  );
+
+  CREATE TABLE members (
+    conversation_id text NOT NULL,
+    user_id text NOT NULL,
+    role text NOT NULL,
+    joined_seq bigint NOT NULL,
+    left_seq bigint,
+    left_pos bigint,
+    delivered_seq bigint NOT NULL,
+    read_seq bigint NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+  );
+
+  -- Distributable by user_id: one row per conversation a user is or was in, with the position at
+  -- which their view of it last changed, so a resume reads only the rows that changed.
+  CREATE TABLE user_conversations (
+    user_id text NOT NULL,
+    conversation_id text NOT NULL,
+    view_pos bigint NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+  );
+  CREATE INDEX user_conversations_by_change ON user_conversations (user_id, view_pos);
+
+  CREATE TABLE events (
+    conversation_id text NOT NULL,
+    seq bigint NOT NULL,
+    pos bigint NOT NULL,
+    kind text NOT NULL,
+    sender_id text NOT NULL,
+    device_id text,
+    client_msg_id text,
+    body text,
+    ref_seq bigint,
+    data jsonb,
+    deleted boolean NOT NULL DEFAULT false,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  CREATE UNIQUE INDEX events_dedupe ON events (conversation_id, sender_id, client_msg_id)
+    WHERE client_msg_id IS NOT NULL;
+  `,
+];
+
+/** Any fixed key works: it only has to be the same on every node. */
+const MIGRATION_LOCK_KEY = 0x6e617474; // "natt"
+
+/**
+ * Brings the schema up to date in one transaction. Several nodes may start at once: a
+ * transaction-level advisory lock makes them take turns, and each reads `schema_migrations` only
+ * under the lock (READ COMMITTED: a fresh snapshot per statement), so every migration runs once.
+ * DDL is transactional in PostgreSQL: a failed migration leaves nothing behind.
+ */
+export async function migrate(pool: PostgresPool): Promise<void> {
+  await pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`;
+    const [row] = await tx<
+      { version: number | null }[]
+    >`SELECT max(version) AS version FROM schema_migrations`;
+    for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
+      await tx.unsafe(MIGRATIONS[i]!);
+      await tx`INSERT INTO schema_migrations (version) VALUES (${i + 1})`;
+    }
+  });
+}

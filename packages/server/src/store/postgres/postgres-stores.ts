@@ -1,0 +1,71 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { PostgresAccountStore } from './postgres-account-store.js';
+import { connectPostgres, type PostgresPoolOptions } from './postgres-connection.js';
+import { isConnectionFailure } from './postgres-errors.js';
+import { PostgresHealth } from './postgres-health.js';
+import { PostgresLogReader } from './postgres-log-reader.js';
+import { PostgresLogStore } from './postgres-log-store.js';
+import { PostgresLogWriter } from './postgres-log-writer.js';
+import { migrate } from './postgres-migrations.js';
+import { PostgresPool } from './postgres-pool.js';
+
+export interface PostgresStores {
+  logStore: PostgresLogStore;
+  accountStore: PostgresAccountStore;
+  /** False until the schema is migrated, and while the database cannot be reached. */
+  healthy(): boolean;
+  /** Resolves once the schema is migrated (waiting for the database to be reachable if need be). */
+  whenReady(): Promise<void>;
+  /** Waits for commits under way, then closes the pool. */
+  close(): Promise<void>;
+}
+
+const MIGRATE_RETRY_MS = 1000;
+
+/**
+ * The cluster stores over one PostgreSQL database, shared by every node. The schema is migrated
+ * on start (safe when several nodes start at once); a node that starts before its database is
+ * reachable keeps trying and is not ready meanwhile.
+ */
+export function openPostgresStores(
+  databaseUrl: string,
+  log: Logger,
+  options: PostgresPoolOptions = {},
+): PostgresStores {
+  const pool = new PostgresPool(() => connectPostgres(databaseUrl, options), log);
+  const closing = new AbortController();
+  const ready = migrateWhenReachable(pool, log, closing.signal);
+  const health = new PostgresHealth(pool, ready, log);
+  const logStore = new PostgresLogStore(
+    pool,
+    new PostgresLogWriter(pool),
+    new PostgresLogReader(),
+    health.guard,
+  );
+  return {
+    logStore,
+    accountStore: new PostgresAccountStore(pool, health.guard),
+    healthy: () => health.healthy,
+    whenReady: () => ready,
+    async close() {
+      closing.abort();
+      health.stop();
+      await logStore.close();
+    },
+  };
+}
+
+async function migrateWhenReachable(pool: PostgresPool, log: Logger, closing: AbortSignal): Promise<void> {
+  for (;;) {
+    try {
+      await migrate(pool);
+      return;
+    } catch (error) {
+      if (!isConnectionFailure(error) || closing.aborted) throw error;
+      log.warn({ err: error }, 'PostgreSQL is not reachable; retrying the schema migration');
+    }
+    await sleep(MIGRATE_RETRY_MS, undefined, { signal: closing }).catch(() => {});
+    if (closing.aborted) throw new Error('The stores were closed before PostgreSQL became reachable.');
+  }
+}

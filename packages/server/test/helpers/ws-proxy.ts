@@ -1,0 +1,176 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { type RawData, WebSocketServer } from 'ws';
+
+/**
+ * What the relay does with one frame: `pass` it; `drop` it silently (a lost push); `cut` the link
+ * instead of forwarding it; `pass-then-cut`: forward it, and cut once it has been written (the
+ * server gets a request whose answer can never arrive); `stall`: drop it and everything after,
+ * both ways, without closing anything (a half-dead socket only heartbeats can detect).
+ */
+export type RelayVerdict = 'pass' | 'drop' | 'cut' | 'pass-then-cut' | 'stall';
+
+/** One client connection through the relay, with its own upstream socket. */
+export interface RelayLink {
+  readonly id: number;
+  readonly stalled: boolean;
+  /** Drops both sockets at once, as a broken network would (no close frames). */
+  cut(): void;
+  stall(): void;
+}
+
+/** Decides the fate of each text frame; frames pass when a direction has no rule. */
+export interface RelayPolicy {
+  toServer?(frame: string, link: RelayLink): RelayVerdict;
+  toClient?(frame: string, link: RelayLink): RelayVerdict;
+}
+
+/**
+ * A WebSocket and HTTP relay between clients and a test server: its URLs stay the same while the
+ * server behind it restarts on another port (`retarget`), and a policy can drop, cut or stall
+ * links at chosen frames. WebSocket frames are relayed one by one, so faults land exactly between
+ * two frames (for example after a `send` reached the server and before its `ack` came back).
+ */
+export class WsProxy {
+  private readonly links = new Set<Link>();
+  private nextId = 1;
+
+  private constructor(
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    private target: string,
+    readonly policy: RelayPolicy,
+  ) {}
+
+  /** Starts on an ephemeral port in front of `targetHttpUrl` (http://host:port). */
+  static async start(targetHttpUrl: string, policy: RelayPolicy = {}): Promise<WsProxy> {
+    const wss = new WebSocketServer({ noServer: true });
+    const http = createServer();
+    const proxy = new WsProxy(http, wss, targetHttpUrl, policy);
+    http.on('request', (req, res) => {
+      const upstream = httpRequest(
+        new URL(req.url ?? '/', proxy.target),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+      req.pipe(upstream);
+    });
+    http.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (client) => proxy.accept(client, req.url ?? '/ws'));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  get wsUrl(): string {
+    return `${this.httpUrl.replace('http', 'ws')}/ws`;
+  }
+
+  /** New links go to this server (old links stay where they are until they end). */
+  retarget(targetHttpUrl: string): void {
+    this.target = targetHttpUrl;
+  }
+
+  /** The links open now, oldest first. */
+  openLinks(): RelayLink[] {
+    return [...this.links];
+  }
+
+  cutAll(): void {
+    for (const link of this.links) link.cut();
+  }
+
+  async close(): Promise<void> {
+    this.cutAll();
+    this.wss.close();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private accept(client: WebSocket, path: string): void {
+    const upstream = new WebSocket(new URL(path, this.target.replace('http', 'ws')));
+    const link = new Link(this.nextId++, client, upstream, this.policy, () => this.links.delete(link));
+    this.links.add(link);
+  }
+}
+
+class Link implements RelayLink {
+  stalled = false;
+  private ended = false;
+  /** Client frames that arrived before the upstream socket opened, in order. */
+  private readonly early: string[] = [];
+
+  constructor(
+    readonly id: number,
+    private readonly client: WebSocket,
+    private readonly upstream: WebSocket,
+    private readonly policy: RelayPolicy,
+    private readonly onEnd: () => void,
+  ) {
+    upstream.on('open', () => {
+      for (const frame of this.early.splice(0)) this.relay(frame, 'toServer');
+    });
+    client.on('message', (data) => {
+      const frame = text(data);
+      if (upstream.readyState === WebSocket.CONNECTING) this.early.push(frame);
+      else this.relay(frame, 'toServer');
+    });
+    upstream.on('message', (data) => this.relay(text(data), 'toClient'));
+    // A close from one side is passed on with its code (1012 on a restart), unless stalled.
+    client.on('close', () => this.closed(upstream, 1000));
+    upstream.on('close', (code) => this.closed(client, code));
+    client.on('error', () => this.cut());
+    upstream.on('error', () => this.cut());
+  }
+
+  cut(): void {
+    this.ended = true;
+    this.client.terminate();
+    this.upstream.terminate();
+  }
+
+  /** Stops reading both sockets, so not even a close handshake gets an answer. */
+  stall(): void {
+    this.stalled = true;
+    this.client.pause();
+    this.upstream.pause();
+  }
+
+  private relay(frame: string, direction: 'toServer' | 'toClient'): void {
+    if (this.stalled || this.ended) return;
+    const to = direction === 'toServer' ? this.upstream : this.client;
+    const verdict = this.policy[direction]?.(frame, this) ?? 'pass';
+    if (verdict === 'drop') return;
+    if (verdict === 'stall') this.stall();
+    else if (verdict === 'cut') this.cut();
+    else if (to.readyState === WebSocket.OPEN) {
+      to.send(frame, () => {
+        if (verdict === 'pass-then-cut') this.cut();
+      });
+    }
+  }
+
+  private closed(other: WebSocket, code: number): void {
+    if (other.readyState === WebSocket.CLOSED) this.onEnd();
+    // A half-dead link: the other side never learns that this one went away.
+    if (this.ended || this.stalled) return;
+    this.ended = true;
+    if (code === 1005 || code === 1006 || other.readyState !== WebSocket.OPEN) other.terminate();
+    else other.close(code);
+  }
+}
+
+function text(data: RawData): string {
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+}

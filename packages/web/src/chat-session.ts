@@ -1,0 +1,128 @@
+import {
+  ChatState,
+  type ClientState,
+  IndexedDbOutboxStorage,
+  NatterClient,
+  NatterHttp,
+  TypingNotifier,
+} from '@natter/client';
+import type { ConversationSummary, PresenceState } from '@natter/protocol';
+import { Profiles } from './profiles.js';
+import { loadCached, type StoredSession, saveCached, tabDeviceId } from './stored-session.js';
+
+/**
+ * Everything a signed-in tab holds: the HTTP API, the live client with its IndexedDB outbox, the
+ * folded chat state and the names of people. Screens read `version` to know when to re-render.
+ */
+export class ChatSession {
+  readonly http: NatterHttp;
+  readonly client: NatterClient;
+  readonly state: ChatState;
+  readonly profiles: Profiles;
+  private readonly typers = new Map<string, TypingNotifier>();
+  private readonly listeners = new Set<() => void>();
+  private changes = 0;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly account: StoredSession,
+    onSignedOut: () => void,
+  ) {
+    this.http = new NatterHttp(location.origin, () => account.token);
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    this.client = new NatterClient({
+      url: `${scheme}://${location.host}/ws`,
+      token: account.token,
+      deviceId: tabDeviceId(),
+      userId: account.userId,
+      outbox: new IndexedDbOutboxStorage(`natter-outbox-${account.userId}`),
+    });
+    this.state = new ChatState(this.client, {
+      members: async (id) => (await this.http.conversation(id)).members,
+    });
+    this.profiles = new Profiles(this.http, {
+      load: () => loadCached(account.userId, 'profiles'),
+      save: (profiles) => saveCached(account.userId, 'profiles', profiles),
+    });
+    this.profiles.remember({ user_id: account.userId, username: account.username, display_name: null });
+    this.state.on('change', () => this.changed());
+    this.client.on('state', () => this.changed());
+    this.client.on('fatal', onSignedOut);
+    this.profiles.subscribe(() => this.changed());
+  }
+
+  get version(): number {
+    return this.changes;
+  }
+
+  get connection(): ClientState {
+    return this.client.state;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Shows the conversation list saved last time (so the app works offline), then connects. */
+  start(): Promise<void> {
+    this.state.restore(loadCached(this.account.userId, 'conversations'));
+    // At most one save per half second however busy the conversations are, and one when the page goes.
+    this.state.on('change', () => {
+      this.saveTimer ??= setTimeout(this.saveConversations, 500);
+    });
+    addEventListener('pagehide', this.saveConversations);
+    return this.client.connect();
+  }
+
+  close(): void {
+    removeEventListener('pagehide', this.saveConversations);
+    clearTimeout(this.saveTimer);
+    for (const typer of this.typers.values()) typer.stop();
+    this.state.close();
+    this.client.close();
+  }
+
+  async signOut(): Promise<void> {
+    await this.http.logout().catch(() => {});
+    this.close();
+  }
+
+  /** Keystrokes in a conversation's composer, debounced into typing start/stop. */
+  typer(conversationId: string): TypingNotifier {
+    let typer = this.typers.get(conversationId);
+    if (!typer) {
+      typer = new TypingNotifier((state) => this.client.typing(conversationId, state));
+      this.typers.set(conversationId, typer);
+    }
+    return typer;
+  }
+
+  send(conversationId: string, body: string): void {
+    this.typer(conversationId).stop();
+    void this.client.send(conversationId, body);
+  }
+
+  /** Presence as last heard, only while connected: offline, nobody can be vouched for as online. */
+  presenceOf(userId: string): PresenceState | undefined {
+    return this.client.state === 'live' ? this.state.presenceOf(userId) : undefined;
+  }
+
+  /** The name a conversation goes by: its title, or the other person's name in a 1:1. */
+  titleOf(summary: ConversationSummary): string {
+    if (summary.kind === 'group') return summary.title ?? 'Group';
+    if (!summary.peer_id || summary.peer_id === this.account.userId) return 'Notes to self';
+    return this.profiles.nameOf(summary.peer_id);
+  }
+
+  private readonly saveConversations = (): void => {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    saveCached(this.account.userId, 'conversations', this.state.conversations().slice(0, 200));
+  };
+
+  private changed(): void {
+    this.changes += 1;
+    for (const listener of this.listeners) listener();
+  }
+}

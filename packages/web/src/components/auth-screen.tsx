@@ -1,0 +1,93 @@
+import { NatterHttp } from '@natter/client';
+import { NatterError } from '@natter/protocol';
+import { type FormEvent, useState } from 'react';
+import type { StoredSession } from '../stored-session.js';
+
+const MESSAGES: Partial<Record<string, string>> = {
+  invalid_credentials: 'Wrong username or password.',
+  username_taken: 'That username is taken.',
+  rate_limited: 'Too many attempts. Wait a moment and try again.',
+  bad_request: 'Usernames are 3–32 letters, digits, _ . or -; passwords at least 8 characters.',
+};
+
+/** Sign in, or create an account and sign in with it. */
+export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession) => void }) {
+  const [mode, setMode] = useState<'login' | 'register'>('login');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const http = new NatterHttp(location.origin);
+    try {
+      if (mode === 'register') await http.register(username, password);
+      const session = await http.login(username, password);
+      onSignedIn({ token: session.token, userId: session.user_id, username });
+    } catch (thrown) {
+      const code = thrown instanceof NatterError ? thrown.code : 'unavailable';
+      setError(MESSAGES[code] ?? 'Natter cannot be reached. Check your connection.');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const registering = mode === 'register';
+  return (
+    <main className="auth">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+        <div className="brand">
+          <img src="/icon.svg" alt="" width={40} height={40} />
+          <span>Natter</span>
+        </div>
+        <h1 id="auth-title">{registering ? 'Create your account' : 'Welcome back'}</h1>
+        <label>
+          Username
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+          />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete={registering ? 'new-password' : 'current-password'}
+            required
+            minLength={registering ? 8 : 1}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {registering ? 'Sign up' : 'Log in'}
+        </button>
+        <p className="auth-switch">
+          {registering ? 'Already have an account?' : 'New to Natter?'}{' '}
+          <button
+            type="button"
+            className="link"
+            onClick={() => {
+              setMode(registering ? 'login' : 'register');
+              setError(null);
+            }}
+          >
+            {registering ? 'Log in' : 'Create an account'}
+          </button>
+        </p>
+      </form>
+    </main>
+  );
+}

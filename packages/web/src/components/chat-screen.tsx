@@ -1,0 +1,99 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { ChatSession } from '../chat-session.js';
+import { useSessionVersion } from '../use-session.js';
+import { Avatar } from './avatar.js';
+import { ConnectionBanner } from './connection-banner.js';
+import { ConversationList } from './conversation-list.js';
+import { ConversationView } from './conversation-view.js';
+import { NewConversationDialog } from './new-conversation-dialog.js';
+
+/** The signed-in app: the conversation list beside the open conversation (one at a time on phones). */
+export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
+  useSessionVersion(session);
+  const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
+  const [creating, setCreating] = useState(false);
+  const conversations = session.state.conversations();
+  const open = openId ? session.state.conversation(openId) : undefined;
+
+  useEffect(() => {
+    history.replaceState(null, '', openId ? `#c=${encodeURIComponent(openId)}` : location.pathname);
+  }, [openId]);
+
+  // Presence of everyone you have a 1:1 with, for the dots in the list and the header.
+  const peers = useMemo(
+    () =>
+      [
+        ...new Set(conversations.flatMap((c) => (c.kind === 'direct' && c.peer_id ? [c.peer_id] : []))),
+      ].sort(),
+    [conversations],
+  );
+  const peerKey = peers.join(',');
+  useEffect(() => {
+    if (peerKey) void session.client.watchPresence(peerKey.split(',')).catch(() => {});
+  }, [session, peerKey]);
+
+  const me = session.account;
+  return (
+    <div className={`chat-screen${open ? ' has-open' : ''}`}>
+      <aside className="sidebar" aria-label="Conversations">
+        <header className="sidebar-header">
+          <Avatar name={me.username} />
+          <div className="me">
+            <strong>{me.username}</strong>
+          </div>
+          <button
+            type="button"
+            className="icon-button"
+            onClick={() => setCreating(true)}
+            aria-label="New conversation"
+          >
+            <svg viewBox="0 0 24 24" aria-hidden="true">
+              <path d="M12 5v14M5 12h14" />
+            </svg>
+          </button>
+          <button type="button" className="ghost" onClick={onSignOut}>
+            Log out
+          </button>
+        </header>
+        <ConnectionBanner state={session.connection} />
+        <ConversationList
+          session={session}
+          conversations={conversations}
+          selectedId={openId}
+          onSelect={setOpenId}
+        />
+      </aside>
+      <main className="main">
+        {open ? (
+          <ConversationView
+            key={open.conversation_id}
+            session={session}
+            summary={open}
+            onBack={() => setOpenId(null)}
+          />
+        ) : (
+          <div className="empty-main">
+            <img src="/icon.svg" alt="" width={56} height={56} />
+            <h2>Pick a conversation</h2>
+            <p>Or start a new one with the + button.</p>
+          </div>
+        )}
+      </main>
+      {creating && (
+        <NewConversationDialog
+          session={session}
+          onClose={() => setCreating(false)}
+          onOpened={(id) => {
+            setCreating(false);
+            setOpenId(id);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function conversationInHash(): string | null {
+  const match = /^#c=(.+)$/.exec(location.hash);
+  return match ? decodeURIComponent(match[1]!) : null;
+}

@@ -1,0 +1,69 @@
+import type { ConversationSummary } from '@natter/protocol';
+import type { ChatSession } from '../chat-session.js';
+import { formatListTime } from '../format.js';
+import { useNow } from '../use-session.js';
+import { Avatar } from './avatar.js';
+
+interface Props {
+  session: ChatSession;
+  conversations: ConversationSummary[];
+  selectedId: string | null;
+  onSelect: (conversationId: string) => void;
+}
+
+/** Conversations by last activity, with the last message, the unread badge and presence. */
+export function ConversationList({ session, conversations, selectedId, onSelect }: Props) {
+  const now = useNow();
+  if (conversations.length === 0) {
+    return <p className="list-empty">No conversations yet. Start one with the + button.</p>;
+  }
+  return (
+    <ul className="conversation-list">
+      {conversations.map((summary) => {
+        const title = session.titleOf(summary);
+        const presence = summary.peer_id ? session.presenceOf(summary.peer_id) : undefined;
+        const unread = summary.unread;
+        const selected = summary.conversation_id === selectedId;
+        return (
+          <li key={summary.conversation_id}>
+            <button
+              type="button"
+              className={`conversation-item${selected ? ' selected' : ''}`}
+              aria-current={selected ? 'true' : undefined}
+              data-conversation={summary.conversation_id}
+              onClick={() => onSelect(summary.conversation_id)}
+            >
+              <Avatar
+                name={title}
+                online={summary.kind === 'direct' ? (presence?.online ?? false) : undefined}
+              />
+              <span className="conversation-text">
+                <span className="conversation-top">
+                  <span className="conversation-title">{title}</span>
+                  <time className="conversation-time">{formatListTime(summary.updated_at, now)}</time>
+                </span>
+                <span className="conversation-bottom">
+                  <span className="conversation-preview">{preview(session, summary)}</span>
+                  {unread > 0 && (
+                    <span className="badge">
+                      {unread > 99 ? '99+' : unread}
+                      <span className="sr-only"> unread</span>
+                    </span>
+                  )}
+                </span>
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function preview(session: ChatSession, summary: ConversationSummary): string {
+  const last = summary.last_message;
+  if (!last) return summary.kind === 'group' ? `${summary.member_count} members` : 'No messages yet';
+  const text = last.deleted ? 'Message deleted' : (last.body ?? '');
+  if (last.sender_id === session.account.userId) return `You: ${text}`;
+  return summary.kind === 'group' ? `${session.profiles.nameOf(last.sender_id)}: ${text}` : text;
+}

@@ -1,0 +1,124 @@
+import type { ConversationSummary, MemberInfo } from '@natter/protocol';
+import { type FormEvent, useEffect, useState } from 'react';
+import type { ChatSession } from '../chat-session.js';
+import { Avatar } from './avatar.js';
+
+interface Props {
+  session: ChatSession;
+  summary: ConversationSummary;
+  onClose: () => void;
+}
+
+/** A group's members: owners and admins add and remove, owners promote; anyone can leave. */
+export function MembersPanel({ session, summary, onClose }: Props) {
+  const id = summary.conversation_id;
+  const [members, setMembers] = useState<MemberInfo[]>([]);
+  const [username, setUsername] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const me = session.account.userId;
+  const manager = summary.role === 'owner' || summary.role === 'admin';
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reloaded whenever membership or your role moves
+  useEffect(() => {
+    session.http.conversation(id).then(
+      (answer) => setMembers(answer.members),
+      () => setMembers([]),
+    );
+  }, [session, id, summary.member_count, summary.role]);
+
+  async function act(action: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await action();
+      setMembers((await session.http.conversation(id)).members);
+    } catch (thrown) {
+      setError(thrown instanceof Error ? thrown.message : 'That did not work.');
+    }
+  }
+
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    await act(async () => {
+      const profile = await session.profiles.byUsername(username.trim());
+      if (!profile) throw new Error('No user with that username.');
+      await session.http.addMember(id, profile.user_id);
+      setUsername('');
+    });
+  }
+
+  return (
+    <aside className="members-panel" aria-label="Members">
+      <header>
+        <h3>Members</h3>
+        <button type="button" className="icon-button" onClick={onClose} aria-label="Close members">
+          <svg viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M6 6l12 12M18 6L6 18" />
+          </svg>
+        </button>
+      </header>
+      <ul>
+        {members.map((member) => {
+          const name = session.profiles.nameOf(member.user_id);
+          return (
+            <li key={member.user_id}>
+              <Avatar name={name} />
+              <span className="member-name">
+                {member.user_id === me ? `${name} (you)` : name}
+                {member.role !== 'member' && <span className="role">{member.role}</span>}
+              </span>
+              {member.user_id !== me && summary.role === 'owner' && member.role !== 'owner' && (
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={member.role === 'admin' ? `Make ${name} a member` : `Make ${name} an admin`}
+                  onClick={() =>
+                    act(() =>
+                      session.http.setRole(id, member.user_id, member.role === 'admin' ? 'member' : 'admin'),
+                    )
+                  }
+                >
+                  {member.role === 'admin' ? 'Member' : 'Admin'}
+                </button>
+              )}
+              {member.user_id !== me && manager && member.role !== 'owner' && (
+                <button
+                  type="button"
+                  className="link danger"
+                  aria-label={`Remove ${name}`}
+                  onClick={() => act(() => session.http.removeMember(id, member.user_id))}
+                >
+                  Remove
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {manager && (
+        <form className="add-member" onSubmit={add}>
+          <input
+            aria-label="Username to add"
+            placeholder="Add by username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+          />
+          <button type="submit" className="primary" disabled={!username.trim()}>
+            Add
+          </button>
+        </form>
+      )}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button
+        type="button"
+        className="ghost danger"
+        onClick={() => act(() => session.http.removeMember(id, me))}
+      >
+        Leave group
+      </button>
+    </aside>
+  );
+}

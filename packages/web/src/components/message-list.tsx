@@ -1,0 +1,149 @@
+import type { MessageView } from '@natter/client';
+import type { ConversationSummary } from '@natter/protocol';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { ChatSession } from '../chat-session.js';
+import { formatDay, sameDay } from '../format.js';
+import { MessageBubble } from './message-bubble.js';
+
+type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'message'; key: string; message: MessageView; showSender: boolean };
+
+interface Props {
+  session: ChatSession;
+  summary: ConversationSummary;
+  messages: MessageView[];
+  onEdit: (message: MessageView) => void;
+}
+
+const NEAR_EDGE_PX = 120;
+
+/**
+ * The messages of a conversation, virtualized so a long history stays smooth: only the rows near
+ * the viewport are in the DOM. It sticks to the bottom while you are there, loads older pages when
+ * you scroll near the top, and keeps your place when they arrive.
+ */
+export function MessageList({ session, summary, messages, onEdit }: Props) {
+  const id = summary.conversation_id;
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const [hasOlder, setHasOlder] = useState(true);
+  const loading = useRef(false);
+  const rows = useMemo(
+    () => toRows(messages, summary.kind === 'group', session.account.userId),
+    [messages, summary.kind, session],
+  );
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: (index) => (rows[index]?.kind === 'day' ? 40 : 64),
+    getItemKey: (index) => rows[index]!.key,
+    overscan: 12,
+  });
+  const lastKey = rows.at(-1)?.key;
+  const firstKey = rows[0]?.key;
+  const anchor = useRef<{ firstKey: string | undefined; fromBottom: number } | null>(null);
+
+  const loadOlder = useCallback(async () => {
+    if (loading.current || !hasOlder) return;
+    loading.current = true;
+    const element = scroller.current;
+    anchor.current = element ? { firstKey, fromBottom: element.scrollHeight - element.scrollTop } : null;
+    try {
+      setHasOlder(await session.state.loadOlder(id));
+    } catch {
+      anchor.current = null;
+    } finally {
+      loading.current = false;
+    }
+  }, [session, id, hasOlder, firstKey]);
+
+  // Opening a conversation (or coming back online with it open) loads its newest page unless
+  // enough is held; later pages come from scrolling.
+  const live = session.connection === 'live';
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per conversation and connection, not on every change
+  useEffect(() => {
+    if (live && summary.last_seq > 0 && messages.filter((m) => m.seq !== null).length < 30) void loadOlder();
+  }, [id, live]);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the first or last row changes
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const kept = anchor.current;
+    if (kept && kept.firstKey !== firstKey) {
+      // Older messages were added above: keep what you were looking at where it was.
+      element.scrollTop = element.scrollHeight - kept.fromBottom;
+      anchor.current = null;
+    } else if (atBottom.current && rows.length > 0) {
+      virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    }
+  }, [lastKey, firstKey, rows.length, virtualizer]);
+
+  return (
+    <div
+      ref={scroller}
+      className="messages"
+      role="log"
+      aria-label="Messages"
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
+      tabIndex={0}
+      onScroll={(event) => {
+        const element = event.currentTarget;
+        atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_EDGE_PX;
+        if (element.scrollTop < NEAR_EDGE_PX) void loadOlder();
+      }}
+    >
+      <div className="messages-inner" style={{ height: virtualizer.getTotalSize() }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const row = rows[item.index]!;
+          return (
+            <div
+              key={item.key}
+              data-index={item.index}
+              ref={virtualizer.measureElement}
+              className="message-row"
+              style={{ transform: `translateY(${item.start}px)` }}
+            >
+              {row.kind === 'day' ? (
+                <div className="day-separator">
+                  <span>{row.label}</span>
+                </div>
+              ) : (
+                <MessageBubble
+                  session={session}
+                  summary={summary}
+                  message={row.message}
+                  showSender={row.showSender}
+                  onEdit={onEdit}
+                />
+              )}
+            </div>
+          );
+        })}
+      </div>
+      {rows.length === 0 && <p className="messages-empty">No messages yet. Say hello!</p>}
+    </div>
+  );
+}
+
+function toRows(messages: MessageView[], group: boolean, me: string): Row[] {
+  const rows: Row[] = [];
+  let previous: MessageView | undefined;
+  for (const message of messages) {
+    if (!previous || !sameDay(previous.createdAt, message.createdAt)) {
+      rows.push({ kind: 'day', key: `day-${message.createdAt}`, label: formatDay(message.createdAt) });
+      previous = undefined;
+    }
+    const showSender = group && message.senderId !== me && previous?.senderId !== message.senderId;
+    rows.push({ kind: 'message', key: keyOf(message), message, showSender });
+    previous = message;
+  }
+  return rows;
+}
+
+/** The outbox id while sending and after: the row keeps its identity when the ack arrives. */
+function keyOf(message: MessageView): string {
+  return message.clientMsgId ?? `seq-${message.seq}`;
+}

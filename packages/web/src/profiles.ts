@@ -1,0 +1,73 @@
+import type { NatterHttp } from '@natter/client';
+import type { UserProfile } from '@natter/protocol';
+
+/**
+ * Names for user ids, looked up in batches as the screens ask for them: every id asked for in one
+ * turn of the event loop goes out in one request. Names found are kept in `storage`, so an app
+ * started offline still shows who is who.
+ */
+export class Profiles {
+  private readonly known = new Map<string, UserProfile>();
+  private readonly asked = new Set<string>();
+  private batch = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly http: NatterHttp,
+    private readonly storage: { load(): UserProfile[]; save(profiles: UserProfile[]): void },
+  ) {
+    for (const profile of storage.load()) this.known.set(profile.user_id, profile);
+  }
+
+  remember(profile: UserProfile): void {
+    this.known.set(profile.user_id, profile);
+  }
+
+  /** The best name known now (display name, then username); starts a lookup for unknown ids. */
+  nameOf(userId: string): string {
+    const profile = this.known.get(userId);
+    if (profile) return profile.display_name ?? profile.username ?? shortId(userId);
+    this.request(userId);
+    return shortId(userId);
+  }
+
+  usernameOf(userId: string): string | null {
+    return this.known.get(userId)?.username ?? null;
+  }
+
+  async byUsername(username: string): Promise<UserProfile | null> {
+    const [profile] = await this.http.lookupUsers({ usernames: [username] });
+    if (profile) this.remember(profile);
+    return profile ?? null;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private request(userId: string): void {
+    if (this.asked.has(userId)) return;
+    this.asked.add(userId);
+    this.batch.add(userId);
+    if (this.batch.size > 1) return;
+    queueMicrotask(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const ids = [...this.batch];
+    this.batch = new Set();
+    try {
+      for (const profile of await this.http.lookupUsers({ userIds: ids })) this.remember(profile);
+      this.storage.save([...this.known.values()]);
+      for (const listener of this.listeners) listener();
+    } catch {
+      // Offline or signed out: ask again the next time the name is needed.
+      for (const id of ids) this.asked.delete(id);
+    }
+  }
+}
+
+function shortId(userId: string): string {
+  return userId.length > 12 ? `${userId.slice(0, 10)}…` : userId;
+}
