@@ -62,34 +62,42 @@ export function MembersPanel({ session, summary, onClose }: Props) {
           return (
             <li key={member.user_id}>
               <Avatar name={name} />
-              <span className="member-name">
-                {member.user_id === me ? `${name} (you)` : name}
-                {member.role !== 'member' && <span className="role">{member.role}</span>}
-              </span>
-              {member.user_id !== me && summary.role === 'owner' && member.role !== 'owner' && (
-                <button
-                  type="button"
-                  className="link"
-                  aria-label={member.role === 'admin' ? `Make ${name} a member` : `Make ${name} an admin`}
-                  onClick={() =>
-                    act(() =>
-                      session.http.setRole(id, member.user_id, member.role === 'admin' ? 'member' : 'admin'),
-                    )
-                  }
-                >
-                  {member.role === 'admin' ? 'Member' : 'Admin'}
-                </button>
-              )}
-              {member.user_id !== me && manager && member.role !== 'owner' && (
-                <button
-                  type="button"
-                  className="link danger"
-                  aria-label={`Remove ${name}`}
-                  onClick={() => act(() => session.http.removeMember(id, member.user_id))}
-                >
-                  Remove
-                </button>
-              )}
+              <div className="member-text">
+                <span className="member-name">
+                  <span className="member-label">{member.user_id === me ? `${name} (you)` : name}</span>
+                  {member.role !== 'member' && <span className="role">{member.role}</span>}
+                </span>
+                <span className="member-actions">
+                  {member.user_id !== me && summary.role === 'owner' && member.role !== 'owner' && (
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={member.role === 'admin' ? `Make ${name} a member` : `Make ${name} an admin`}
+                      onClick={() =>
+                        act(() =>
+                          session.http.setRole(
+                            id,
+                            member.user_id,
+                            member.role === 'admin' ? 'member' : 'admin',
+                          ),
+                        )
+                      }
+                    >
+                      {member.role === 'admin' ? 'Make member' : 'Make admin'}
+                    </button>
+                  )}
+                  {member.user_id !== me && manager && member.role !== 'owner' && (
+                    <button
+                      type="button"
+                      className="link danger"
+                      aria-label={`Remove ${name}`}
+                      onClick={() => act(() => session.http.removeMember(id, member.user_id))}
+                    >
+                      Remove
+                    </button>
+                  )}
+                </span>
+              </div>
             </li>
           );
         })}
