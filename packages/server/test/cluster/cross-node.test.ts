@@ -15,6 +15,9 @@ import { CLUSTER_TIMINGS, clusterServices, useChildCluster, useClusterBackends }
 
 const adminUrl = await clusterServices('the cluster tests');
 
+/** The machine may be busy (these tests share it): waits are generous, and cost nothing when met. */
+const PATIENT = { timeoutMs: 10_000 };
+
 const isEvent = (conversationId: string, predicate: (e: ChatEvent) => boolean) => (f: ServerFrame) =>
   f.type === 'event' && f.event.conversation_id === conversationId && predicate(f.event);
 const isBody = (conversationId: string, body: string) => isEvent(conversationId, (e) => e.body === body);
@@ -39,13 +42,16 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
     try {
       const ack = await a0.sendOk(conv, 'hello across nodes');
       for (const c of [a2, b1, b2]) {
-        const frame = await c.waitFor(isBody(conv, 'hello across nodes'), { label: 'cross-node 1:1' });
+        const frame = await c.waitFor(isBody(conv, 'hello across nodes'), {
+          ...PATIENT,
+          label: 'cross-node 1:1',
+        });
         expect(expectFrame(frame, 'event').event.seq).toBe(ack.seq);
       }
       // The sending connection has its ack; the event is not echoed to it.
       expect(a0.liveEvents(conv).some((e) => e.body === 'hello across nodes')).toBe(false);
       const reply = await b2.sendOk(conv, 'hi from node 2');
-      await a0.waitFor(isBody(conv, 'hi from node 2'), { label: 'reply on node 0' });
+      await a0.waitFor(isBody(conv, 'hi from node 2'), { ...PATIENT, label: 'reply on node 0' });
       expect(reply.seq).toBe(ack.seq + 1);
     } finally {
       await closeAll([a0, a2, b1, b2]);
@@ -61,7 +67,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
         const body = `from node ${i}`;
         await sender.sendOk(conv, body);
         const others = clients.filter((c) => c !== sender);
-        await Promise.all(others.map((c) => c.waitFor(isBody(conv, body), { label: body })));
+        await Promise.all(others.map((c) => c.waitFor(isBody(conv, body), { ...PATIENT, label: body })));
       }
       for (const c of clients) expect(c.liveEvents(conv).filter((e) => e.kind === 'message')).toHaveLength(2);
     } finally {
@@ -80,9 +86,10 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
     try {
       // Node 2 routes an event while `removed` is a member, so its membership cache holds them.
       await talkerOn2.sendOk(conv, 'before');
-      await removedOn0.waitFor(isBody(conv, 'before'), { label: 'before the removal' });
+      await removedOn0.waitFor(isBody(conv, 'before'), { ...PATIENT, label: 'before the removal' });
       talkerOn2.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
       await removedOn0.waitFor((f) => f.type === 'typing' && f.conversation_id === conv, {
+        ...PATIENT,
         label: 'typing before the removal',
       });
 
@@ -98,19 +105,23 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       expect(removal.status).toBe(200);
       await removedOn0.waitFor(
         isEvent(conv, (e) => e.kind === 'member_removed'),
-        { label: 'own removal' },
+        { ...PATIENT, label: 'own removal' },
       );
       const after = removedOn0.mark();
       const ownerAfter = ownerOn1.mark();
 
       // Node 2 has routed nothing since: its cache still lists `removed` as a member.
       const ownerAck = await ownerOn1.sendOk(conv, 'after, from node 1');
-      await talkerOn2.waitFor(isBody(conv, 'after, from node 1'), { label: 'talker hears the owner' });
+      await talkerOn2.waitFor(isBody(conv, 'after, from node 1'), {
+        ...PATIENT,
+        label: 'talker hears the owner',
+      });
       await talkerOn2.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq: ownerAck.seq });
       talkerOn2.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
       await ownerOn1.waitFor(
         (f) => f.type === 'receipt' && f.conversation_id === conv && f.user_id === talker,
         {
+          ...PATIENT,
           from: ownerAfter,
           label: 'owner hears the receipt',
         },
@@ -118,6 +129,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       await ownerOn1.waitFor(
         (f) => f.type === 'typing' && f.conversation_id === conv && f.state === 'start',
         {
+          ...PATIENT,
           from: ownerAfter,
           label: 'owner hears the typing',
         },
@@ -125,6 +137,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       // A message committed on node 2 now skips the seqs committed on node 1: node 2 reloads.
       const ack = await talkerOn2.sendOk(conv, 'after, from node 2');
       await ownerOn1.waitFor(isBody(conv, 'after, from node 2'), {
+        ...PATIENT,
         from: ownerAfter,
         label: 'owner hears node 2',
       });
@@ -161,7 +174,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       for (const [i, sender] of clients.entries()) {
         await sender.sendOk(conv, `through the balancer ${i}`);
         const others = clients.filter((c) => c !== sender);
-        await Promise.all(others.map((c) => c.waitFor(isBody(conv, `through the balancer ${i}`))));
+        await Promise.all(others.map((c) => c.waitFor(isBody(conv, `through the balancer ${i}`), PATIENT)));
       }
     } finally {
       await closeAll(clients);
@@ -183,7 +196,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
     try {
       const out = await api(node(0).httpUrl, 'DELETE', '/v1/sessions/current', { token: session });
       expect(out.status).toBe(204);
-      for (const c of onNodes) expect((await c.waitClosed()).code).toBe(4003);
+      for (const c of onNodes) expect((await c.waitClosed(PATIENT.timeoutMs)).code).toBe(4003);
       await otherOn2.pingPong();
     } finally {
       await closeAll([...onNodes, otherOn2]);
@@ -205,7 +218,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       const f2 = await TestClient.open(node(2).wsUrl, { user: friend });
       const isFriend = (online: boolean) => (f: ServerFrame) =>
         f.type === 'presence' && f.user_id === friend && f.online === online;
-      await w0.waitFor(isFriend(true), { label: 'friend online' });
+      await w0.waitFor(isFriend(true), { ...PATIENT, label: 'friend online' });
       // Their connection on node 2 keeps them online when the one on node 1 closes.
       const beforeClose = w0.mark();
       await f1.close();
@@ -214,6 +227,7 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       const closedAt = Date.now();
       await f2.close();
       const off = await w0.waitFor<PresenceUpdateFrame>(isFriend(false), {
+        ...PATIENT,
         from: beforeClose,
         label: 'offline',
       });
@@ -240,10 +254,10 @@ describe.runIf(adminUrl !== null)('a cluster of three nodes', () => {
       const isTyping = (state: 'start' | 'stop') => (f: ServerFrame) =>
         f.type === 'typing' && f.conversation_id === conv && f.user_id === typist && f.state === state;
       t0.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
-      await r1.waitFor(isTyping('start'), { label: 'typing start on node 1' });
+      await r1.waitFor(isTyping('start'), { ...PATIENT, label: 'typing start on node 1' });
       const mark = r1.mark();
       await t0.sendOk(conv, 'done typing');
-      await r1.waitFor(isTyping('stop'), { from: mark, label: 'typing stop on node 1' });
+      await r1.waitFor(isTyping('stop'), { ...PATIENT, from: mark, label: 'typing stop on node 1' });
       expect(t0.frames.some((f) => f.type === 'typing')).toBe(false);
     } finally {
       await closeAll([t0, r1]);
