@@ -303,6 +303,19 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         target.body = null;
         target.deleted = true;
       }
+      // The list preview shows the newest message as it is now, not as it was first sent.
+      const last = data.summary.last_message;
+      if (last && last.seq === event.ref_seq) {
+        const edited = event.kind === 'edit' && !last.deleted;
+        data.summary = {
+          ...data.summary,
+          last_message: {
+            ...last,
+            body: event.kind === 'delete' ? null : edited ? event.body : last.body,
+            deleted: last.deleted || event.kind === 'delete',
+          },
+        };
+      }
     }
     if (!live || event.seq <= data.summary.last_seq) return;
     const summary = { ...data.summary, last_seq: event.seq, updated_at: event.created_at };

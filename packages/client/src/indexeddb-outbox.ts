@@ -13,7 +13,11 @@ export class IndexedDbOutboxStorage implements OutboxStorage {
     this.db = new Promise((resolve, reject) => {
       const request = factory.open(databaseName, 1);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'clientMsgId' });
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        // Let a sign-out delete the database (or a newer version upgrade it) instead of blocking it.
+        request.result.onversionchange = () => request.result.close();
+        resolve(request.result);
+      };
       request.onerror = () => reject(request.error);
     });
   }

@@ -190,7 +190,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     this.unsent.set(clientMsgId, entry);
     await this.outbox.save(entry);
     this.emit('outbox', { ...entry });
-    if (this.currentState === 'live') void this.transmit(entry);
+    this.pump();
     return entry;
   }
 
@@ -317,6 +317,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       this.attempt = 0;
       this.setState('live');
       this.flushReceipts();
+      // A new connection resends at once: a retry timer from the old one has nothing to wait for.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
       this.pump();
       if (this.watched.length > 0) void this.watchPresence(this.watched).catch(() => {});
     } catch {
@@ -517,9 +520,12 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     }
   }
 
-  /** Unsent messages go out in the order written, at most SEND_WINDOW awaiting their ack at once. */
+  /**
+   * Unsent messages go out in the order written, at most SEND_WINDOW awaiting their ack at once.
+   * While a refused send waits to be retried, nothing newer overtakes it.
+   */
   private pump(): void {
-    if (this.currentState !== 'live') return;
+    if (this.currentState !== 'live' || this.retryTimer !== undefined) return;
     for (const entry of this.unsent.values()) {
       if (this.inFlight.size >= SEND_WINDOW) return;
       if (!this.inFlight.has(entry.clientMsgId)) void this.transmit(entry);

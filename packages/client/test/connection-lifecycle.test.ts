@@ -275,6 +275,48 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     client.close();
   });
 
+  it('a send made while live waits its turn: the window holds, and a refused send is not overtaken', async () => {
+    const held: ClientFrame[] = [];
+    let refuseNext = false;
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type !== 'send') return undefined;
+        held.push(f);
+        if (!refuseNext) return null;
+        refuseNext = false;
+        return {
+          type: 'error',
+          re: f.id ?? '',
+          code: 'rate_limited',
+          message: 'slow down',
+          retryable: true,
+          retry_after_ms: 500,
+        };
+      },
+    });
+    const { client } = connected(server);
+    await client.connect();
+    await open(server);
+    for (let i = 0; i < 40; i++) await client.send('c1', `m${i}`);
+    expect(held.map((f) => f.body)).toEqual(Array.from({ length: 32 }, (_, i) => `m${i}`));
+    client.close();
+
+    // Another client whose first send is refused: what is written during the wait goes out after it.
+    held.length = 0;
+    refuseNext = true;
+    const second = connected(server).client;
+    await second.connect();
+    await second.send('c2', 'first');
+    await open(server);
+    expect(held.map((f) => f.body)).toEqual(['first']);
+    await second.send('c2', 'written during the wait');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(held.map((f) => f.body)).toEqual(['first']);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(held.map((f) => f.body)).toEqual(['first', 'first', 'written during the wait']);
+    second.close();
+  });
+
   it('close() leaves no timer running: requests, receipts, retries, reconnects, heartbeats', async () => {
     const server = scriptedServer({
       override: (f) =>

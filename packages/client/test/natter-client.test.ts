@@ -165,6 +165,14 @@ describe('NatterClient against the real server', () => {
     expect(shown(aState)).toEqual(expected);
     await until(() => shown(bState)[1]?.deleted === true);
     expect(shown(bState)).toEqual(expected);
+    // The list preview follows: the newest message was deleted, so no old text is left in it.
+    for (const state of [aState, bState]) {
+      expect(state.conversation(conv)?.last_message).toMatchObject({
+        seq: second!.seq,
+        body: null,
+        deleted: true,
+      });
+    }
     await expect(a.c.edit(conv, 9999, 'nothing there')).rejects.toMatchObject({ code: 'not_found' });
     for (const state of [aState, bState]) state.close();
     a.c.close();

@@ -39,13 +39,11 @@ export const AddMemberBody = z.strictObject({
 
 export const SetRoleBody = z.strictObject({ role: z.enum(ROLES) });
 
-/** Profiles by id (of users you share a conversation with) and by username (anyone). */
-export const LookupUsersBody = z
-  .strictObject({
-    user_ids: z.array(userId).max(256).default([]),
-    usernames: z.array(z.string().min(1).max(32)).max(256).default([]),
-  })
-  .refine((body) => body.user_ids.length + body.usernames.length <= 256, 'at most 256 users per lookup');
+/** Profiles by id (of users you share a conversation with, up to 256) and by username (anyone, up to 32). */
+export const LookupUsersBody = z.strictObject({
+  user_ids: z.array(userId).max(256).default([]),
+  usernames: z.array(z.string().min(1).max(32)).max(32).default([]),
+});
 
 export const HistoryQuery = z.strictObject({
   before_seq: z.coerce.number().int().min(1).optional(),

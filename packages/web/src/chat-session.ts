@@ -35,7 +35,7 @@ export class ChatSession {
       token: account.token,
       deviceId: tabDeviceId(),
       userId: account.userId,
-      outbox: new IndexedDbOutboxStorage(`natter-outbox-${account.userId}`),
+      outbox: new IndexedDbOutboxStorage(outboxName(account.userId)),
     });
     this.state = new ChatState(this.client, {
       members: async (id) => (await this.http.conversation(id)).members,
@@ -83,9 +83,11 @@ export class ChatSession {
     this.client.close();
   }
 
+  /** Logs out and leaves nothing of the account in this browser, unsent messages included. */
   async signOut(): Promise<void> {
     await this.http.logout().catch(() => {});
     this.close();
+    indexedDB.deleteDatabase(outboxName(this.account.userId));
   }
 
   /** Keystrokes in a conversation's composer, debounced into typing start/stop. */
@@ -125,4 +127,8 @@ export class ChatSession {
     this.changes += 1;
     for (const listener of this.listeners) listener();
   }
+}
+
+function outboxName(userId: string): string {
+  return `natter-outbox-${userId}`;
 }

@@ -1,6 +1,10 @@
 import type { NatterHttp } from '@natter/client';
 import type { UserProfile } from '@natter/protocol';
 
+/** The server answers at most this many ids per lookup. */
+const LOOKUP_BATCH = 256;
+const RETRY_AFTER_MS = 10_000;
+
 /**
  * Names for user ids, looked up in batches as the screens ask for them: every id asked for in one
  * turn of the event loop goes out in one request. Names found are kept in `storage`, so an app
@@ -57,14 +61,19 @@ export class Profiles {
   private async flush(): Promise<void> {
     const ids = [...this.batch];
     this.batch = new Set();
-    try {
-      for (const profile of await this.http.lookupUsers({ userIds: ids })) this.remember(profile);
-      this.storage.save([...this.known.values()]);
-      for (const listener of this.listeners) listener();
-    } catch {
-      // Offline or signed out: ask again the next time the name is needed.
-      for (const id of ids) this.asked.delete(id);
+    for (let start = 0; start < ids.length; start += LOOKUP_BATCH) {
+      const chunk = ids.slice(start, start + LOOKUP_BATCH);
+      try {
+        for (const profile of await this.http.lookupUsers({ userIds: chunk })) this.remember(profile);
+      } catch {
+        // Offline or refused: ask again a little later (not at every render) when still needed.
+        setTimeout(() => {
+          for (const id of chunk) this.asked.delete(id);
+        }, RETRY_AFTER_MS);
+      }
     }
+    this.storage.save([...this.known.values()]);
+    for (const listener of this.listeners) listener();
   }
 }
 

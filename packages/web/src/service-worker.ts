@@ -24,7 +24,8 @@ worker.addEventListener('activate', (event) => {
 worker.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== worker.location.origin) return;
-  const path = event.request.mode === 'navigate' ? '/' : url.pathname;
+  // Only the app's own files: a tab opened on /metrics must not become the offline app.
+  const path = url.pathname === '/index.html' ? '/' : url.pathname;
   if (!SHELL.includes(path)) return;
   event.respondWith(
     (async () => {

@@ -6,7 +6,7 @@ export function useSessionVersion(session: ChatSession): number {
   return useSyncExternalStore(session.subscribe, () => session.version);
 }
 
-/** Re-renders every second or so, for clocks like "last seen 3 min ago". */
+/** Re-renders every `intervalMs` (30 s), for clocks like "last seen 3 min ago". */
 export function useNow(intervalMs = 30_000): number {
   return useSyncExternalStore(
     (listener) => {

@@ -16,7 +16,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** The app talks only to its own origin; nothing inline, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 interface StaticFile {
   body: Buffer;

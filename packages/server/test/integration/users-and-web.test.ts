@@ -65,6 +65,31 @@ describe('user lookup and the served web app', () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it('throttles lookups per user: a burst of 60, then rate_limited with a retry time', async () => {
+    const alice = await register();
+    const started = Date.now();
+    let allowed = 0;
+    let refused: Awaited<ReturnType<typeof api<Users>>> | undefined;
+    while (!refused && allowed < 200) {
+      const answer = await api<Users>(server.httpUrl, 'POST', '/v1/users/lookup', {
+        token: alice.token,
+        body: { usernames: [`guess${allowed}`] },
+      });
+      if (answer.status === 200) allowed += 1;
+      else refused = answer;
+    }
+    // The burst, plus whatever refilled (2 per second) while the requests ran.
+    const refilled = Math.ceil(((Date.now() - started) / 1000) * 2);
+    expect(allowed).toBeGreaterThanOrEqual(60);
+    expect(allowed).toBeLessThanOrEqual(60 + refilled + 1);
+    expect(refused?.status).toBe(429);
+    expect(refused?.body.error?.code).toBe('rate_limited');
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
+    const bob = await register();
+    const other = await api(server.httpUrl, 'POST', '/v1/users/lookup', { token: bob.token, body: {} });
+    expect(other.status).toBe(200);
+  });
+
   it('JWT users found by id through a shared conversation have no username', async () => {
     const [a, b] = [`jwt-${randomUUID().slice(0, 8)}`, `jwt-${randomUUID().slice(0, 8)}`];
     await createDirect(server.httpUrl, a, b);

@@ -7,6 +7,8 @@ import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
 import { NewConversationDialog } from './new-conversation-dialog.js';
 
+const MAX_WATCHED = 256;
+
 /** The signed-in app: the conversation list beside the open conversation (one at a time on phones). */
 export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
   useSessionVersion(session);
@@ -20,11 +22,12 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
   }, [openId]);
 
   // Presence of everyone you have a 1:1 with, for the dots in the list and the header.
+  // The server takes at most 256 per subscription: the most recently active ones.
   const peers = useMemo(
     () =>
-      [
-        ...new Set(conversations.flatMap((c) => (c.kind === 'direct' && c.peer_id ? [c.peer_id] : []))),
-      ].sort(),
+      [...new Set(conversations.flatMap((c) => (c.kind === 'direct' && c.peer_id ? [c.peer_id] : [])))]
+        .slice(0, MAX_WATCHED)
+        .sort(),
     [conversations],
   );
   const peerKey = peers.join(',');
@@ -95,5 +98,9 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
 
 function conversationInHash(): string | null {
   const match = /^#c=(.+)$/.exec(location.hash);
-  return match ? decodeURIComponent(match[1]!) : null;
+  try {
+    return match ? decodeURIComponent(match[1]!) : null;
+  } catch {
+    return null; // a mangled link opens the list instead
+  }
 }

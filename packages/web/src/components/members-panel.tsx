@@ -1,5 +1,5 @@
-import type { ConversationSummary, MemberInfo } from '@natter/protocol';
-import { type FormEvent, useEffect, useState } from 'react';
+import type { ConversationSummary } from '@natter/protocol';
+import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';
 
@@ -12,25 +12,17 @@ interface Props {
 /** A group's members: owners and admins add and remove, owners promote; anyone can leave. */
 export function MembersPanel({ session, summary, onClose }: Props) {
   const id = summary.conversation_id;
-  const [members, setMembers] = useState<MemberInfo[]>([]);
   const [username, setUsername] = useState('');
   const [error, setError] = useState<string | null>(null);
   const me = session.account.userId;
   const manager = summary.role === 'owner' || summary.role === 'admin';
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reloaded whenever membership or your role moves
-  useEffect(() => {
-    session.http.conversation(id).then(
-      (answer) => setMembers(answer.members),
-      () => setMembers([]),
-    );
-  }, [session, id, summary.member_count, summary.role]);
+  // Kept current by the membership events themselves (added, removed, left, role changed).
+  const members = session.state.membersOf(id) ?? [];
 
   async function act(action: () => Promise<unknown>) {
     setError(null);
     try {
       await action();
-      setMembers((await session.http.conversation(id)).members);
     } catch (thrown) {
       setError(thrown instanceof Error ? thrown.message : 'That did not work.');
     }
@@ -58,17 +50,17 @@ export function MembersPanel({ session, summary, onClose }: Props) {
       </header>
       <ul>
         {members.map((member) => {
-          const name = session.profiles.nameOf(member.user_id);
+          const name = session.profiles.nameOf(member.userId);
           return (
-            <li key={member.user_id}>
+            <li key={member.userId}>
               <Avatar name={name} />
               <div className="member-text">
                 <span className="member-name">
-                  <span className="member-label">{member.user_id === me ? `${name} (you)` : name}</span>
+                  <span className="member-label">{member.userId === me ? `${name} (you)` : name}</span>
                   {member.role !== 'member' && <span className="role">{member.role}</span>}
                 </span>
                 <span className="member-actions">
-                  {member.user_id !== me && summary.role === 'owner' && member.role !== 'owner' && (
+                  {member.userId !== me && summary.role === 'owner' && member.role !== 'owner' && (
                     <button
                       type="button"
                       className="link"
@@ -77,7 +69,7 @@ export function MembersPanel({ session, summary, onClose }: Props) {
                         act(() =>
                           session.http.setRole(
                             id,
-                            member.user_id,
+                            member.userId,
                             member.role === 'admin' ? 'member' : 'admin',
                           ),
                         )
@@ -86,12 +78,12 @@ export function MembersPanel({ session, summary, onClose }: Props) {
                       {member.role === 'admin' ? 'Make member' : 'Make admin'}
                     </button>
                   )}
-                  {member.user_id !== me && manager && member.role !== 'owner' && (
+                  {member.userId !== me && manager && member.role !== 'owner' && (
                     <button
                       type="button"
                       className="link danger"
                       aria-label={`Remove ${name}`}
-                      onClick={() => act(() => session.http.removeMember(id, member.user_id))}
+                      onClick={() => act(() => session.http.removeMember(id, member.userId))}
                     >
                       Remove
                     </button>
