@@ -4,7 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { ClusterBus } from './cluster-bus.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { DropReporter } from './drop-reporter.js';
-import { DEFAULT_MAX_IN_FLIGHT, InFlightCap } from './in-flight-cap.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightCap } from './in-flight-cap.js';
 
 export interface ClusterBroadcasterDeps {
   nodeId: string;
@@ -30,7 +30,7 @@ export interface ClusterBroadcasterDeps {
 export class ClusterBroadcaster implements Broadcaster {
   private readonly drops: DropReporter;
   /** Lookups under way each hold their frame: a stuck registry must not pile them up. */
-  private readonly lookups = new InFlightCap(DEFAULT_MAX_IN_FLIGHT);
+  private readonly lookups = new InFlightCap(DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES);
 
   constructor(private readonly deps: ClusterBroadcasterDeps) {
     this.drops = new DropReporter(deps.metrics.busDropped, deps.log, 'cluster frame');
@@ -46,7 +46,7 @@ export class ClusterBroadcaster implements Broadcaster {
     if (users.length === 0) return;
     // The excepted connection is the sender's, which is always on this node.
     this.deps.local.toUsers(users, frame, exceptConnectionId);
-    const lookup = this.lookups.tryCall(() => this.deps.registry.nodesOf(users));
+    const lookup = this.lookups.tryCall(() => this.deps.registry.nodesOf(users), frame.length);
     if (!lookup) {
       this.drops.drop('backlog');
       return;

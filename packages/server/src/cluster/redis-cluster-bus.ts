@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type BusMetrics, type ClusterBus, deliverPayload } from './cluster-bus.js';
 import { DropReporter } from './drop-reporter.js';
-import { DEFAULT_MAX_IN_FLIGHT, InFlightCap } from './in-flight-cap.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightCap } from './in-flight-cap.js';
 import { closeRedis, openSubscriber, writeOrDrop } from './redis-connection.js';
 
 export interface RedisClusterBusOptions {
@@ -30,15 +30,21 @@ export class RedisClusterBus implements ClusterBus {
     private readonly log: Logger,
   ) {
     this.drops = new DropReporter(metrics.busDropped, log, 'bus message');
-    this.cap = new InFlightCap(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    this.cap = new InFlightCap(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES);
   }
 
   publish(nodeId: string, payload: string): void {
-    void writeOrDrop(this.client, this.cap, this.drops, async () => {
-      const receivers = await this.client.publish(this.channelOf(nodeId), payload);
-      if (receivers === 0) this.drops.drop('no_subscriber');
-      else this.metrics.busPublished.inc();
-    });
+    void writeOrDrop(
+      this.client,
+      this.cap,
+      this.drops,
+      async () => {
+        const receivers = await this.client.publish(this.channelOf(nodeId), payload);
+        if (receivers === 0) this.drops.drop('no_subscriber');
+        else this.metrics.busPublished.inc();
+      },
+      payload.length,
+    );
   }
 
   async subscribe(ownNodeId: string, handler: (payload: string) => void): Promise<void> {

@@ -66,9 +66,10 @@ export async function writeOrDrop(
   cap: InFlightCap,
   drops: DropReporter,
   write: () => Promise<unknown>,
+  bytes = 0,
 ): Promise<void> {
   if (!isRedisUp(client)) return drops.drop('disconnected');
-  const written = cap.tryCall(write);
+  const written = cap.tryCall(write, bytes);
   if (!written) return drops.drop('backlog');
   await written.then(
     () => undefined,
