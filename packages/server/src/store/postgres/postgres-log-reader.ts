@@ -1,22 +1,19 @@
-import { type ChatEvent, type ConversationSummary, type MemberInfo, NatterError } from '@natter/protocol';
+import type { ConversationSummary, MemberInfo } from '@natter/protocol';
+import type { MemberRow } from '../log-rows.js';
 import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
+import {
+  frozenSummary,
+  type MemberView,
+  summaryOf,
+  UNREAD_CAP,
+  unreadAfter,
+  visibleRange,
+} from '../member-view.js';
+import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
 import type { Queryable, Tx } from './postgres-connection.js';
-import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './postgres-rows.js';
+import { type EventRow, toChatEvent } from './postgres-rows.js';
 
-const UNREAD_CAP = 9999;
-/** A sync page stops adding conversations once its events pass this many (approximate) bytes. */
-const SYNC_PAGE_BYTES = 1024 * 1024;
-const EVENT_OVERHEAD_BYTES = 250;
-
-/** A member row joined with its conversation. */
-type ViewRow = ConversationRow & MemberRow;
-type ChangedView = ViewRow & { view_pos: number };
-
-/** What a member may see of a conversation: seqs in [joinedSeq, upperSeq]. */
-interface Visible {
-  joinedSeq: number;
-  upperSeq: number;
-}
+type ChangedView = MemberView & { view_pos: number };
 
 /**
  * Read side of the PostgreSQL store. Every method runs inside one read-only REPEATABLE READ
@@ -38,45 +35,17 @@ export class PostgresLogReader {
     eventsPerConversation: number,
   ): Promise<SyncPage> {
     const [clock] = await tx<{ position: number }[]>`SELECT position FROM change_clock`;
-    const stored = clock?.position ?? 0;
-    if (after > stored || eventsSince > stored) {
-      throw new NatterError(
-        'bad_request',
-        'This token is ahead of the server (was the database restored?): sync without a token to start over.',
-      );
-    }
+    checkSyncToken(after, eventsSince, clock?.position ?? 0);
     const rows = await changedViews(tx, userId, after, limit + 1);
-    const conversations: ConversationSummary[] = [];
-    const events: ChatEvent[] = [];
-    const truncated: string[] = [];
-    let bytes = 0;
-    let included = 0;
-    for (const row of rows) {
-      // A page ends at `limit` conversations, or once its events pass the byte budget, so that a
-      // resume answer (held in memory until sent) stays bounded however much changed.
-      if (included === limit || bytes > SYNC_PAGE_BYTES) break;
-      included += 1;
+    const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
+    for (const row of page.viewsThatFit()) {
       const [summary, found] = await Promise.all([
         this.summarize(tx, row),
-        eventsPerConversation === 0
-          ? []
-          : this.eventsSincePosition(tx, row, eventsSince, eventsPerConversation + 1),
+        page.eventsToRead === 0 ? [] : this.eventsSincePosition(tx, row, eventsSince, page.eventsToRead),
       ]);
-      conversations.push(summary);
-      if (found.length > eventsPerConversation) {
-        truncated.push(row.conversation_id);
-        found.length = eventsPerConversation;
-      }
-      for (const e of found) {
-        bytes += EVENT_OVERHEAD_BYTES + (e.body?.length ?? 0);
-        events.push(toChatEvent(e));
-      }
+      page.add(summary, found.map(toChatEvent));
     }
-    const hasMore = rows.length > included;
-    const position = hasMore
-      ? rows[included - 1]!.view_pos
-      : Math.max(after, await this.latestPosition(tx, userId));
-    return { conversations, events, truncated, position, hasMore };
+    return page.finish(page.hasMore ? null : await this.latestPosition(tx, userId));
   }
 
   async fetchAfter(
@@ -167,8 +136,8 @@ export class PostgresLogReader {
     return row?.pos ?? 0;
   }
 
-  private async view(tx: Tx, conversationId: string, userId: string): Promise<ViewRow | undefined> {
-    const [row] = await tx<ViewRow[]>`
+  private async view(tx: Tx, conversationId: string, userId: string): Promise<MemberView | undefined> {
+    const [row] = await tx<MemberView[]>`
       SELECT c.*, m.* FROM members m JOIN conversations c ON c.id = m.conversation_id
       WHERE m.conversation_id = ${conversationId} AND m.user_id = ${userId}`;
     return row;
@@ -179,7 +148,7 @@ export class PostgresLogReader {
    * with seqs, so the boundary is the newest event at or below `since`, found by walking the
    * primary key backwards: the cost is in proportion to the events returned.
    */
-  private eventsSincePosition(tx: Tx, row: ViewRow, since: number, limit: number) {
+  private eventsSincePosition(tx: Tx, row: MemberView, since: number, limit: number) {
     const visible = visibleRange(row);
     const id = row.conversation_id;
     return tx<EventRow[]>`
@@ -189,9 +158,8 @@ export class PostgresLogReader {
       ORDER BY seq LIMIT ${limit}`;
   }
 
-  private async summarize(tx: Tx, row: ViewRow): Promise<ConversationSummary> {
+  private async summarize(tx: Tx, row: MemberView): Promise<ConversationSummary> {
     const visible = visibleRange(row);
-    const readFrom = Math.max(row.read_seq, visible.joinedSeq - 1);
     const [[last], [unread], [peers]] = await Promise.all([
       tx<EventRow[]>`
         SELECT * FROM events WHERE conversation_id = ${row.conversation_id} AND kind = 'message'
@@ -199,35 +167,20 @@ export class PostgresLogReader {
         ORDER BY seq DESC LIMIT 1`,
       tx<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM (SELECT 1 FROM events WHERE conversation_id = ${row.conversation_id}
-          AND seq > ${readFrom} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
+          AND seq > ${unreadAfter(row)} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
           AND sender_id <> ${row.user_id} LIMIT ${UNREAD_CAP}) capped`,
       tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
         SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
         WHERE conversation_id = ${row.conversation_id} AND user_id <> ${row.user_id} AND left_seq IS NULL`,
     ]);
-    const summary: ConversationSummary = {
-      conversation_id: row.conversation_id,
-      kind: row.kind,
-      title: row.title,
-      peer_id: row.kind === 'direct' ? (peers?.peer ?? row.user_id) : null,
-      role: row.role,
-      member_count: row.member_count,
-      last_seq: visible.upperSeq,
-      joined_seq: row.joined_seq,
-      left_seq: row.left_seq,
-      read_seq: row.read_seq,
-      delivered_seq: row.delivered_seq,
+    const summary = summaryOf(row, {
+      lastMessage: last ? toChatEvent(last) : null,
       unread: unread!.n,
-      peers_read_seq: peers?.read ?? row.read_seq,
-      peers_delivered_seq: peers?.delivered ?? row.delivered_seq,
-      last_message: last ? toChatEvent(last) : null,
-      created_at: row.created_at,
-      updated_at: row.updated_at,
-    };
+      peers: peers!,
+    });
     return row.left_seq === null ? summary : this.frozenAt(tx, summary, row.left_seq, row.user_id);
   }
 
-  /** A former member's view stops at their removal: nothing that changed later may show through. */
   private async frozenAt(
     tx: Tx,
     summary: ConversationSummary,
@@ -248,14 +201,11 @@ export class PostgresLogReader {
         { created_at: number }[]
       >`SELECT created_at FROM events WHERE conversation_id = ${id} AND seq = ${leftSeq}`,
     ]);
-    return {
-      ...summary,
+    return frozenSummary(summary, leftSeq, {
       title: titleEvent?.title ?? null,
-      member_count: peers!.n,
-      peers_read_seq: Math.min(peers!.read ?? summary.read_seq, leftSeq),
-      peers_delivered_seq: Math.min(peers!.delivered ?? summary.delivered_seq, leftSeq),
-      updated_at: removal?.created_at ?? summary.updated_at,
-    };
+      peers: peers!,
+      removedAt: removal?.created_at,
+    });
   }
 }
 
@@ -277,8 +227,4 @@ function eventsAfter(tx: Tx, conversationId: string, afterSeq: number, upToSeq: 
   return tx<EventRow[]>`
     SELECT * FROM events WHERE conversation_id = ${conversationId} AND seq > ${afterSeq} AND seq <= ${upToSeq}
     ORDER BY seq LIMIT ${limit}`;
-}
-
-function visibleRange(row: ViewRow): Visible {
-  return { joinedSeq: row.joined_seq, upperSeq: row.left_seq ?? row.last_seq };
 }

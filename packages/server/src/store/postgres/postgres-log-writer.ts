@@ -1,28 +1,41 @@
-import { randomBytes } from 'node:crypto';
-import { type ChatEvent, type EventData, NatterError, type Role } from '@natter/protocol';
+import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import postgres from 'postgres';
+import { checkAmend } from '../amend-rules.js';
+import { directKeyOf, newConversationId } from '../conversation-ids.js';
+import { clampCursor } from '../cursor-rules.js';
+import {
+  appendedEvent,
+  createdEvent,
+  departureEvent,
+  memberAddedEvent,
+  type NewEvent,
+  renamedEvent,
+  roleChangedEvent,
+} from '../log-events.js';
+import type { ConversationRow, MemberRow } from '../log-rows.js';
+import {
+  checkManager,
+  checkRemoval,
+  checkRoleChange,
+  foundingMembers,
+  type NewMember,
+  requireCurrentMember,
+  type SuccessorCandidate,
+  successorOf,
+} from '../membership-rules.js';
 import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../write-ops.js';
+import { cursorOutcome, outcome } from '../write-outcomes.js';
 import type { Tx } from './postgres-connection.js';
 import { isConnectionFailure, opErrorOf } from './postgres-errors.js';
 import type { PostgresPool } from './postgres-pool.js';
 import { assignPositions, type ConversationWrite, PositionPlan } from './postgres-positions.js';
-import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './postgres-rows.js';
+import { type EventRow, toChatEvent } from './postgres-rows.js';
 
 interface ConversationState {
   row: ConversationRow;
   dirty: boolean;
   /** Ordinal (see PositionPlan) of the batch's last position-taking change in this conversation. */
   lastChange: number;
-}
-
-interface NewEvent {
-  kind: ChatEvent['kind'];
-  senderId: string;
-  deviceId?: string | null;
-  clientMsgId?: string | null;
-  body?: string | null;
-  refSeq?: number | null;
-  data?: EventData | null;
 }
 
 /** The state of one batch's transaction. */
@@ -134,11 +147,7 @@ export class PostgresLogWriter {
         const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
         const existing = await member(tx, op.conversationId, op.userId);
         if (existing && existing.left_seq === null) return outcome(op.conversationId, [], true);
-        const event = await this.appendEvent(state, batch, {
-          kind: 'member_added',
-          senderId: op.actorId,
-          data: { user_id: op.userId, role: op.role },
-        });
+        const event = await this.appendEvent(state, batch, memberAddedEvent(op.actorId, op.userId, op.role));
         await this.addMembers(state, [{ userId: op.userId, role: op.role }], event.seq, batch);
         return outcome(op.conversationId, [event]);
       }
@@ -146,31 +155,21 @@ export class PostgresLogWriter {
         return this.removeMember(op.actorId, op.conversationId, op.userId, batch);
       case 'set_role': {
         const state = conversation(op.conversationId, batch);
-        const actor = await activeMember(tx, op.conversationId, op.actorId);
-        if (state.row.kind !== 'group' || actor.role !== 'owner') throw new NatterError('forbidden');
-        const target = await activeMember(tx, op.conversationId, op.userId);
-        if (target.role === op.role) return outcome(op.conversationId, [], true);
-        if (target.role === 'owner' && (await otherOwners(tx, op.conversationId, op.userId)) === 0) {
-          throw new NatterError(
-            'forbidden',
-            'A group keeps at least one owner: make someone else owner first.',
-          );
+        const [actor, target, owners] = await pipelined(
+          member(tx, op.conversationId, op.actorId),
+          member(tx, op.conversationId, op.userId),
+          otherOwners(tx, op.conversationId, op.userId),
+        );
+        if (!checkRoleChange(state.row.kind, actor, target, op.role, owners)) {
+          return outcome(op.conversationId, [], true);
         }
-        const event = await this.appendEvent(state, batch, {
-          kind: 'role_changed',
-          senderId: op.actorId,
-          data: { user_id: op.userId, role: op.role },
-        });
+        const event = await this.appendEvent(state, batch, roleChangedEvent(op.actorId, op.userId, op.role));
         await setRole(tx, op.conversationId, op.userId, op.role);
         return outcome(op.conversationId, [event]);
       }
       case 'rename': {
         const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
-        const event = await this.appendEvent(state, batch, {
-          kind: 'renamed',
-          senderId: op.actorId,
-          data: { title: op.title },
-        });
+        const event = await this.appendEvent(state, batch, renamedEvent(op.actorId, op.title));
         state.row.title = op.title;
         return outcome(op.conversationId, [event]);
       }
@@ -187,7 +186,7 @@ export class PostgresLogWriter {
     );
     if (original) return outcome(op.conversationId, [toChatEvent(original)], true);
     const state = conversation(op.conversationId, batch);
-    if (!sender || sender.left_seq !== null) throw new NatterError('not_found');
+    const current = requireCurrentMember(sender);
     if (op.eventKind !== 'message') {
       const [target] =
         op.refSeq === null
@@ -195,25 +194,11 @@ export class PostgresLogWriter {
           : await tx<
               EventRow[]
             >`SELECT * FROM events WHERE conversation_id = ${op.conversationId} AND seq = ${op.refSeq}`;
-      if (target?.kind !== 'message' || target.deleted || target.seq < sender.joined_seq) {
-        throw new NatterError('not_found', 'No such message in this conversation.');
-      }
-      const mayModerate = state.row.kind === 'group' && sender.role !== 'member';
-      const own = target.sender_id === op.senderId;
-      if (!own && !(op.eventKind === 'delete' && mayModerate)) {
-        throw new NatterError('forbidden', 'Only the sender can change this message.');
-      }
+      checkAmend(op.eventKind, state.row.kind, current, target);
     }
     const seq = state.row.last_seq + 1;
     const [event] = await pipelined(
-      this.appendEvent(state, batch, {
-        kind: op.eventKind,
-        senderId: op.senderId,
-        deviceId: op.deviceId,
-        clientMsgId: op.clientMsgId,
-        body: op.body,
-        refSeq: op.refSeq,
-      }),
+      this.appendEvent(state, batch, appendedEvent(op)),
       op.eventKind === 'delete'
         ? tx`UPDATE events SET body = NULL, deleted = true
             WHERE conversation_id = ${op.conversationId} AND (seq = ${op.refSeq} OR (kind = 'edit' AND ref_seq = ${op.refSeq}))`
@@ -226,26 +211,14 @@ export class PostgresLogWriter {
 
   private async moveCursor(op: CursorOp, batch: Batch): Promise<WriteOutcome> {
     const state = conversation(op.conversationId, batch);
-    const current = await activeMember(batch.tx, op.conversationId, op.userId);
-    const last = state.row.last_seq;
-    const read = Math.max(current.read_seq, Math.min(op.read ?? 0, last));
-    const delivered = Math.max(current.delivered_seq, read, Math.min(op.delivered ?? 0, last));
-    if (read === current.read_seq && delivered === current.delivered_seq) {
-      return outcome(op.conversationId, []);
-    }
-    await batch.tx`UPDATE members SET delivered_seq = ${delivered}, read_seq = ${read}
+    const current = requireCurrentMember(await member(batch.tx, op.conversationId, op.userId));
+    const moved = clampCursor(current, op.delivered, op.read, state.row.last_seq);
+    if (!moved) return outcome(op.conversationId, []);
+    await batch.tx`UPDATE members SET delivered_seq = ${moved.deliveredSeq}, read_seq = ${moved.readSeq}
       WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
     state.lastChange = batch.positions.next();
     state.dirty = true;
-    return {
-      ...outcome(op.conversationId, []),
-      cursor: {
-        conversationId: op.conversationId,
-        userId: op.userId,
-        deliveredSeq: delivered,
-        readSeq: read,
-      },
-    };
+    return cursorOutcome(op.conversationId, op.userId, moved);
   }
 
   /**
@@ -254,7 +227,7 @@ export class PostgresLogWriter {
    */
   private async createDirect(userId: string, peerId: string, batch: Batch): Promise<WriteOutcome> {
     const { tx } = batch;
-    const key = [userId, peerId].sort().join('\n');
+    const key = directKeyOf(userId, peerId);
     const existing = await directByKey(tx, key);
     if (existing) return outcome(existing, [], true);
     const id = newConversationId();
@@ -266,8 +239,7 @@ export class PostgresLogWriter {
       if (!winner) throw new Error('A direct conversation key was taken and is not visible.');
       return outcome(winner, [], true);
     }
-    const memberIds = [...new Set([userId, peerId])];
-    const members = memberIds.map((memberId) => ({ userId: memberId, role: 'member' as const }));
+    const members = foundingMembers('direct', userId, [peerId]);
     const event = await this.newConversation(id, 'direct', null, userId, members, batch);
     return outcome(id, [event]);
   }
@@ -278,10 +250,7 @@ export class PostgresLogWriter {
     memberIds: string[],
     batch: Batch,
   ): Promise<WriteOutcome> {
-    const members = [...new Set([creatorId, ...memberIds])].map((id) => ({
-      userId: id,
-      role: id === creatorId ? ('owner' as const) : ('member' as const),
-    }));
+    const members = foundingMembers('group', creatorId, memberIds);
     const id = newConversationId();
     const event = await this.newConversation(id, 'group', title, creatorId, members, batch);
     return outcome(id, [event]);
@@ -295,39 +264,23 @@ export class PostgresLogWriter {
   ): Promise<WriteOutcome> {
     const { tx } = batch;
     const state = conversation(conversationId, batch);
-    const actor = await activeMember(tx, conversationId, actorId);
     const leaving = actorId === userId;
-    if (state.row.kind !== 'group')
-      throw new NatterError('forbidden', 'Direct conversations have fixed members.');
-    const target = leaving ? actor : await activeMember(tx, conversationId, userId);
-    if (!leaving && (actor.role === 'member' || (target.role === 'owner' && actor.role !== 'owner'))) {
-      throw new NatterError('forbidden');
-    }
+    const [actor, removed] = await pipelined(
+      member(tx, conversationId, actorId),
+      leaving ? Promise.resolve(undefined) : member(tx, conversationId, userId),
+    );
+    const target = checkRemoval(state.row.kind, actor, removed, leaving);
     const events: ChatEvent[] = [];
-    // A group never loses its last owner while it has members: the longest-serving admin (else
-    // member) takes over.
-    const lastOwner = target.role === 'owner' && (await otherOwners(tx, conversationId, userId)) === 0;
-    const [successor] = lastOwner
-      ? await tx<{ user_id: string }[]>`
-          SELECT user_id FROM members
-          WHERE conversation_id = ${conversationId} AND user_id <> ${userId} AND left_seq IS NULL
-          ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_seq, user_id LIMIT 1`
-      : [];
+    // Only an owner's departure can hand the group over; the other members are read only then.
+    const successor =
+      target.role === 'owner' ? successorOf(target, await otherMembers(tx, conversationId, userId)) : null;
     if (successor) {
       events.push(
-        await this.appendEvent(state, batch, {
-          kind: 'role_changed',
-          senderId: actorId,
-          data: { user_id: successor.user_id, role: 'owner' },
-        }),
+        await this.appendEvent(state, batch, roleChangedEvent(actorId, successor.user_id, 'owner')),
       );
       await setRole(tx, conversationId, successor.user_id, 'owner');
     }
-    const removal = await this.appendEvent(state, batch, {
-      kind: leaving ? 'member_left' : 'member_removed',
-      senderId: actorId,
-      data: { user_id: userId },
-    });
+    const removal = await this.appendEvent(state, batch, departureEvent(actorId, userId));
     events.push(removal);
     await tx`UPDATE members SET left_seq = ${removal.seq} WHERE conversation_id = ${conversationId} AND user_id = ${userId}`;
     batch.positions.freezeView(conversationId, userId, state.lastChange);
@@ -341,7 +294,7 @@ export class PostgresLogWriter {
     kind: 'direct' | 'group',
     title: string | null,
     creatorId: string,
-    members: Array<{ userId: string; role: Role }>,
+    members: NewMember[],
     batch: Batch,
   ): Promise<ChatEvent> {
     const { now } = batch;
@@ -356,17 +309,14 @@ export class PostgresLogWriter {
       updated_at: now,
     };
     const state = { row, dirty: true, lastChange: 0 };
+    const memberIds = members.map((m) => m.userId);
     batch.conversations.set(id, state);
     batch.created.push(id);
     const [, event] = await pipelined(
       batch.tx`
         INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at)
         VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now})`,
-      this.appendEvent(state, batch, {
-        kind: 'created',
-        senderId: creatorId,
-        data: { title, member_ids: members.map((m) => m.userId) },
-      }),
+      this.appendEvent(state, batch, createdEvent(creatorId, title, memberIds)),
       this.addMembers(state, members, 1, batch),
     );
     return event;
@@ -378,7 +328,7 @@ export class PostgresLogWriter {
    */
   private async addMembers(
     state: ConversationState,
-    members: Array<{ userId: string; role: Role }>,
+    members: NewMember[],
     joinedSeq: number,
     batch: Batch,
   ): Promise<void> {
@@ -430,8 +380,7 @@ export class PostgresLogWriter {
     batch: Batch,
   ): Promise<ConversationState> {
     const state = conversation(conversationId, batch);
-    const actor = await activeMember(batch.tx, conversationId, actorId);
-    if (state.row.kind !== 'group' || actor.role === 'member') throw new NatterError('forbidden');
+    checkManager(state.row.kind, await member(batch.tx, conversationId, actorId));
     return state;
   }
 }
@@ -463,11 +412,11 @@ async function member(tx: Tx, conversationId: string, userId: string): Promise<M
   return row;
 }
 
-/** A current member, or not_found: a non-member learns nothing about the conversation. */
-async function activeMember(tx: Tx, conversationId: string, userId: string): Promise<MemberRow> {
-  const row = await member(tx, conversationId, userId);
-  if (!row || row.left_seq !== null) throw new NatterError('not_found');
-  return row;
+/** The other current members, for the owner hand-over (see successorOf). */
+function otherMembers(tx: Tx, conversationId: string, userId: string) {
+  return tx<SuccessorCandidate[]>`
+    SELECT user_id, role, joined_seq FROM members
+    WHERE conversation_id = ${conversationId} AND user_id <> ${userId} AND left_seq IS NULL`;
 }
 
 async function otherOwners(tx: Tx, conversationId: string, userId: string): Promise<number> {
@@ -505,12 +454,4 @@ async function pipelined<T extends unknown[]>(
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
-}
-
-function newConversationId(): string {
-  return `c_${randomBytes(12).toString('base64url')}`;
-}
-
-function outcome(conversationId: string, events: ChatEvent[], duplicate = false): WriteOutcome {
-  return { conversationId, events, duplicate, cursor: null };
 }

@@ -1,6 +1,9 @@
-import type { ChatEvent, ConversationKind, EventData, EventKind, Role } from '@natter/protocol';
+import type { ChatEvent, EventData, EventKind } from '@natter/protocol';
 
-/** Row shapes as the driver returns them (int8 as numbers, jsonb parsed), and their wire mapping. */
+/**
+ * The `events` row as the driver returns it (int8 as numbers, jsonb parsed), and its wire mapping.
+ * The conversation and member rows are shared with SQLite (see ../log-rows.ts).
+ */
 
 /** An `events` row; its stored position is read only where a query names it. */
 export interface EventRow {
@@ -15,28 +18,6 @@ export interface EventRow {
   data: EventData | null;
   deleted: boolean;
   created_at: number;
-}
-
-export interface ConversationRow {
-  id: string;
-  kind: ConversationKind;
-  title: string | null;
-  last_seq: number;
-  change_pos: number;
-  member_count: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface MemberRow {
-  conversation_id: string;
-  user_id: string;
-  role: Role;
-  joined_seq: number;
-  left_seq: number | null;
-  left_pos: number | null;
-  delivered_seq: number;
-  read_seq: number;
 }
 
 export function toChatEvent(row: EventRow): ChatEvent {

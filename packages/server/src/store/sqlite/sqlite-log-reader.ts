@@ -1,21 +1,20 @@
-import { type ChatEvent, type ConversationSummary, type MemberInfo, NatterError } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
 import type Database from 'better-sqlite3';
+import type { MemberRow } from '../log-rows.js';
 import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
-import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './sqlite-rows.js';
-
-const UNREAD_CAP = 9999;
-/** A sync page stops adding conversations once its events pass this many (approximate) bytes. */
-const SYNC_PAGE_BYTES = 1024 * 1024;
-const EVENT_OVERHEAD_BYTES = 250;
+import {
+  frozenSummary,
+  type MemberView,
+  summaryOf,
+  UNREAD_CAP,
+  unreadAfter,
+  visibleRange,
+} from '../member-view.js';
+import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
+import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
 /** A member row joined with its conversation, and the position at which the member's view last changed. */
-type ViewRow = ConversationRow & MemberRow & { view_pos: number };
-
-/** What a member may see of a conversation: seqs in [joinedSeq, upperSeq]. */
-interface Visible {
-  joinedSeq: number;
-  upperSeq: number;
-}
+type ViewRow = MemberView & { view_pos: number };
 
 /**
  * Read side of the embedded store. A former member's view freezes at their removal: their view
@@ -99,47 +98,15 @@ export class SqliteLogReader {
     limit: number,
     eventsPerConversation: number,
   ): SyncPage {
-    const stored = this.sql.storePosition.get()!.value;
-    if (after > stored || eventsSince > stored) {
-      throw new NatterError(
-        'bad_request',
-        'This token is ahead of the server (was the database restored?): sync without a token to start over.',
-      );
-    }
+    checkSyncToken(after, eventsSince, this.sql.storePosition.get()!.value);
     const rows = this.sql.changedViews.all(userId, after, limit + 1);
-    const conversations: ConversationSummary[] = [];
-    const events: ChatEvent[] = [];
-    const truncated: string[] = [];
-    let bytes = 0;
-    let included = 0;
-    for (const row of rows) {
-      // A page ends at `limit` conversations, or once its events pass the byte budget, so that a
-      // resume answer (held in memory until sent) stays bounded however much changed.
-      if (included === limit || bytes > SYNC_PAGE_BYTES) break;
-      included += 1;
-      conversations.push(this.summarize(row));
-      if (eventsPerConversation === 0) continue;
-      const visible = visibleRange(row);
-      const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, eventsSince)?.seq ?? 0;
-      const from = Math.max(before, visible.joinedSeq - 1);
-      const found = this.sql.eventsAfter.all(
-        row.conversation_id,
-        from,
-        visible.upperSeq,
-        eventsPerConversation + 1,
-      );
-      if (found.length > eventsPerConversation) {
-        truncated.push(row.conversation_id);
-        found.length = eventsPerConversation;
-      }
-      for (const e of found) {
-        bytes += EVENT_OVERHEAD_BYTES + (e.body?.length ?? 0);
-        events.push(toChatEvent(e));
-      }
+    const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
+    for (const row of page.viewsThatFit()) {
+      const found =
+        page.eventsToRead === 0 ? [] : this.eventsSincePosition(row, eventsSince, page.eventsToRead);
+      page.add(this.summarize(row), found);
     }
-    const hasMore = rows.length > included;
-    const position = hasMore ? rows[included - 1]!.view_pos : Math.max(after, this.latestPosition(userId));
-    return { conversations, events, truncated, position, hasMore };
+    return page.finish(page.hasMore ? null : this.latestPosition(userId));
   }
 
   fetchAfter(userId: string, conversationId: string, afterSeq: number, limit: number): EventPage | null {
@@ -203,58 +170,35 @@ export class SqliteLogReader {
     return this.sql.latestPosition.get(userId)?.pos ?? 0;
   }
 
-  private summarize(row: ViewRow): ConversationSummary {
+  /** The visible events committed after position `since`: those past the newest event at or below it. */
+  private eventsSincePosition(row: ViewRow, since: number, limit: number): ChatEvent[] {
     const visible = visibleRange(row);
-    const last = this.sql.lastMessage.get(row.conversation_id, visible.joinedSeq, visible.upperSeq);
-    const readFrom = Math.max(row.read_seq, visible.joinedSeq - 1);
-    const unread = this.sql.unread.get(
-      row.conversation_id,
-      readFrom,
-      visible.upperSeq,
-      row.user_id,
-      UNREAD_CAP,
-    )!.n;
-    const peers = this.sql.peers.get(row.conversation_id, row.user_id)!;
-    const summary: ConversationSummary = {
-      conversation_id: row.conversation_id,
-      kind: row.kind,
-      title: row.title,
-      peer_id: row.kind === 'direct' ? (peers.peer ?? row.user_id) : null,
-      role: row.role,
-      member_count: row.member_count,
-      last_seq: visible.upperSeq,
-      joined_seq: row.joined_seq,
-      left_seq: row.left_seq,
-      read_seq: row.read_seq,
-      delivered_seq: row.delivered_seq,
-      unread,
-      peers_read_seq: peers.read ?? row.read_seq,
-      peers_delivered_seq: peers.delivered ?? row.delivered_seq,
-      last_message: last ? toChatEvent(last) : null,
-      created_at: row.created_at,
-      updated_at: row.updated_at,
-    };
+    const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, since)?.seq ?? 0;
+    const from = Math.max(before, visible.joinedSeq - 1);
+    return this.sql.eventsAfter.all(row.conversation_id, from, visible.upperSeq, limit).map(toChatEvent);
+  }
+
+  private summarize(row: ViewRow): ConversationSummary {
+    const id = row.conversation_id;
+    const visible = visibleRange(row);
+    const last = this.sql.lastMessage.get(id, visible.joinedSeq, visible.upperSeq);
+    const summary = summaryOf(row, {
+      lastMessage: last ? toChatEvent(last) : null,
+      unread: this.sql.unread.get(id, unreadAfter(row), visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      peers: this.sql.peers.get(id, row.user_id)!,
+    });
     return row.left_seq === null ? summary : this.frozenAt(summary, row.left_seq, row.user_id);
   }
 
-  /** A former member's view stops at their removal: nothing that changed later may show through. */
   private frozenAt(summary: ConversationSummary, leftSeq: number, userId: string): ConversationSummary {
     const id = summary.conversation_id;
     const titleEvent = this.sql.titleAt.get(id, leftSeq);
-    const peers = this.sql.peersAt.get({ conversation: id, seq: leftSeq, user: userId })!;
-    return {
-      ...summary,
+    return frozenSummary(summary, leftSeq, {
       title: titleEvent?.data
         ? ((JSON.parse(titleEvent.data) as { title?: string | null }).title ?? null)
         : null,
-      member_count: peers.n,
-      peers_read_seq: Math.min(peers.read ?? summary.read_seq, leftSeq),
-      peers_delivered_seq: Math.min(peers.delivered ?? summary.delivered_seq, leftSeq),
-      updated_at: this.sql.eventTimeAt.get(id, leftSeq)?.created_at ?? summary.updated_at,
-    };
+      peers: this.sql.peersAt.get({ conversation: id, seq: leftSeq, user: userId })!,
+      removedAt: this.sql.eventTimeAt.get(id, leftSeq)?.created_at,
+    });
   }
-}
-
-function visibleRange(row: ViewRow): Visible {
-  return { joinedSeq: row.joined_seq, upperSeq: row.left_seq ?? row.last_seq };
 }

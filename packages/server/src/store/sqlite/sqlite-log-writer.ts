@@ -1,22 +1,35 @@
-import { randomBytes } from 'node:crypto';
-import { type ChatEvent, type EventData, NatterError, type Role } from '@natter/protocol';
+import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import type Database from 'better-sqlite3';
+import { checkAmend } from '../amend-rules.js';
+import { directKeyOf, newConversationId } from '../conversation-ids.js';
+import { clampCursor } from '../cursor-rules.js';
+import {
+  appendedEvent,
+  createdEvent,
+  departureEvent,
+  memberAddedEvent,
+  type NewEvent,
+  renamedEvent,
+  roleChangedEvent,
+} from '../log-events.js';
+import type { ConversationRow, MemberRow } from '../log-rows.js';
+import {
+  checkManager,
+  checkRemoval,
+  checkRoleChange,
+  foundingMembers,
+  type NewMember,
+  requireCurrentMember,
+  type SuccessorCandidate,
+  successorOf,
+} from '../membership-rules.js';
 import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../write-ops.js';
-import { type ConversationRow, type EventRow, type MemberRow, toChatEvent } from './sqlite-rows.js';
+import { cursorOutcome, outcome } from '../write-outcomes.js';
+import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
 interface ConversationState {
   row: ConversationRow;
   dirty: boolean;
-}
-
-interface NewEvent {
-  kind: ChatEvent['kind'];
-  senderId: string;
-  deviceId?: string | null;
-  clientMsgId?: string | null;
-  body?: string | null;
-  refSeq?: number | null;
-  data?: EventData | null;
 }
 
 /**
@@ -64,9 +77,9 @@ export class SqliteLogWriter {
         `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
          WHERE conversation_id = ? AND user_id = ?`,
       ),
-      successor: db.prepare<[string, string], { user_id: string }>(
-        `SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL
-         ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_seq LIMIT 1`,
+      otherMembers: db.prepare<[string, string], SuccessorCandidate>(
+        `SELECT user_id, role, joined_seq FROM members
+         WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL`,
       ),
       otherOwners: db.prepare<[string, string], { n: number }>(
         `SELECT count(*) AS n FROM members WHERE conversation_id = ? AND user_id != ? AND left_seq IS NULL
@@ -134,49 +147,29 @@ export class SqliteLogWriter {
         const state = this.conversationForManager(op.conversationId, op.actorId, batch);
         const existing = this.sql.member.get(op.conversationId, op.userId);
         if (existing && existing.left_seq === null) return outcome(op.conversationId, [], true);
-        const event = this.appendEvent(state, now, {
-          kind: 'member_added',
-          senderId: op.actorId,
-          data: { user_id: op.userId, role: op.role },
-        });
-        this.sql.upsertMember.run({
-          conversation_id: op.conversationId,
-          user_id: op.userId,
-          role: op.role,
-          joined_seq: event.seq,
-        });
-        state.row.member_count += 1;
+        const event = this.appendEvent(state, now, memberAddedEvent(op.actorId, op.userId, op.role));
+        this.addMemberRow(state, op.userId, op.role, event.seq);
         return outcome(op.conversationId, [event]);
       }
       case 'remove_member':
         return this.removeMember(op.actorId, op.conversationId, op.userId, batch, now);
       case 'set_role': {
         const state = this.conversation(op.conversationId, batch);
-        const actor = this.activeMember(op.conversationId, op.actorId);
-        if (state.row.kind !== 'group' || actor.role !== 'owner') throw new NatterError('forbidden');
-        const target = this.activeMember(op.conversationId, op.userId);
-        if (target.role === op.role) return outcome(op.conversationId, [], true);
-        if (target.role === 'owner' && this.sql.otherOwners.get(op.conversationId, op.userId)!.n === 0) {
-          throw new NatterError(
-            'forbidden',
-            'A group keeps at least one owner: make someone else owner first.',
-          );
-        }
-        const event = this.appendEvent(state, now, {
-          kind: 'role_changed',
-          senderId: op.actorId,
-          data: { user_id: op.userId, role: op.role },
-        });
+        const changes = checkRoleChange(
+          state.row.kind,
+          this.sql.member.get(op.conversationId, op.actorId),
+          this.sql.member.get(op.conversationId, op.userId),
+          op.role,
+          this.sql.otherOwners.get(op.conversationId, op.userId)!.n,
+        );
+        if (!changes) return outcome(op.conversationId, [], true);
+        const event = this.appendEvent(state, now, roleChangedEvent(op.actorId, op.userId, op.role));
         this.sql.setRole.run(op.role, op.conversationId, op.userId);
         return outcome(op.conversationId, [event]);
       }
       case 'rename': {
         const state = this.conversationForManager(op.conversationId, op.actorId, batch);
-        const event = this.appendEvent(state, now, {
-          kind: 'renamed',
-          senderId: op.actorId,
-          data: { title: op.title },
-        });
+        const event = this.appendEvent(state, now, renamedEvent(op.actorId, op.title));
         state.row.title = op.title;
         return outcome(op.conversationId, [event]);
       }
@@ -187,26 +180,12 @@ export class SqliteLogWriter {
     const original = this.sql.byClientMsgId.get(op.conversationId, op.senderId, op.clientMsgId);
     if (original) return outcome(op.conversationId, [toChatEvent(original)], true);
     const state = this.conversation(op.conversationId, batch);
-    const sender = this.activeMember(op.conversationId, op.senderId);
+    const sender = requireCurrentMember(this.sql.member.get(op.conversationId, op.senderId));
     if (op.eventKind !== 'message') {
       const target = op.refSeq === null ? undefined : this.sql.event.get(op.conversationId, op.refSeq);
-      if (target?.kind !== 'message' || target.deleted === 1 || target.seq < sender.joined_seq) {
-        throw new NatterError('not_found', 'No such message in this conversation.');
-      }
-      const mayModerate = state.row.kind === 'group' && sender.role !== 'member';
-      const own = target.sender_id === op.senderId;
-      if (!own && !(op.eventKind === 'delete' && mayModerate)) {
-        throw new NatterError('forbidden', 'Only the sender can change this message.');
-      }
+      checkAmend(op.eventKind, state.row.kind, sender, target && toChatEvent(target));
     }
-    const event = this.appendEvent(state, now, {
-      kind: op.eventKind,
-      senderId: op.senderId,
-      deviceId: op.deviceId,
-      clientMsgId: op.clientMsgId,
-      body: op.body,
-      refSeq: op.refSeq,
-    });
+    const event = this.appendEvent(state, now, appendedEvent(op));
     if (op.eventKind === 'delete') this.sql.wipe.run(op.conversationId, op.refSeq!, op.refSeq!);
     this.sql.senderRead.run(event.seq, event.seq, op.conversationId, op.senderId);
     return outcome(op.conversationId, [event]);
@@ -214,25 +193,13 @@ export class SqliteLogWriter {
 
   private moveCursor(op: CursorOp, batch: Map<string, ConversationState>): WriteOutcome {
     const state = this.conversation(op.conversationId, batch);
-    const member = this.activeMember(op.conversationId, op.userId);
-    const last = state.row.last_seq;
-    const read = Math.max(member.read_seq, Math.min(op.read ?? 0, last));
-    const delivered = Math.max(member.delivered_seq, read, Math.min(op.delivered ?? 0, last));
-    if (read === member.read_seq && delivered === member.delivered_seq) {
-      return outcome(op.conversationId, []);
-    }
-    this.sql.setCursors.run(delivered, read, op.conversationId, op.userId);
+    const member = requireCurrentMember(this.sql.member.get(op.conversationId, op.userId));
+    const moved = clampCursor(member, op.delivered, op.read, state.row.last_seq);
+    if (!moved) return outcome(op.conversationId, []);
+    this.sql.setCursors.run(moved.deliveredSeq, moved.readSeq, op.conversationId, op.userId);
     state.row.change_pos = ++this.position;
     state.dirty = true;
-    return {
-      ...outcome(op.conversationId, []),
-      cursor: {
-        conversationId: op.conversationId,
-        userId: op.userId,
-        deliveredSeq: delivered,
-        readSeq: read,
-      },
-    };
+    return cursorOutcome(op.conversationId, op.userId, moved);
   }
 
   private createDirect(
@@ -241,18 +208,11 @@ export class SqliteLogWriter {
     batch: Map<string, ConversationState>,
     now: number,
   ): WriteOutcome {
-    const key = [userId, peerId].sort().join('\n');
+    const key = directKeyOf(userId, peerId);
     const existing = this.sql.directByKey.get(key);
     if (existing) return outcome(existing.id, [], true);
-    const memberIds = [...new Set([userId, peerId])];
     const state = this.newConversation('direct', null, key, batch, now);
-    const event = this.appendEvent(state, now, {
-      kind: 'created',
-      senderId: userId,
-      data: { title: null, member_ids: memberIds },
-    });
-    for (const id of memberIds) this.addMemberRow(state, id, 'member', event.seq);
-    return outcome(state.row.id, [event]);
+    return this.found(state, userId, foundingMembers('direct', userId, [peerId]), now);
   }
 
   private createGroup(
@@ -262,14 +222,20 @@ export class SqliteLogWriter {
     batch: Map<string, ConversationState>,
     now: number,
   ): WriteOutcome {
-    const members = [...new Set([creatorId, ...memberIds])];
     const state = this.newConversation('group', title, null, batch, now);
-    const event = this.appendEvent(state, now, {
-      kind: 'created',
-      senderId: creatorId,
-      data: { title, member_ids: members },
-    });
-    for (const id of members) this.addMemberRow(state, id, id === creatorId ? 'owner' : 'member', event.seq);
+    return this.found(state, creatorId, foundingMembers('group', creatorId, memberIds), now);
+  }
+
+  /** The created event (seq 1) of a new conversation, and its founding members. */
+  private found(
+    state: ConversationState,
+    creatorId: string,
+    members: NewMember[],
+    now: number,
+  ): WriteOutcome {
+    const memberIds = members.map((m) => m.userId);
+    const event = this.appendEvent(state, now, createdEvent(creatorId, state.row.title, memberIds));
+    for (const m of members) this.addMemberRow(state, m.userId, m.role, event.seq);
     return outcome(state.row.id, [event]);
   }
 
@@ -281,34 +247,22 @@ export class SqliteLogWriter {
     now: number,
   ): WriteOutcome {
     const state = this.conversation(conversationId, batch);
-    const actor = this.activeMember(conversationId, actorId);
     const leaving = actorId === userId;
-    if (state.row.kind !== 'group')
-      throw new NatterError('forbidden', 'Direct conversations have fixed members.');
-    const target = leaving ? actor : this.activeMember(conversationId, userId);
-    if (!leaving && (actor.role === 'member' || (target.role === 'owner' && actor.role !== 'owner'))) {
-      throw new NatterError('forbidden');
-    }
+    const target = checkRemoval(
+      state.row.kind,
+      this.sql.member.get(conversationId, actorId),
+      leaving ? undefined : this.sql.member.get(conversationId, userId),
+      leaving,
+    );
     const events: ChatEvent[] = [];
-    // A group never loses its last owner while it has members: the longest-serving admin (else
-    // member) takes over.
-    const lastOwner = target.role === 'owner' && this.sql.otherOwners.get(conversationId, userId)!.n === 0;
-    const successor = lastOwner ? this.sql.successor.get(conversationId, userId) : undefined;
+    // Only an owner's departure can hand the group over; the other members are read only then.
+    const successor =
+      target.role === 'owner' ? successorOf(target, this.sql.otherMembers.all(conversationId, userId)) : null;
     if (successor) {
-      events.push(
-        this.appendEvent(state, now, {
-          kind: 'role_changed',
-          senderId: actorId,
-          data: { user_id: successor.user_id, role: 'owner' },
-        }),
-      );
+      events.push(this.appendEvent(state, now, roleChangedEvent(actorId, successor.user_id, 'owner')));
       this.sql.setRole.run('owner', conversationId, successor.user_id);
     }
-    const removal = this.appendEvent(state, now, {
-      kind: leaving ? 'member_left' : 'member_removed',
-      senderId: actorId,
-      data: { user_id: userId },
-    });
+    const removal = this.appendEvent(state, now, departureEvent(actorId, userId));
     events.push(removal);
     this.sql.markLeft.run(removal.seq, this.position, conversationId, userId);
     state.row.member_count -= 1;
@@ -322,7 +276,7 @@ export class SqliteLogWriter {
     batch: Map<string, ConversationState>,
     now: number,
   ): ConversationState {
-    const id = `c_${randomBytes(12).toString('base64url')}`;
+    const id = newConversationId();
     this.sql.insertConversation.run({ id, kind, title, direct_key: directKey, now });
     const state = { row: this.sql.conversation.get(id)!, dirty: true };
     batch.set(id, state);
@@ -374,25 +328,13 @@ export class SqliteLogWriter {
     return state;
   }
 
-  /** A current member, or not_found: a non-member learns nothing about the conversation. */
-  private activeMember(conversationId: string, userId: string): MemberRow {
-    const member = this.sql.member.get(conversationId, userId);
-    if (!member || member.left_seq !== null) throw new NatterError('not_found');
-    return member;
-  }
-
   private conversationForManager(
     conversationId: string,
     actorId: string,
     batch: Map<string, ConversationState>,
   ): ConversationState {
     const state = this.conversation(conversationId, batch);
-    const actor = this.activeMember(conversationId, actorId);
-    if (state.row.kind !== 'group' || actor.role === 'member') throw new NatterError('forbidden');
+    checkManager(state.row.kind, this.sql.member.get(conversationId, actorId));
     return state;
   }
-}
-
-function outcome(conversationId: string, events: ChatEvent[], duplicate = false): WriteOutcome {
-  return { conversationId, events, duplicate, cursor: null };
 }

@@ -1,6 +1,9 @@
-import type { ChatEvent, EventData, EventKind, Role } from '@natter/protocol';
+import type { ChatEvent, EventData, EventKind } from '@natter/protocol';
 
-/** Row shapes as better-sqlite3 returns them, and their mapping to wire types. */
+/**
+ * The `events` row as better-sqlite3 returns it (data as JSON text, deleted as 0/1), and its wire
+ * mapping. The conversation and member rows are shared with PostgreSQL (see ../log-rows.ts).
+ */
 
 export interface EventRow {
   conversation_id: string;
@@ -15,28 +18,6 @@ export interface EventRow {
   data: string | null;
   deleted: number;
   created_at: number;
-}
-
-export interface ConversationRow {
-  id: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  last_seq: number;
-  change_pos: number;
-  member_count: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface MemberRow {
-  conversation_id: string;
-  user_id: string;
-  role: Role;
-  joined_seq: number;
-  left_seq: number | null;
-  left_pos: number | null;
-  delivered_seq: number;
-  read_seq: number;
 }
 
 export function toChatEvent(row: EventRow): ChatEvent {
