@@ -28,7 +28,7 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
           <li key={summary.conversation_id}>
             <button
               type="button"
-              className={`conversation-item${selected ? ' selected' : ''}`}
+              className={`conversation-item${selected ? ' selected' : ''}${unread > 0 ? ' unread' : ''}`}
               aria-current={selected ? 'true' : undefined}
               data-conversation={summary.conversation_id}
               onClick={() => onSelect(summary.conversation_id)}
