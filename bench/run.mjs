@@ -1,7 +1,11 @@
 // Natter benchmark orchestrator (`npm run bench`). Starts each server under test and the load drivers as
 // separate processes on 127.0.0.1, runs the scenarios, writes bench/results/latest.json and regenerates
 // docs/benchmarks.md (keeping its hand-written section).
-//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile] [--drivers 2] [--pairs 500] [--no-doc]
+//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,cluster] [--drivers 2] [--pairs 500] [--no-doc]
+//   `--only cluster` runs just the PostgreSQL + Redis cluster scenario (bench/cluster.mjs, needs both on
+//   127.0.0.1) and replaces only its section of docs/benchmarks.md; `--cluster-nodes 1,3` and
+//   `--cluster-workloads direct,group,direct-local` narrow it down; `--render-cluster` only re-renders that
+//   block from bench/results/cluster.json.
 import {
   closeSync,
   copyFileSync,
@@ -19,9 +23,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { clusterScenario } from './cluster.mjs';
 import { mergeEncoded, summarize } from './histogram.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
-import { machineInfo, renderReport } from './report.mjs';
+import { machineInfo, renderReport, spliceCluster } from './report.mjs';
 import {
   forkDriver,
   machineCpu,
@@ -37,11 +42,15 @@ import {
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'natter,relay,idle,profile' },
+    only: { type: 'string', default: 'natter,relay,idle,profile,cluster' },
+    'cluster-nodes': { type: 'string', default: '1,3' },
+    'cluster-workloads': { type: 'string', default: 'direct,group,direct-local' },
     drivers: { type: 'string', default: '2' },
     pairs: { type: 'string', default: '500' },
     idle: { type: 'string', default: '20000' },
     'no-doc': { type: 'boolean', default: false },
+    /** re-render docs/benchmarks.md's cluster block from bench/results/cluster.json, run nothing */
+    'render-cluster': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -73,7 +82,7 @@ const started = Date.now();
 const watchdog = setTimeout(() => {
   console.error('bench: time budget exceeded, aborting');
   process.exit(1);
-}, 12 * 60_000);
+}, 18 * 60_000);
 watchdog.unref();
 
 /** @param {string} msg */
@@ -454,6 +463,13 @@ async function attempt(/** @type {string} */ name, /** @type {() => Promise<any>
 }
 
 async function main() {
+  if (args['render-cluster']) {
+    const docPath = join(ROOT, 'docs/benchmarks.md');
+    const cluster = JSON.parse(readFileSync(join(ROOT, 'bench/results/cluster.json'), 'utf8'));
+    writeFileSync(docPath, spliceCluster(readFileSync(docPath, 'utf8'), cluster));
+    log('re-rendered the cluster block of docs/benchmarks.md from bench/results/cluster.json');
+    return;
+  }
   /** @type {any} */
   const results = {
     date: new Date().toISOString(),
@@ -476,14 +492,37 @@ async function main() {
       CONFIG.base.rate;
     results.profile = natterBuilt ? await attempt('profile', () => profileScenario(rate)) : skipped;
   }
+  if (only.has('cluster')) {
+    results.cluster = natterBuilt
+      ? await attempt('cluster', () =>
+          clusterScenario({
+            quick,
+            log,
+            nodeCounts: args['cluster-nodes'].split(',').map(Number),
+            workloads: args['cluster-workloads'].split(','),
+            fsync: results.machine.fsync,
+          }),
+        )
+      : skipped;
+  }
   results.elapsedSeconds = (Date.now() - started) / 1000;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // The cluster scenario alone leaves the other scenarios' results (and their sections of the doc) alone.
+  const clusterOnly = [...only].every((s) => s === 'cluster');
+  if (results.cluster)
+    writeFileSync(join(ROOT, 'bench/results/cluster.json'), `${JSON.stringify(results.cluster, null, 2)}\n`);
+  if (!clusterOnly)
+    writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (!args['no-doc']) {
     const docPath = join(ROOT, 'docs/benchmarks.md');
     const previous = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
-    writeFileSync(docPath, renderReport(results, previous));
-    log(`wrote docs/benchmarks.md and bench/results/latest.json in ${results.elapsedSeconds.toFixed(0)} s`);
+    writeFileSync(
+      docPath,
+      clusterOnly && previous ? spliceCluster(previous, results.cluster) : renderReport(results, previous),
+    );
+    log(
+      `wrote docs/benchmarks.md and bench/results/${clusterOnly ? 'cluster' : 'latest'}.json in ${results.elapsedSeconds.toFixed(0)} s`,
+    );
   }
 }
 

@@ -49,13 +49,14 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Starts the server under test in its own process (through bash, to lift the soft fd limit to the hard
  * one), and waits for GET /readyz to answer 200.
  * @param {'natter'|'relay'} kind
- * @param {{ nodeArgs?: string[], env?: Record<string, string> }} [opts]
+ * @param {{ nodeArgs?: string[], env?: Record<string, string>, secret?: string }} [opts] `secret`: the JWT
+ *   secret (nodes of one cluster share it); a random one by default
  * @returns {Promise<Target>}
  */
 export async function startTarget(kind, opts = {}) {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), `natter-bench-${kind}-`));
-  const secret = `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
+  const secret = opts.secret ?? `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
   const logFile = join(dataDir, 'server.log');
   const main = kind === 'natter' ? NATTER_MAIN : RELAY_MAIN;
   const args = [...(opts.nodeArgs ?? []), main, ...(kind === 'relay' ? ['--port', String(port)] : [])];
