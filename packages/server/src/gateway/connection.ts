@@ -23,6 +23,8 @@ export class Connection implements PresenceWatcher {
   sessionKey = '';
   lastHeardAt = Date.now();
   nextPingAt = 0;
+  /** The change token of the last ping sent, repeated while a new one cannot be computed. */
+  lastPingToken: string | undefined;
   invalidFrames = 0;
   /** Requests received and not yet answered; `readsInFlight` of them sync, fetch or history. */
   inFlight = 0;

@@ -238,7 +238,12 @@ export class Gateway {
       if (connection.closed) return;
       connection.sendError(error, frame.id);
       // An auth error that names its own close code (token_expired, too_many_connections) uses it.
-      connection.closeWith(closeCodeOf(error.code) === undefined ? 'auth_failed' : error.code);
+      // A retryable one without (`unavailable`: a session token cannot be looked up while the
+      // database is down) closes with 1011, reconnect with backoff: closing it as auth_failed
+      // (4001, "do not reconnect with this token") made clients with a built-in session token give
+      // up for good over a database restart (found by test/faults/postgres-restart.test.ts).
+      const closeAs = closeCodeOf(error.code) !== undefined || error.retryable ? error.code : 'auth_failed';
+      connection.closeWith(closeAs);
       return;
     }
     if (connection.closed) return;
@@ -325,15 +330,39 @@ export class Gateway {
         else due.set(connection.userId, [connection]);
       }
     }
-    for (const [userId, devices] of due) {
-      this.deps.conversations.changeToken(userId).then(
-        (token) => {
-          const frame = JSON.stringify({ type: 'ping', token } satisfies ServerPingFrame);
-          for (const connection of devices) connection.sendText(frame);
-        },
-        (error) => this.deps.log.warn({ err: error }, 'could not compute change token for ping'),
-      );
-    }
+    for (const [userId, devices] of due) this.ping(userId, devices);
+  }
+
+  /**
+   * Pings a user's devices with their change token. While the store cannot answer (a database
+   * restart: the lookup fails, or waits for a connection) they are pinged with the token last sent
+   * instead, after half an interval at most: silent pings would make every client drop its socket
+   * at once during a long outage, and the old token asks for no resync that could not be answered.
+   */
+  private ping(userId: string, devices: Connection[]): void {
+    const send = (token: string | undefined, connection: Connection) => {
+      if (token === undefined) return;
+      connection.lastPingToken = token;
+      connection.sendText(JSON.stringify({ type: 'ping', token } satisfies ServerPingFrame));
+    };
+    let fellBack = false;
+    const fallBack = () => {
+      if (fellBack) return;
+      fellBack = true;
+      for (const connection of devices) send(connection.lastPingToken, connection);
+    };
+    const timer = setTimeout(fallBack, this.deps.config.pingIntervalMs / 2);
+    this.deps.conversations.changeToken(userId).then(
+      (token) => {
+        clearTimeout(timer);
+        for (const connection of devices) send(token, connection);
+      },
+      (error) => {
+        clearTimeout(timer);
+        this.deps.log.warn({ err: error }, 'could not compute change token for ping');
+        fallBack();
+      },
+    );
   }
 
   private invalid(connection: Connection, error: NatterError, re: string | undefined): void {

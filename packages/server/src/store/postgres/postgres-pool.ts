@@ -9,6 +9,16 @@ export type TransactionMode = 'ISOLATION LEVEL READ COMMITTED' | 'ISOLATION LEVE
 const RETIRE_TIMEOUT_S = 1;
 
 /**
+ * Longest wait for a connection to run a transaction on. In postgres 3.4.9 a reserve() that is
+ * queued while the database is unreachable can be handed, as the first query, to a connection that
+ * is reconnecting; once it connects, the driver drops that query while it fetches array types, and
+ * the reserve() promise never settles (found by test/faults/postgres-restart.test.ts: a node kept
+ * one commit waiting for ever after a PostgreSQL restart, and as commits run one at a time, it
+ * never acked another send nor drained). The pool itself is fine: the wait fails as unreachable.
+ */
+const RESERVE_TIMEOUT_MS = 5_000;
+
+/**
  * The node's connection pool, and its transactions.
  *
  * Transactions run on a reserved connection with explicit BEGIN/COMMIT rather than the driver's
@@ -41,7 +51,7 @@ export class PostgresPool {
    */
   async transaction<T>(mode: TransactionMode, work: (tx: Tx) => Promise<T>): Promise<T> {
     const db = this.db;
-    const tx = await db.reserve();
+    const tx = await reserveWithin(db, RESERVE_TIMEOUT_MS);
     let reusable = true;
     try {
       await tx.unsafe(`BEGIN ${mode}`);
@@ -66,6 +76,37 @@ export class PostgresPool {
     this.log.warn({ err: error }, 'PostgreSQL connection lost in a transaction; replacing the pool');
     this.db = this.connect();
     failed.end({ timeout: RETIRE_TIMEOUT_S }).catch(() => {});
+  }
+}
+
+/**
+ * A reserved connection, or a CONNECT_TIMEOUT error (a connection failure: retryable, and the
+ * health probe takes over) after `timeoutMs`. A reservation that arrives after all is released.
+ */
+async function reserveWithin(db: Db, timeoutMs: number): Promise<Tx> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const reserving = db.reserve();
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(
+        Object.assign(new Error('No PostgreSQL connection could be reserved in time.'), {
+          code: 'CONNECT_TIMEOUT',
+        }),
+      );
+    }, timeoutMs);
+  });
+  reserving.then(
+    (late) => {
+      if (timedOut) late.release();
+    },
+    () => {},
+  );
+  try {
+    return await Promise.race([reserving, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,0 +1,216 @@
+import { rm } from 'node:fs/promises';
+import type { ChatEvent } from '@natter/protocol';
+import { afterAll, beforeAll } from 'vitest';
+import type { NatterClient } from '../../../client/src/index.js';
+import { CLUSTER_TIMINGS, type ClusterBackends, clusterServices } from '../cluster/cluster-harness.js';
+import { type ChildServer, spawnServer } from '../helpers/process.js';
+import { REDIS_URL } from '../helpers/redis.js';
+import { makeDataDir } from '../helpers/server.js';
+import { ensureServicesRunning, whyServicesCannotRestart } from '../helpers/services.js';
+
+/**
+ * The fault tests kill nodes and restart the machine's PostgreSQL and Redis. They run alone
+ * (vitest.faults.config.ts: one file at a time, after the main pass), and every file leaves both
+ * services running, whatever happened.
+ */
+
+/**
+ * The PostgreSQL admin URL when PostgreSQL and Redis are reachable and this machine lets the tests
+ * restart them; else null, after a loud warning (under CI=true: a failure, as for the cluster tests).
+ */
+export async function faultServices(what: string, restarts: boolean): Promise<string | null> {
+  const adminUrl = await clusterServices(what);
+  if (adminUrl === null || !restarts) return adminUrl;
+  const why = await whyServicesCannotRestart();
+  if (why === null) return adminUrl;
+  const message = `The services cannot be restarted here (${why}): ${what} cannot run.`;
+  if (process.env.CI === 'true') throw new Error(`${message} CI must not skip them.`);
+  console.warn(`\n${'!'.repeat(100)}\n!!! ${message}\n!!! SKIPPING them.\n${'!'.repeat(100)}\n`);
+  return null;
+}
+
+/** Call first in a describe block that restarts services: they are running again after it. */
+export function leaveServicesRunning(): void {
+  afterAll(async () => {
+    await ensureServicesRunning();
+  }, 450_000);
+}
+
+/** How long a node may take to drain after the tests. */
+const DRAIN_MS = 10_000;
+
+export interface FaultCluster {
+  /** The node processes, in start order (node-0, node-1, ...); valid inside tests. */
+  readonly nodes: ChildServer[];
+  /** SIGKILLs a node: no drain, no goodbye to Redis, sockets reset by the kernel. */
+  kill(index: number): Promise<void>;
+}
+
+/**
+ * Like useChildCluster (which the cluster tests use), but a node may be SIGKILLed: after the block,
+ * the nodes still running are drained with SIGTERM and must exit 0 (a node that survived a fault
+ * must still drain cleanly), and the killed ones are left dead.
+ */
+export function useFaultCluster(
+  backends: ClusterBackends,
+  count: number,
+  extraEnv: Record<string, string> = {},
+): FaultCluster {
+  const nodes: ChildServer[] = [];
+  const killed = new Set<ChildServer>();
+  let dataDir = '';
+  beforeAll(async () => {
+    dataDir = await makeDataDir();
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, (_, i) =>
+        spawnServer(dataDir, nodeEnv(backends, `node-${i}`, extraEnv), 20_000),
+      ),
+    );
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }, 30_000);
+  afterAll(async () => {
+    const alive = nodes.filter((n) => !killed.has(n));
+    // A node that cannot drain (a commit that never settles) is SIGKILLed after DRAIN_MS, so that
+    // no process outlives the test; the failure is reported all the same.
+    const exits = await Promise.all(
+      alive.map(async (n) => {
+        const timer = setTimeout(() => n.proc.kill('SIGKILL'), DRAIN_MS);
+        try {
+          return await n.kill('SIGTERM');
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    await rm(dataDir, { recursive: true, force: true });
+    const unclean = exits.findIndex((e) => e.code !== 0);
+    if (unclean >= 0) {
+      const node = alive[unclean]!;
+      throw new Error(
+        `a node did not drain cleanly: ${JSON.stringify(exits[unclean])}\n${node.lines.slice(-15).join('\n')}`,
+      );
+    }
+  }, 20_000);
+  return {
+    nodes,
+    async kill(index) {
+      const node = nodes[index];
+      if (!node) throw new Error(`no node ${index}`);
+      killed.add(node);
+      await node.kill('SIGKILL');
+    },
+  };
+}
+
+function nodeEnv(backends: ClusterBackends, nodeId: string, extra: Record<string, string>) {
+  return {
+    NATTER_STORE: 'postgres',
+    DATABASE_URL: backends.databaseUrl,
+    NATTER_CLUSTER: 'redis',
+    REDIS_URL,
+    NATTER_REDIS_PREFIX: backends.prefix,
+    NATTER_NODE_ID: nodeId,
+    NATTER_WEB_DIR: 'off',
+    NATTER_PING_INTERVAL_MS: String(CLUSTER_TIMINGS.pingIntervalMs),
+    NATTER_PRESENCE_TTL_MS: String(CLUSTER_TIMINGS.presenceTtlMs),
+    NATTER_TYPING_TTL_MS: String(CLUSTER_TIMINGS.typingTtlMs),
+    NATTER_TYPING_MIN_INTERVAL_MS: String(CLUSTER_TIMINGS.typingMinIntervalMs),
+    NATTER_CLUSTER_HEARTBEAT_MS: String(CLUSTER_TIMINGS.clusterHeartbeatMs),
+    NATTER_CLUSTER_TTL_MS: String(CLUSTER_TIMINGS.clusterTtlMs),
+    NATTER_DRAIN_MAX_DELAY_MS: String(CLUSTER_TIMINGS.drainMaxDelayMs),
+    ...extra,
+  };
+}
+
+/** A node's readiness (GET /readyz): true on 200. */
+export async function isReady(httpUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await res.text();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once the condition holds, with how long that took; rejects after `timeoutMs`. */
+export async function timeUntil(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return Date.now() - started;
+}
+
+/** Messages of one conversation (the kinds the senders write), as a compact seq list for messages. */
+export function messagesOf(events: readonly ChatEvent[]): ChatEvent[] {
+  return events.filter((e) => e.kind === 'message');
+}
+
+/** What a load of SDK sends produced: acks by client_msg_id (seq, and when), and any failure. */
+export interface SdkLoad {
+  /** client_msg_id -> seq of its ack. */
+  readonly acked: Map<string, number>;
+  /** client_msg_id -> Date.now() at its ack. */
+  readonly ackedAt: Map<string, number>;
+  /** Every client_msg_id handed to an SDK's send(). */
+  readonly sent: string[];
+  /** Sends the SDK gave up on (a non-retryable refusal): must stay empty. */
+  readonly failed: string[];
+  /** Stops writing new messages; resolves once the writers have stopped (not once all are acked). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Each client writes one message every `paceMs` (through the SDK's outbox, which retries with the
+ * same client_msg_id until acked) until `stop()` or `perSender` messages.
+ */
+export function startSdkLoad(
+  senders: readonly { client: NatterClient; name: string }[],
+  conversationId: string,
+  options: { paceMs: number; perSender: number },
+): SdkLoad {
+  const acked = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
+  const sent: string[] = [];
+  const failed: string[] = [];
+  let stopped = false;
+  for (const { client } of senders) {
+    client.on('outbox', (entry) => {
+      if (entry.conversationId !== conversationId) return;
+      if (entry.state === 'sent' && entry.seq !== undefined) {
+        acked.set(entry.clientMsgId, entry.seq);
+        ackedAt.set(entry.clientMsgId, Date.now());
+      } else if (entry.state === 'failed') {
+        failed.push(`${entry.clientMsgId}: ${entry.error?.code} ${entry.error?.message}`);
+      }
+    });
+  }
+  const writers = senders.map(async ({ client, name }) => {
+    for (let i = 0; i < options.perSender && !stopped; i++) {
+      const clientMsgId = `${name}-${i}`;
+      sent.push(clientMsgId);
+      await client.send(conversationId, `message ${i} of ${name}`, clientMsgId);
+      await new Promise((resolve) => setTimeout(resolve, options.paceMs));
+    }
+  });
+  const done = Promise.all(writers).then(() => undefined);
+  return {
+    acked,
+    ackedAt,
+    sent,
+    failed,
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
