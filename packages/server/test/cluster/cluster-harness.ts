@@ -57,7 +57,7 @@ export function useClusterBackends(adminUrl: string): ClusterBackends {
 }
 
 /** The settings of a cluster node, as environment variables. */
-function nodeEnv(
+export function nodeEnv(
   backends: ClusterBackends,
   nodeId: string,
   extra: Record<string, string>,

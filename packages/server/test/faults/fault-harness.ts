@@ -2,9 +2,8 @@ import { rm } from 'node:fs/promises';
 import type { ChatEvent } from '@natter/protocol';
 import { afterAll, beforeAll } from 'vitest';
 import type { NatterClient } from '../../../client/src/index.js';
-import { CLUSTER_TIMINGS, type ClusterBackends, clusterServices } from '../cluster/cluster-harness.js';
+import { type ClusterBackends, clusterServices, nodeEnv } from '../cluster/cluster-harness.js';
 import { type ChildServer, spawnServer } from '../helpers/process.js';
-import { REDIS_URL } from '../helpers/redis.js';
 import { makeDataDir } from '../helpers/server.js';
 import { ensureServicesRunning, whyServicesCannotRestart } from '../helpers/services.js';
 
@@ -101,26 +100,6 @@ export function useFaultCluster(
       killed.add(node);
       await node.kill('SIGKILL');
     },
-  };
-}
-
-function nodeEnv(backends: ClusterBackends, nodeId: string, extra: Record<string, string>) {
-  return {
-    NATTER_STORE: 'postgres',
-    DATABASE_URL: backends.databaseUrl,
-    NATTER_CLUSTER: 'redis',
-    REDIS_URL,
-    NATTER_REDIS_PREFIX: backends.prefix,
-    NATTER_NODE_ID: nodeId,
-    NATTER_WEB_DIR: 'off',
-    NATTER_PING_INTERVAL_MS: String(CLUSTER_TIMINGS.pingIntervalMs),
-    NATTER_PRESENCE_TTL_MS: String(CLUSTER_TIMINGS.presenceTtlMs),
-    NATTER_TYPING_TTL_MS: String(CLUSTER_TIMINGS.typingTtlMs),
-    NATTER_TYPING_MIN_INTERVAL_MS: String(CLUSTER_TIMINGS.typingMinIntervalMs),
-    NATTER_CLUSTER_HEARTBEAT_MS: String(CLUSTER_TIMINGS.clusterHeartbeatMs),
-    NATTER_CLUSTER_TTL_MS: String(CLUSTER_TIMINGS.clusterTtlMs),
-    NATTER_DRAIN_MAX_DELAY_MS: String(CLUSTER_TIMINGS.drainMaxDelayMs),
-    ...extra,
   };
 }
 
