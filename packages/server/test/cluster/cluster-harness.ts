@@ -57,7 +57,7 @@ export function useClusterBackends(adminUrl: string): ClusterBackends {
 }
 
 /** The settings of a cluster node, as environment variables. */
-export function nodeEnv(
+function nodeEnv(
   backends: ClusterBackends,
   nodeId: string,
   extra: Record<string, string>,
@@ -81,6 +81,30 @@ export function nodeEnv(
   return { ...env, ...extra };
 }
 
+/**
+ * Starts `count` node processes at once on the backends, pushing each into `nodes` as it comes up
+ * (so a caller's cleanup finds the ones that started even if another failed); returns the data dir
+ * they were given, which the caller removes. Rejects with the first failure.
+ */
+export async function startNodes(
+  backends: ClusterBackends,
+  count: number,
+  extraEnv: Record<string, string>,
+  nodes: ChildServer[],
+): Promise<string> {
+  // Unused with the postgres store, but spawnServer names one.
+  const dataDir = await makeDataDir();
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      spawnServer(dataDir, nodeEnv(backends, `node-${i}`, extraEnv), 20_000),
+    ),
+  );
+  for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return dataDir;
+}
+
 export interface ChildCluster {
   /** The node processes, in start order; valid inside tests. */
   readonly nodes: ChildServer[];
@@ -99,16 +123,7 @@ export function useChildCluster(
   const nodes: ChildServer[] = [];
   let dataDir = '';
   beforeAll(async () => {
-    // Unused with the postgres store, but spawnServer names one.
-    dataDir = await makeDataDir();
-    const started = await Promise.allSettled(
-      Array.from({ length: count }, (_, i) =>
-        spawnServer(dataDir, nodeEnv(backends, `node-${i}`, extraEnv), 20_000),
-      ),
-    );
-    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    dataDir = await startNodes(backends, count, extraEnv, nodes);
   }, 30_000);
   afterAll(async () => {
     const exits = await Promise.all(nodes.map((n) => n.kill('SIGTERM')));

@@ -2,9 +2,8 @@ import { rm } from 'node:fs/promises';
 import type { ChatEvent } from '@natter/protocol';
 import { afterAll, beforeAll } from 'vitest';
 import type { NatterClient } from '../../../client/src/index.js';
-import { type ClusterBackends, clusterServices, nodeEnv } from '../cluster/cluster-harness.js';
-import { type ChildServer, spawnServer } from '../helpers/process.js';
-import { makeDataDir } from '../helpers/server.js';
+import { type ClusterBackends, clusterServices, startNodes } from '../cluster/cluster-harness.js';
+import type { ChildServer } from '../helpers/process.js';
 import { ensureServicesRunning, whyServicesCannotRestart } from '../helpers/services.js';
 
 /**
@@ -59,15 +58,7 @@ export function useFaultCluster(
   const killed = new Set<ChildServer>();
   let dataDir = '';
   beforeAll(async () => {
-    dataDir = await makeDataDir();
-    const started = await Promise.allSettled(
-      Array.from({ length: count }, (_, i) =>
-        spawnServer(dataDir, nodeEnv(backends, `node-${i}`, extraEnv), 20_000),
-      ),
-    );
-    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    dataDir = await startNodes(backends, count, extraEnv, nodes);
   }, 30_000);
   afterAll(async () => {
     const alive = nodes.filter((n) => !killed.has(n));
