@@ -1,26 +1,15 @@
 import { NatterError } from '@natter/protocol';
 import postgres from 'postgres';
+import {
+  KnownUserIds,
+  type SessionRow,
+  toSessionRecord,
+  toUserRecord,
+  type UserRow,
+} from '../account-rows.js';
 import type { AccountStore, SessionRecord, UserRecord } from '../account-store.js';
 import type { Guarded } from './postgres-health.js';
 import type { PostgresPool } from './postgres-pool.js';
-
-/** Bounds the memory of ids known to exist; forgetting one only costs an idempotent write. */
-const KNOWN_IDS_MAX = 100_000;
-
-interface UserRow {
-  id: string;
-  username: string | null;
-  display_name: string | null;
-  password_hash: string | null;
-  created_at: number;
-}
-
-interface SessionRow {
-  token_hash: string;
-  user_id: string;
-  expires_at: number;
-  revoked_at: number | null;
-}
 
 /**
  * Users and sessions in PostgreSQL. Each write is one statement, committed (and flushed, with
@@ -28,8 +17,7 @@ interface SessionRow {
  * through a unique index on lower(username).
  */
 export class PostgresAccountStore implements AccountStore {
-  /** Ids known to exist: ensureUser runs on every JWT login, and users are never deleted. */
-  private readonly knownIds = new Set<string>();
+  private readonly knownIds = new KnownUserIds();
 
   constructor(
     private readonly pool: PostgresPool,
@@ -58,14 +46,13 @@ export class PostgresAccountStore implements AccountStore {
         this.pool
           .sql`INSERT INTO users (id, created_at) VALUES (${id}, ${Date.now()}) ON CONFLICT (id) DO NOTHING`,
     );
-    if (this.knownIds.size >= KNOWN_IDS_MAX) this.knownIds.clear();
     this.knownIds.add(id);
   }
 
   userById(id: string): Promise<UserRecord | null> {
     return this.guard(async () => {
       const [row] = await this.pool.sql<UserRow[]>`SELECT * FROM users WHERE id = ${id}`;
-      return row ? toUser(row) : null;
+      return row ? toUserRecord(row) : null;
     });
   }
 
@@ -74,7 +61,7 @@ export class PostgresAccountStore implements AccountStore {
       const [row] = await this.pool.sql<
         UserRow[]
       >`SELECT * FROM users WHERE lower(username) = lower(${username})`;
-      return row ? toUser(row) : null;
+      return row ? toUserRecord(row) : null;
     });
   }
 
@@ -89,14 +76,7 @@ export class PostgresAccountStore implements AccountStore {
   sessionByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
     return this.guard(async () => {
       const [row] = await this.pool.sql<SessionRow[]>`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
-      return row
-        ? {
-            tokenHash: row.token_hash,
-            userId: row.user_id,
-            expiresAt: row.expires_at,
-            revokedAt: row.revoked_at,
-          }
-        : null;
+      return row ? toSessionRecord(row) : null;
     });
   }
 
@@ -106,14 +86,4 @@ export class PostgresAccountStore implements AccountStore {
         .sql`UPDATE sessions SET revoked_at = coalesce(revoked_at, ${at}) WHERE token_hash = ${tokenHash}`;
     });
   }
-}
-
-function toUser(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.display_name,
-    passwordHash: row.password_hash,
-    createdAt: row.created_at,
-  };
 }
