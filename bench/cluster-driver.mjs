@@ -16,6 +16,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { encode, newHistogram } from './histogram.mjs';
+import { errorsSince, sendOpenLoop, sleep, sleepUntil } from './open-loop.mjs';
 
 /** @typedef {{user_id: string, token: string, url: string, node: number}} Member */
 /** @typedef {{conversation_id: string, members: Member[]}} Conversation */
@@ -277,39 +278,20 @@ async function runLoad(o) {
   const closedBefore = counters.closed;
   const echoesBefore = counters.echoes;
   const meanFanout = routes.reduce((a, x) => a + x.receivers.length, 0) / Math.max(1, routes.length);
-  let aborted = false;
-  let cpu0 = process.cpuUsage();
-  let wall0 = performance.now();
-
   await sleepUntil(startPerf);
   lag.enable();
-  // Open loop: on every tick send everything whose scheduled time has come, however late we are.
-  await new Promise((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      if (now >= r.windowStart && wall0 < r.windowStart) {
-        cpu0 = process.cpuUsage();
-        wall0 = now;
-      }
-      const due = Math.min(r.total, Math.floor((now - startPerf) / r.intervalMs) + 1);
-      for (let i = r.sent; i < due; i++) {
-        const route = routes[i % routes.length];
-        route.sender.send(route.conversationId, r.tag + i, String(i), `${i} ${filler}`);
-        r.expected += route.receivers.length;
-      }
-      r.sent = Math.max(r.sent, due);
-      // Bounded: give up on a step once acks, or deliveries, are more than maxBacklogMs of sends behind.
-      const backlog = (o.rate * o.maxBacklogMs) / 1000;
-      if (r.sent - r.acked > backlog || r.expected - r.delivered > backlog * Math.max(1, meanFanout))
-        aborted = true;
-      if (r.sent >= r.total || aborted) resolve(undefined);
-      else setTimeout(tick, 1);
-    };
-    tick();
+  const backlog = (o.rate * o.maxBacklogMs) / 1000;
+  const { sendEnd, driverCpu, aborted } = await sendOpenLoop({
+    run: r,
+    startPerf,
+    send: (i) => {
+      const route = routes[i % routes.length];
+      route.sender.send(route.conversationId, r.tag + i, String(i), `${i} ${filler}`);
+      r.expected += route.receivers.length;
+    },
+    // Bounded: give up on a step once acks, or deliveries, are more than maxBacklogMs of sends behind.
+    behind: () => r.sent - r.acked > backlog || r.expected - r.delivered > backlog * Math.max(1, meanFanout),
   });
-  const sendEnd = performance.now();
-  const cpu = process.cpuUsage(cpu0);
-  const driverCpu = (cpu.user + cpu.system) / 1000 / Math.max(1, sendEnd - wall0);
   const graceEnd = sendEnd + o.graceMs;
   while (!r.done() && performance.now() < graceEnd) await sleep(20);
   lag.disable();
@@ -317,10 +299,7 @@ async function runLoad(o) {
   r.active = false;
 
   const windowMs = Math.max(1, Math.min(sendEnd, r.windowEnd) - r.windowStart);
-  /** @type {Record<string, number>} */
-  const errors = {};
-  for (const [code, n] of Object.entries(counters.errors))
-    if (n - (errorsBefore[code] ?? 0) > 0) errors[code] = n - (errorsBefore[code] ?? 0);
+  const errors = errorsSince(counters.errors, errorsBefore);
   return {
     type: 'result',
     driverId,
@@ -349,11 +328,6 @@ async function runLoad(o) {
     crossNodeHist: encode(r.crossNodeHist),
   };
 }
-
-/** @param {number} ms */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/** @param {number} perfTime */
-const sleepUntil = (perfTime) => sleep(Math.max(0, perfTime - performance.now()));
 
 process.on('message', async (/** @type {any} */ msg) => {
   try {
