@@ -11,6 +11,7 @@ import { ConnectionHub } from './gateway/connection-hub.js';
 import { createFrameRouter } from './gateway/frame-router.js';
 import { Gateway } from './gateway/gateway.js';
 import { createHttpServer } from './http/http-server.js';
+import { trustedProxies } from './limits/client-address.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
@@ -79,8 +80,10 @@ export async function startNatter(
   const chat = new ChatService(committer, metrics, config.maxBodyBytes);
   const presence = new PresenceService(presenceStore, logStore, log);
 
+  const trustProxy = trustedProxies(config.trustProxy);
   const gateway = new Gateway({
     config,
+    trustProxy,
     hub,
     registry: live.registry,
     verifier,
@@ -105,6 +108,7 @@ export async function startNatter(
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,
     webDir: webDirOf(config.webDir),
+    trustProxy,
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });

@@ -86,6 +86,11 @@ const SETTINGS = {
     doc: "Comma-separated browser origins allowed to open the WebSocket, besides the server's own origin; * allows any.",
     schema: list().default([]),
   },
+  trustProxy: {
+    env: 'NATTER_TRUST_PROXY',
+    doc: 'Reverse proxies whose X-Forwarded-For is believed (comma list of addresses, CIDRs, or loopback / linklocal / uniquelocal); empty: none, the peer address is the client. Every per-IP limit keys on the resulting client address.',
+    schema: list().default([]),
+  },
   registration: {
     env: 'NATTER_REGISTRATION',
     doc: 'open: anyone may create a built-in account; closed: only pre-provisioned or JWT users.',

@@ -19,6 +19,7 @@ import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
+import type { TrustedProxy } from '../limits/client-address.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   conversations: ConversationService;
   metrics: Metrics;
   log: Logger;
+  /** Which peers' X-Forwarded-For names the client address (NATTER_TRUST_PROXY). */
+  trustProxy: TrustedProxy;
 }
 
 const SEND_TYPES = new Set(['send', 'edit', 'delete']);

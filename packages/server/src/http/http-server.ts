@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { AccountService } from '../auth/account-service.js';
 import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
 import type { ConversationService } from '../chat/conversation-service.js';
+import type { TrustedProxy } from '../limits/client-address.js';
 import type { Metrics } from '../metrics.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
 import { registerConversationRoutes } from './conversation-routes.js';
@@ -22,6 +23,8 @@ export interface HttpDeps {
   accountLimits: AccountLimits;
   /** The built web app to serve at `/`, if any. */
   webDir: string | null;
+  /** Which peers' X-Forwarded-For gives `request.ip` (NATTER_TRUST_PROXY). */
+  trustProxy: TrustedProxy;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -35,6 +38,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
+    trustProxy: deps.trustProxy,
   });
 
   app.setErrorHandler((thrown, request, reply) => {
