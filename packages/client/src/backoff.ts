@@ -6,3 +6,11 @@ export function backoffDelay(attempt: number, baseMs = 1000, capMs = 30_000, ran
   const bound = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * bound);
 }
+
+/**
+ * Retry delays while a server restarts (after its `reconnect` frame or a 1012 close): uniformly
+ * random in [minMs, maxMs), so its clients return within about maxMs of it being back, spread out.
+ */
+export function restartRetryDelay(minMs = 250, maxMs = 2000, random = Math.random): number {
+  return Math.floor(minMs + random() * (maxMs - minMs));
+}

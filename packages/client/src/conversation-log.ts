@@ -53,8 +53,15 @@ export class ConversationLog {
     return out;
   }
 
-  /** Conversations with events waiting behind a hole: fetch after the released seq to fill it. */
-  holes(): Array<{ conversationId: string; afterSeq: number }> {
-    return [...this.waiting.keys()].map((id) => ({ conversationId: id, afterSeq: this.releasedUpTo(id) }));
+  /**
+   * Conversations with events waiting behind a hole: fetch after the released seq to fill it.
+   * `missing` counts the seqs absent between the released one and the highest waiting one.
+   */
+  holes(): Array<{ conversationId: string; afterSeq: number; missing: number }> {
+    return [...this.waiting].map(([id, waiting]) => {
+      const afterSeq = this.releasedUpTo(id);
+      const highest = Math.max(...waiting.keys());
+      return { conversationId: id, afterSeq, missing: highest - afterSeq - waiting.size };
+    });
   }
 }

@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   type ErrorFrame,
   type EventsFrame,
+  MAX_HELD,
   NatterError,
   type PresenceResultFrame,
   type PresenceState,
@@ -16,7 +17,7 @@ import {
   type SyncResultFrame,
   type TypingUpdateFrame,
 } from '@natter/protocol';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, restartRetryDelay } from './backoff.js';
 import { ConversationLog } from './conversation-log.js';
 import { Emitter } from './emitter.js';
 import { MemoryOutboxStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
@@ -94,6 +95,12 @@ const FATAL_CLOSES = new Map<number, ErrorCode>([
  */
 const SEND_WINDOW = 32;
 
+/**
+ * After a `reconnect` frame or a 1012 close the server is restarting and will soon be back: retry
+ * at short jittered intervals for this long before falling back to exponential backoff.
+ */
+const RESTART_WINDOW_MS = 60_000;
+
 /** Before `ready` tells the real interval: the server's default ping interval. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000;
 
@@ -114,6 +121,8 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private nextRequest = 1;
   private attempt = 0;
   private retryAfterMs = 0;
+  /** When the server last said it was restarting (a `reconnect` frame or a 1012 close). */
+  private restartingSince: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private livenessTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -126,6 +135,14 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private readonly unsent = new Map<string, OutboxEntry>();
   /** The client_msg_ids of `unsent` whose send is awaiting its answer. */
   private readonly inFlight = new Set<string>();
+  /** Edits and deletes awaiting their ack, per conversation. */
+  private readonly amendsInFlight = new Map<string, number>();
+  /**
+   * Conversations that received events outside a sync since the last one started (live pushes, our
+   * acks, fetches), most recent last: the next sync reports what we hold there (`held`), so it does
+   * not send those events again.
+   */
+  private readonly heldSinceSync = new Set<string>();
   private userId: string;
   /** Receipt cursors waiting to go out (batched, and kept while offline). */
   private readonly deliveredUpTo = new Map<string, number>();
@@ -315,6 +332,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       await this.resume();
       if (this.socket !== socket) return;
       this.attempt = 0;
+      this.restartingSince = undefined;
       this.setState('live');
       this.flushReceipts();
       // A new connection resends at once: a retry timer from the old one has nothing to wait for.
@@ -374,6 +392,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         break;
       case 'reconnect':
         this.retryAfterMs = frame.retry_after_ms;
+        this.restartingSince ??= Date.now();
         break;
       default:
         break;
@@ -390,7 +409,13 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       return;
     }
     this.setState('offline');
-    const delay = Math.max(this.retryAfterMs, backoffDelay(this.attempt++));
+    if (code === 1012) this.restartingSince ??= Date.now();
+    const restarting =
+      this.restartingSince !== undefined && Date.now() - this.restartingSince < RESTART_WINDOW_MS;
+    // A restarting server is back within seconds: exponential backoff would keep clients away for
+    // up to 30 s after it is healthy again, so retry at short jittered intervals instead.
+    const retry = restarting ? restartRetryDelay() : backoffDelay(this.attempt++);
+    const delay = Math.max(this.retryAfterMs, retry);
     this.retryAfterMs = 0;
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }
@@ -444,8 +469,41 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private async syncAll(): Promise<void> {
     const listing = this.token === undefined;
     let token = this.token;
+    const held = this.takeHeld();
+    try {
+      await this.syncPages(listing, token, held, (next) => {
+        token = next;
+      });
+    } catch (error) {
+      for (const h of held) this.heldSinceSync.add(h.conversation_id);
+      throw error;
+    }
+    await this.fillHoles();
+    this.token = token;
+  }
+
+  /** What we hold in conversations touched since the last sync (at most MAX_HELD, the latest). */
+  private takeHeld(): Array<{ conversation_id: string; seq: number }> {
+    const ids = [...this.heldSinceSync].slice(-MAX_HELD);
+    this.heldSinceSync.clear();
+    return ids
+      .map((id) => ({ conversation_id: id, seq: this.log.releasedUpTo(id) }))
+      .filter((h) => h.seq > 0);
+  }
+
+  private async syncPages(
+    listing: boolean,
+    since: string | undefined,
+    held: Array<{ conversation_id: string; seq: number }>,
+    advance: (token: string) => void,
+  ): Promise<void> {
+    let token = since;
     for (;;) {
-      const page = await this.request<SyncResultFrame>({ type: 'sync', ...(token ? { since: token } : {}) });
+      const page = await this.request<SyncResultFrame>({
+        type: 'sync',
+        ...(token ? { since: token } : {}),
+        ...(token && held.length > 0 ? { held } : {}),
+      });
       for (const summary of page.conversations) {
         // A conversation this process has not seen starts where this sync starts it: at its
         // newest seq for a listing, else right before the first event the token brings.
@@ -459,14 +517,32 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       this.deliver(page.events);
       for (const id of page.truncated) await this.fetchFrom(id, this.log.releasedUpTo(id));
       token = page.token;
-      if (!page.has_more) break;
+      advance(token);
+      if (!page.has_more) return;
     }
-    await this.fillHoles();
-    this.token = token;
   }
 
+  /**
+   * Fetches what is missing behind each hole, except holes our own writes awaiting their ack will
+   * fill: a peer's message often arrives before the ack of ours that precedes it.
+   */
   private async fillHoles(): Promise<void> {
-    for (const hole of this.log.holes()) await this.fetchFrom(hole.conversationId, hole.afterSeq);
+    for (const hole of this.log.holes()) {
+      const ownPending = this.writesAwaitingAck(hole.conversationId);
+      if (hole.missing > 0 && hole.missing <= ownPending) continue;
+      await this.fetchFrom(hole.conversationId, hole.afterSeq);
+    }
+  }
+
+  private writesAwaitingAck(conversationId: string): number {
+    let count = this.amendsInFlight.get(conversationId) ?? 0;
+    for (const id of this.inFlight) if (this.unsent.get(id)?.conversationId === conversationId) count += 1;
+    return count;
+  }
+
+  /** Fetches behind the holes once the catch-up under way (if any) is done. */
+  private fillHolesSoon(): void {
+    if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
   }
 
   private async fetchFrom(conversationId: string, afterSeq: number): Promise<void> {
@@ -478,6 +554,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         after_seq: after,
       });
       this.deliver(page.events);
+      this.heldSinceSync.add(conversationId);
       after = page.events.at(-1)?.seq ?? after;
       if (!page.has_more) return;
     }
@@ -488,14 +565,38 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       for (const ready of this.log.accept(event)) {
         this.emit('event', ready);
         if (ready.sender_id !== this.userId) this.noteDelivered(ready.conversation_id, ready.seq);
+        else this.settleBy(ready);
       }
     }
+  }
+
+  /**
+   * Our own message came back (through a sync, or a push from another connection of ours) before
+   * its ack: it is stored, so the pending send is settled by it and the late ack changes nothing.
+   */
+  private settleBy(event: ChatEvent): void {
+    const entry = event.client_msg_id === null ? undefined : this.unsent.get(event.client_msg_id);
+    if (event.kind === 'message' && entry?.conversationId === event.conversation_id)
+      void this.settle(entry, event.seq);
+  }
+
+  /** Marks an unsent message as stored at `seq`; false if it was settled already. */
+  private async settle(entry: OutboxEntry, seq: number): Promise<boolean> {
+    if (!this.unsent.delete(entry.clientMsgId)) return false;
+    this.pump();
+    await this.outbox.remove(entry.clientMsgId);
+    this.emit('outbox', { ...entry, state: 'sent', seq });
+    return true;
   }
 
   /** Delivers events seen live (a push, an ack): one beyond a hole fetches the missing range at once. */
   private deliverLive(events: ChatEvent[]): void {
     this.deliver(events);
-    if (this.log.holes().length > 0) void this.resumeInOrder(() => this.fillHoles());
+    for (const event of events) {
+      this.heldSinceSync.delete(event.conversation_id);
+      this.heldSinceSync.add(event.conversation_id);
+    }
+    this.fillHolesSoon();
   }
 
   /** Delivered receipts go out batched: one per conversation per short window, for its highest seq. */
@@ -551,14 +652,15 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         body: entry.body,
       });
       this.inFlight.delete(entry.clientMsgId);
-      if (!this.unsent.delete(entry.clientMsgId)) return;
-      this.pump();
-      await this.outbox.remove(entry.clientMsgId);
-      this.emit('outbox', { ...entry, state: 'sent', seq: ack.seq });
+      if (!(await this.settle(entry, ack.seq))) {
+        this.fillHolesSoon();
+        return;
+      }
       const own = { ...entry, kind: 'message' as const, refSeq: null };
       this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
     } catch (error) {
       this.inFlight.delete(entry.clientMsgId);
+      this.fillHolesSoon();
       const code: ErrorCode = error instanceof NatterError ? error.code : 'unavailable';
       if (ERRORS[code].retryable) {
         // A lost connection resends on the next `live`; this covers refusals on a working one.
@@ -584,16 +686,31 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     body: string | null,
   ): Promise<AckFrame> {
     const clientMsgId = randomId();
-    const ack = await this.request<AckFrame>({
-      type: kind,
-      conversation_id: conversationId,
-      client_msg_id: clientMsgId,
-      target_seq: targetSeq,
-      ...(body === null ? {} : { body }),
-    });
+    this.amendsInFlight.set(conversationId, (this.amendsInFlight.get(conversationId) ?? 0) + 1);
+    let ack: AckFrame;
+    try {
+      ack = await this.request<AckFrame>({
+        type: kind,
+        conversation_id: conversationId,
+        client_msg_id: clientMsgId,
+        target_seq: targetSeq,
+        ...(body === null ? {} : { body }),
+      });
+    } catch (error) {
+      this.amendDone(conversationId);
+      this.fillHolesSoon();
+      throw error;
+    }
+    this.amendDone(conversationId);
     const own = { clientMsgId, conversationId, kind, body, refSeq: targetSeq };
     this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
     return ack;
+  }
+
+  private amendDone(conversationId: string): void {
+    const left = (this.amendsInFlight.get(conversationId) ?? 1) - 1;
+    if (left > 0) this.amendsInFlight.set(conversationId, left);
+    else this.amendsInFlight.delete(conversationId);
   }
 
   /** Sends a frame that expects no answer; dropped when offline (it is ephemeral anyway). */

@@ -117,6 +117,42 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     client.close();
   });
 
+  it('after a restart (1012) retries every 0.25-2 s, not with a grown backoff, until the server is back', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const server = scriptedServer();
+    const { client } = connected(server);
+    await client.connect();
+    await open(server);
+    server.last.push({ type: 'reconnect', reason: 'server_draining', retry_after_ms: 300 });
+    server.last.drop(1012);
+    // The server stays down for 8 attempts (each refused at once), then comes back.
+    const gaps: number[] = [];
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const before = server.sockets.length;
+      let waited = 0;
+      while (server.sockets.length === before) {
+        await vi.advanceTimersByTimeAsync(1);
+        waited += 1;
+      }
+      gaps.push(waited);
+      server.last.drop(1006);
+    }
+    // Exponential backoff would have waited 1, 2, 4, 8, 16, 30, 30 s after the first retry.
+    expect(gaps).toEqual([1998, 1998, 1998, 1998, 1998, 1998, 1998, 1998]);
+    const before = server.sockets.length;
+    await vi.advanceTimersByTimeAsync(1998);
+    expect(server.sockets.length).toBe(before + 1);
+    await open(server);
+    expect(client.state).toBe('live');
+    // Once live again, an ordinary drop uses the ordinary backoff from its start.
+    server.last.drop(1006);
+    await vi.advanceTimersByTimeAsync(998);
+    expect(server.sockets.length).toBe(before + 1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(server.sockets.length).toBe(before + 2);
+    client.close();
+  });
+
   it('treats a socket as dead after two missing pings, without waiting for its close', async () => {
     const server = scriptedServer({ heartbeatIntervalMs: 1000 });
     const { client } = connected(server);
@@ -210,6 +246,133 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     await vi.advanceTimersByTimeAsync(0);
     expect(server.last.sentOf('fetch').map((f) => f.after_seq)).toEqual([5, 8]);
     expect(seen).toEqual([6, 7, 8, 9, 10, 11, 12]);
+    client.close();
+  });
+
+  it('a hole that our own unacked send will fill is not fetched; one bigger than our sends is', async () => {
+    const sends: ClientFrame[] = [];
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type === 'send') {
+          sends.push(f);
+          return null;
+        }
+        if (f.type !== 'sync') return undefined;
+        return {
+          type: 'sync_result',
+          re: f.id ?? '',
+          conversations: [summaryOf('c1', 5)],
+          events: [],
+          truncated: [],
+          token: 't',
+          has_more: false,
+        };
+      },
+    });
+    const { client } = connected(server);
+    const seen: number[] = [];
+    client.on('event', (e) => seen.push(e.seq));
+    await client.connect();
+    await open(server);
+    await client.send('c1', 'mine');
+    await vi.advanceTimersByTimeAsync(0);
+    // The peer's message (seq 7) overtakes the ack of ours (seq 6): no fetch.
+    server.last.push({ type: 'event', event: messageEvent('c1', 7) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.last.sentOf('fetch')).toEqual([]);
+    const mine = sends[0]!;
+    server.last.push({
+      type: 'ack',
+      re: mine.id ?? '',
+      conversation_id: 'c1',
+      client_msg_id: String(mine.client_msg_id),
+      seq: 6,
+      created_at: 0,
+      duplicate: false,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([6, 7]);
+    expect(server.last.sentOf('fetch')).toEqual([]);
+    // Two missing seqs with one send awaiting its ack: a real hole, fetched at once.
+    await client.send('c1', 'mine again');
+    await vi.advanceTimersByTimeAsync(0);
+    server.last.push({ type: 'event', event: messageEvent('c1', 10) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.last.sentOf('fetch').map((f) => f.after_seq)).toEqual([7]);
+    client.close();
+  });
+
+  it('our own message coming back through sync before its ack settles the send', async () => {
+    let stored: ClientFrame | undefined;
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type === 'send') {
+          stored = f;
+          return null;
+        }
+        if (f.type !== 'sync' || !stored) return undefined;
+        const own = { ...messageEvent('c1', 6, 'me'), client_msg_id: String(stored.client_msg_id) };
+        return {
+          type: 'sync_result',
+          re: f.id ?? '',
+          conversations: [summaryOf('c1', 6)],
+          events: [own],
+          truncated: [],
+          token: 't2',
+          has_more: false,
+        };
+      },
+    });
+    const { client } = connected(server);
+    const outbox: string[] = [];
+    client.on('outbox', (e) => outbox.push(`${e.state}${e.seq === undefined ? '' : `@${e.seq}`}`));
+    await client.connect();
+    await open(server);
+    await client.send('c1', 'mine');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored).toBeDefined();
+    // The ack is lost with the connection; the resume's sync brings the message back.
+    server.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    await open(server);
+    expect(outbox).toEqual(['sending', 'sent@6']);
+    // Nothing is sent again: the message is stored.
+    expect(server.last.sentOf('send')).toEqual([]);
+    client.close();
+  });
+
+  it('a resume reports what it already holds (held), so the server leaves those events out', async () => {
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type !== 'sync') return undefined;
+        return {
+          type: 'sync_result',
+          re: f.id ?? '',
+          conversations: [summaryOf('c1', 5)],
+          events: [],
+          truncated: [],
+          token: `t${server.sockets.length}`,
+          has_more: false,
+        };
+      },
+    });
+    const { client } = connected(server);
+    await client.connect();
+    await open(server);
+    expect(server.last.sentOf('sync')[0]).not.toHaveProperty('held');
+    for (let seq = 6; seq <= 9; seq++) server.last.push({ type: 'event', event: messageEvent('c1', seq) });
+    await vi.advanceTimersByTimeAsync(0);
+    server.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    await open(server);
+    expect(server.last.sentOf('sync')).toEqual([
+      expect.objectContaining({ since: 't1', held: [{ conversation_id: 'c1', seq: 9 }] }),
+    ]);
+    // The next resume only reports conversations touched since this one.
+    server.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    await open(server);
+    expect(server.last.sentOf('sync')[0]).not.toHaveProperty('held');
     client.close();
   });
 

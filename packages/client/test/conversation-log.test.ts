@@ -30,7 +30,7 @@ describe('ConversationLog', () => {
     log.startAt('c', 10);
     expect(log.accept(event(5))).toEqual([]);
     expect(log.accept(event(12))).toEqual([]);
-    expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 10 }]);
+    expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 10, missing: 1 }]);
     expect(log.accept(event(11)).map((e) => e.seq)).toEqual([11, 12]);
     expect(log.holes()).toEqual([]);
   });
@@ -40,7 +40,7 @@ describe('ConversationLog', () => {
     expect(log.accept(event(7))).toEqual([]);
     expect(log.accept(event(9))).toEqual([]);
     log.startAt('c', 8);
-    expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 8 }]);
+    expect(log.holes()).toEqual([{ conversationId: 'c', afterSeq: 8, missing: 0 }]);
     expect(log.accept(event(10)).map((e) => e.seq)).toEqual([9, 10]);
     expect(log.holes()).toEqual([]);
   });

@@ -48,6 +48,9 @@ export const DeleteFrame = z.strictObject({
   target_seq: seq.min(1),
 });
 
+/** Most `held` entries one `sync` may carry. */
+export const MAX_HELD = 500;
+
 export const SyncFrame = z.strictObject({
   type: z.literal('sync'),
   id: requestId,
@@ -55,6 +58,14 @@ export const SyncFrame = z.strictObject({
   since: z.string().max(128).nullable().optional(),
   /** At most this many conversations per page (default 200). */
   limit: z.number().int().min(1).max(500).optional(),
+  /**
+   * Conversations where you already hold every event up to `seq` (typically received live since
+   * `since`): their events up to it are left out of the answer. It only ever shortens the answer.
+   */
+  held: z
+    .array(z.strictObject({ conversation_id: conversationId, seq }))
+    .max(MAX_HELD)
+    .optional(),
 });
 
 export const FetchFrame = z.strictObject({

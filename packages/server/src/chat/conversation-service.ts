@@ -8,7 +8,7 @@ import {
   type SyncResultFrame,
 } from '@natter/protocol';
 import type { AccountStore } from '../store/account-store.js';
-import type { EventPage, LogStore } from '../store/log-store.js';
+import { type EventPage, type HeldSeqs, type LogStore, NOTHING_HELD } from '../store/log-store.js';
 import type { WriteOp } from '../store/write-ops.js';
 import { decodeToken, encodeToken } from './change-token.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -93,10 +93,11 @@ export class ConversationService {
     userId: string,
     token: string | null | undefined,
     limit = DEFAULT_SYNC_LIMIT,
+    held: HeldSeqs = NOTHING_HELD,
   ): Promise<Omit<SyncResultFrame, 're'>> {
     const from = token ? decodeToken(token) : { position: 0, after: 0, listing: true };
     const perConversation = from.listing ? 0 : this.options.syncEventsPerConversation;
-    const page = await this.store.syncSince(userId, from.after, from.position, limit, perConversation);
+    const page = await this.store.syncSince(userId, from.after, from.position, limit, perConversation, held);
     const next = page.hasMore
       ? { ...from, after: page.position }
       : { listing: false, position: page.position, after: page.position };

@@ -29,10 +29,10 @@ export function createFrameRouter(services: RouterServices) {
     send: (frame, actor) => chat.append(actor, frame),
     edit: (frame, actor) => chat.append(actor, frame),
     delete: (frame, actor) => chat.append(actor, frame),
-    sync: async (frame, actor) => ({
-      ...(await conversations.sync(actor.userId, frame.since, frame.limit)),
-      re: frame.id,
-    }),
+    sync: async (frame, actor) => {
+      const held = new Map(frame.held?.map((h) => [h.conversation_id, h.seq]));
+      return { ...(await conversations.sync(actor.userId, frame.since, frame.limit, held)), re: frame.id };
+    },
     fetch: async (frame, actor) => {
       const page = await conversations.fetch(
         actor.userId,

@@ -14,6 +14,10 @@ export interface EventPage {
   hasMore: boolean;
 }
 
+/** Conversation id -> the seq up to which the client holds every event. */
+export type HeldSeqs = ReadonlyMap<string, number>;
+export const NOTHING_HELD: HeldSeqs = new Map();
+
 export interface SyncPage {
   conversations: ConversationSummary[];
   events: ChatEvent[];
@@ -44,6 +48,8 @@ export interface LogStore {
    * per page; with `eventsPerConversation` > 0, also their events committed after `eventsSince`.
    * A resume that takes several pages keeps `eventsSince` at the client's token and moves `after`
    * to each page's position, so a conversation on a later page still gets all its new events.
+   * `held` names conversations where the client already holds every event up to a seq: their
+   * events start after it (it never adds events, and an entry for any other conversation is ignored).
    * All of one call reads one snapshot. A position beyond the store's newest (a token from a
    * restored or replaced database) is refused with `bad_request`: the client must start over.
    */
@@ -53,6 +59,7 @@ export interface LogStore {
     eventsSince: number,
     limit: number,
     eventsPerConversation: number,
+    held?: HeldSeqs,
   ): Promise<SyncPage>;
   /** Events with seq > afterSeq the user may see, ascending. */
   fetchAfter(

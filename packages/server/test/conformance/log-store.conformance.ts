@@ -1227,6 +1227,49 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         expect(summaryIn(next, group).title).toBe('renamed');
       });
 
+      it('leaves out the events a client says it holds, and nothing else', async () => {
+        const [alice, bob, carol] = ids('alice', 'bob', 'carol');
+        const many = await createGroup(store, alice, [bob], 'many');
+        const other = await createGroup(store, alice, [bob], 'other');
+        const notAlice = await createDirect(store, bob, carol);
+        const p0 = (await store.syncSince(alice, 0, 0, 100, 0)).position;
+        for (let i = 0; i < 5; i++) await send(store, many, bob, `m${i}`); // 2..6
+        await send(store, other, bob, 'o'); // 2
+        await send(store, notAlice, bob, 'private'); // 2
+
+        // alice got seqs up to 4 of `many` live; the held entry for a conversation she is not in
+        // changes nothing and reveals nothing.
+        const held = new Map([
+          [many, 4],
+          [notAlice, 1],
+          [unknownConversation(), 9],
+        ]);
+        const page = await store.syncSince(alice, p0, p0, 100, 2, held);
+        expect(convIds(page).sort()).toEqual([many, other].sort());
+        expect(seqsIn(page, many)).toEqual([5, 6]);
+        expect(seqsIn(page, other)).toEqual([2]);
+        // Without the held entry the same page brings seqs alice already has and is truncated.
+        const without = await store.syncSince(alice, p0, p0, 100, 2);
+        expect(seqsIn(without, many)).toEqual([2, 3]);
+        expect(without.truncated).toEqual([many]);
+        expect(page.truncated).toEqual([]);
+        // Holding everything leaves the summary (cursors, unread) with no events; the token moves alike.
+        const all = await store.syncSince(
+          alice,
+          p0,
+          p0,
+          100,
+          2,
+          new Map([
+            [many, 6],
+            [other, 2],
+          ]),
+        );
+        expect(convIds(all).sort()).toEqual([many, other].sort());
+        expect(all.events).toEqual([]);
+        expect(all.position).toBe(page.position);
+      });
+
       it('marks a conversation truncated when more events than eventsPerConversation changed', async () => {
         const [alice, bob] = ids('alice', 'bob');
         const many = await createGroup(store, alice, [bob], 'many');

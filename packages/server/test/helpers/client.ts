@@ -266,10 +266,15 @@ export class TestClient {
     return this.request<EventsFrame | ErrorFrame>(frame);
   }
 
-  sync(since?: string | null, limit?: number): Promise<SyncResultFrame | ErrorFrame> {
+  sync(
+    since?: string | null,
+    limit?: number,
+    held?: Array<{ conversation_id: string; seq: number }>,
+  ): Promise<SyncResultFrame | ErrorFrame> {
     const frame: RequestBody = { type: 'sync' };
     if (since !== undefined) frame.since = since;
     if (limit !== undefined) frame.limit = limit;
+    if (held !== undefined) frame.held = held;
     return this.request<SyncResultFrame | ErrorFrame>(frame);
   }
 

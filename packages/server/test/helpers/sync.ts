@@ -22,12 +22,13 @@ export interface ResumeResult {
 
 /**
  * A client's resume: sync from `since` (following has_more), and for every truncated conversation
- * fetch after the last seq received until has_more is false.
+ * fetch after the last seq received until has_more is false. `held` goes with every page.
  */
 export async function resume(
   client: TestClient,
   since: string | null | undefined,
   limit?: number,
+  held?: Array<{ conversation_id: string; seq: number }>,
 ): Promise<ResumeResult> {
   const events: ChatEvent[] = [];
   const summaries = new Map<string, ConversationSummary>();
@@ -40,7 +41,7 @@ export async function resume(
   let misorderedPages = 0;
   let conversationsReceived = 0;
   for (let guard = 0; guard < 200; guard++) {
-    const page = expectFrame(await client.sync(token, limit), 'sync_result');
+    const page = expectFrame(await client.sync(token, limit, held), 'sync_result');
     syncPages++;
     maxConversationsPerPage = Math.max(maxConversationsPerPage, page.conversations.length);
     const perConv = new Map<string, number>();

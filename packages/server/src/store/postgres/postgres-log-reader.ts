@@ -1,6 +1,6 @@
 import type { ConversationSummary, MemberInfo } from '@natter/protocol';
 import type { MemberRow } from '../log-rows.js';
-import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
+import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
 import {
   frozenSummary,
   type MemberView,
@@ -33,6 +33,7 @@ export class PostgresLogReader {
     eventsSince: number,
     limit: number,
     eventsPerConversation: number,
+    held: HeldSeqs = NOTHING_HELD,
   ): Promise<SyncPage> {
     const [clock] = await tx<{ position: number }[]>`SELECT position FROM change_clock`;
     checkSyncToken(after, eventsSince, clock?.position ?? 0);
@@ -41,7 +42,15 @@ export class PostgresLogReader {
     for (const row of page.viewsThatFit()) {
       const [summary, found] = await Promise.all([
         this.summarize(tx, row),
-        page.eventsToRead === 0 ? [] : this.eventsSincePosition(tx, row, eventsSince, page.eventsToRead),
+        page.eventsToRead === 0
+          ? []
+          : this.eventsSincePosition(
+              tx,
+              row,
+              eventsSince,
+              held.get(row.conversation_id) ?? 0,
+              page.eventsToRead,
+            ),
       ]);
       page.add(summary, found.map(toChatEvent));
     }
@@ -148,12 +157,13 @@ export class PostgresLogReader {
    * with seqs, so the boundary is the newest event at or below `since`, found by walking the
    * primary key backwards: the cost is in proportion to the events returned.
    */
-  private eventsSincePosition(tx: Tx, row: MemberView, since: number, limit: number) {
+  private eventsSincePosition(tx: Tx, row: MemberView, since: number, heldSeq: number, limit: number) {
     const visible = visibleRange(row);
     const id = row.conversation_id;
+    const floor = Math.max(visible.joinedSeq - 1, heldSeq);
     return tx<EventRow[]>`
       SELECT * FROM events WHERE conversation_id = ${id} AND seq <= ${visible.upperSeq}
-        AND seq > greatest(${visible.joinedSeq - 1}, coalesce((SELECT seq FROM events
+        AND seq > greatest(${floor}, coalesce((SELECT seq FROM events
           WHERE conversation_id = ${id} AND pos <= ${since} ORDER BY seq DESC LIMIT 1), 0))
       ORDER BY seq LIMIT ${limit}`;
   }

@@ -1,4 +1,4 @@
-import type { LogStore, SyncPage } from '../log-store.js';
+import type { HeldSeqs, LogStore, SyncPage } from '../log-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { Tx } from './postgres-connection.js';
 import type { Guarded } from './postgres-health.js';
@@ -40,9 +40,10 @@ export class PostgresLogStore implements LogStore {
     eventsSince: number,
     limit: number,
     eventsPerConversation: number,
+    held?: HeldSeqs,
   ): Promise<SyncPage> {
     return this.read((tx) =>
-      this.reader.syncSince(tx, userId, after, eventsSince, limit, eventsPerConversation),
+      this.reader.syncSince(tx, userId, after, eventsSince, limit, eventsPerConversation, held),
     );
   }
 

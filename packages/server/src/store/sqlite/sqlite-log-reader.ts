@@ -1,7 +1,7 @@
 import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import type { MemberRow } from '../log-rows.js';
-import type { EventPage, MemberSpan, SyncPage } from '../log-store.js';
+import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
 import {
   frozenSummary,
   type MemberView,
@@ -97,13 +97,16 @@ export class SqliteLogReader {
     eventsSince: number,
     limit: number,
     eventsPerConversation: number,
+    held: HeldSeqs = NOTHING_HELD,
   ): SyncPage {
     checkSyncToken(after, eventsSince, this.sql.storePosition.get()!.value);
     const rows = this.sql.changedViews.all(userId, after, limit + 1);
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
       const found =
-        page.eventsToRead === 0 ? [] : this.eventsSincePosition(row, eventsSince, page.eventsToRead);
+        page.eventsToRead === 0
+          ? []
+          : this.eventsSincePosition(row, eventsSince, held.get(row.conversation_id) ?? 0, page.eventsToRead);
       page.add(this.summarize(row), found);
     }
     return page.finish(page.hasMore ? null : this.latestPosition(userId));
@@ -171,10 +174,10 @@ export class SqliteLogReader {
   }
 
   /** The visible events committed after position `since`: those past the newest event at or below it. */
-  private eventsSincePosition(row: ViewRow, since: number, limit: number): ChatEvent[] {
+  private eventsSincePosition(row: ViewRow, since: number, heldSeq: number, limit: number): ChatEvent[] {
     const visible = visibleRange(row);
     const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, since)?.seq ?? 0;
-    const from = Math.max(before, visible.joinedSeq - 1);
+    const from = Math.max(before, visible.joinedSeq - 1, heldSeq);
     return this.sql.eventsAfter.all(row.conversation_id, from, visible.upperSeq, limit).map(toChatEvent);
   }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { LogStore } from '../log-store.js';
+import type { HeldSeqs, LogStore } from '../log-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import { SqliteLogReader } from './sqlite-log-reader.js';
 import type { SqliteWriterClient } from './sqlite-writer-client.js';
@@ -37,8 +37,11 @@ export class SqliteLogStore implements LogStore {
     eventsSince: number,
     limit: number,
     eventsPerConversation: number,
+    held?: HeldSeqs,
   ) {
-    return this.read(() => this.reader.syncSince(userId, after, eventsSince, limit, eventsPerConversation));
+    return this.read(() =>
+      this.reader.syncSince(userId, after, eventsSince, limit, eventsPerConversation, held),
+    );
   }
 
   fetchAfter(userId: string, conversationId: string, afterSeq: number, limit: number) {
