@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { ReconnectFrame } from '@natter/protocol';
+import type { ReconnectFrame, ServerPingFrame } from '@natter/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAll, TestClient } from '../helpers/client.js';
 import { type ChildServer, spawnServer } from '../helpers/process.js';
 import { api, createGroup, makeDataDir, signToken, sleep, uid } from '../helpers/server.js';
+import { resume } from '../helpers/sync.js';
 
 const FAST_ENV = {
   NATTER_SENDS_PER_SECOND: '100000',
@@ -144,6 +145,52 @@ describe('durability: child server process', () => {
       await second.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('change tokens (from sync_result and from ping) and ok-ed receipts stay valid across SIGKILL', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    const env = { ...FAST_ENV, NATTER_PING_INTERVAL_MS: '100' };
+    const first = await spawnServer(dataDir, env);
+    children.push(first);
+    const [a, b] = [uid('tok'), uid('tok')];
+    const conv = await createGroup(first.httpUrl, a, [b]);
+    const writer = await TestClient.open(first.wsUrl, { user: a });
+    const reader = await TestClient.open(first.wsUrl, { user: b });
+    const fromSync = (await resume(reader, (await resume(reader, undefined)).token)).token;
+    const before: number[] = [];
+    for (let i = 0; i < 5; i++) before.push((await writer.sendOk(conv, `before ${i}`)).seq);
+    const mark = reader.mark();
+    const ping = await reader.waitFor<ServerPingFrame>((f) => f.type === 'ping' && f.token !== fromSync, {
+      from: mark,
+    });
+    const ok = await reader.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq: before[2] });
+    expect(ok.type).toBe('ok');
+    await first.kill('SIGKILL');
+    await closeAll([writer, reader]);
+
+    const second = await spawnServer(dataDir, env);
+    children.push(second);
+    const writerAgain = await TestClient.open(second.wsUrl, { user: a });
+    const after: number[] = [];
+    for (let i = 0; i < 3; i++) after.push((await writerAgain.sendOk(conv, `after ${i}`)).seq);
+    const readerAgain = await TestClient.open(second.wsUrl, { user: b });
+    try {
+      // The sync token still resumes: everything after it, nothing refused.
+      const bySync = await resume(readerAgain, fromSync);
+      expect(bySync.events.filter((e) => e.kind === 'message').map((e) => e.seq)).toEqual([
+        ...before,
+        ...after,
+      ]);
+      // The ping token was durable when sent: it resumes with just what came after it.
+      const byPing = await resume(readerAgain, ping.token);
+      expect(byPing.events.map((e) => e.seq)).toEqual(after);
+      // The receipt answered with ok survived the kill.
+      expect(byPing.summaries.get(conv)?.read_seq).toBe(before[2]);
+    } finally {
+      await closeAll([writerAgain, readerAgain]);
+      await second.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it('SIGTERM drains: clients get reconnect then close 1012, and the process exits 0', async () => {
     const dataDir = await makeDataDir();

@@ -300,4 +300,23 @@ describe('sync: resume with a change token', () => {
       await closeAll([p, d1, d2]);
     }
   });
+  it("a token is a position, not a credential: another user's token lists only the presenter's conversations", async () => {
+    const [alice, bob, carol] = [uid('tok'), uid('tok'), uid('tok')];
+    const ours = await createGroup(server.httpUrl, alice, [bob], 'ours');
+    const secret = await createGroup(server.httpUrl, carol, [uid('tok')], 'carol only');
+    const ca = await TestClient.open(server.wsUrl, { user: alice });
+    const cc = await TestClient.open(server.wsUrl, { user: carol });
+    try {
+      const carolsToken = (await resume(cc, (await resume(cc, undefined)).token)).token;
+      await cc.sendOk(secret, 'not for alice');
+      const writer = await TestClient.open(server.wsUrl, { user: bob });
+      await writer.sendOk(ours, 'for alice');
+      await writer.close();
+      const resumed = await resume(ca, carolsToken);
+      expect([...resumed.summaries.keys()]).toEqual([ours]);
+      expect(resumed.events.every((e) => e.conversation_id === ours)).toBe(true);
+    } finally {
+      await closeAll([ca, cc]);
+    }
+  });
 });
