@@ -56,6 +56,26 @@ describe('group conversations: create, members, roles, rename', () => {
     expect(list.body.conversations.map((c) => c.conversation_id)).toContain(conv);
   });
 
+  it("a new group's created event is pushed to every founding member's connections, the creator's too", async () => {
+    const [owner, member] = [uid('owner'), uid('member')];
+    const sockets = await Promise.all([owner, member].map((user) => TestClient.open(server.wsUrl, { user })));
+    try {
+      const res = await call<{ conversation: ConversationSummary }>(owner, 'POST', '/v1/conversations', {
+        title: 'pushed',
+        member_ids: [member],
+      });
+      const conv = res.body.conversation.conversation_id;
+      for (const socket of sockets) {
+        const pushed = await socket.waitFor((f) => f.type === 'event' && f.event.conversation_id === conv);
+        expect(pushed).toMatchObject({
+          event: { seq: 1, kind: 'created', sender_id: owner, data: { title: 'pushed' } },
+        });
+      }
+    } finally {
+      for (const socket of sockets) await socket.close();
+    }
+  });
+
   it('add / remove: admins and owners may, members get forbidden', async () => {
     const { owner, admin, member, conv } = await makeGroup();
     const newcomer = uid('new');
