@@ -20,6 +20,7 @@ import type { ConversationService } from '../chat/conversation-service.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
 import type { TrustedProxy } from '../limits/client-address.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
@@ -384,9 +385,11 @@ interface InvalidFrame {
 }
 
 function parseFrame(data: RawData): ClientFrame | InvalidFrame {
+  const text = data.toString();
+  if (exceedsJsonDepth(text)) return TOO_DEEP_FRAME;
   let value: unknown;
   try {
-    value = JSON.parse(data.toString());
+    value = JSON.parse(text);
   } catch {
     return { error: new NatterError('bad_request', 'The frame is not valid JSON.') };
   }
@@ -397,12 +400,26 @@ function parseFrame(data: RawData): ClientFrame | InvalidFrame {
   const re =
     typeof fields.id === 'string' && fields.id.length > 0 && fields.id.length <= 64 ? fields.id : undefined;
   if (!CLIENT_FRAME_TYPES.includes(fields.type as never)) {
-    const type = JSON.stringify(fields.type)?.slice(0, 40) ?? 'missing';
-    return { error: new NatterError('unknown_frame', `Unknown frame type ${type}.`), re };
+    return {
+      error: new NatterError('unknown_frame', `Unknown frame type ${describeType(fields.type)}.`),
+      re,
+    };
   }
   const error = new NatterError('bad_request', describeInvalid(parsed.error.issues, 'frame'));
   return { error, re };
 }
+
+/** Names a `type` that is not a frame type without serializing it: it may be any client value. */
+function describeType(type: unknown): string {
+  if (type === undefined) return 'missing';
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, 40));
+  if (typeof type !== 'object' || type === null) return String(type);
+  return Array.isArray(type) ? '(an array)' : '(an object)';
+}
+
+const TOO_DEEP_FRAME: InvalidFrame = {
+  error: new NatterError('bad_request', `The frame is nested deeper than ${MAX_JSON_DEPTH} levels.`),
+};
 
 const BINARY_FRAME: InvalidFrame = {
   error: new NatterError('bad_request', 'Binary frames are not accepted; send JSON text frames.'),

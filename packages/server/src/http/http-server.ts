@@ -1,11 +1,17 @@
 import { describeInvalid, NatterError, toNatterError } from '@natter/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { AccountService } from '../auth/account-service.js';
 import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { TrustedProxy } from '../limits/client-address.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
 import { registerConversationRoutes } from './conversation-routes.js';
@@ -39,9 +45,12 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     trustProxy: deps.trustProxy,
+    // Every id fits (user ids are up to 128 characters); a longer path segment gets bad_request.
+    routerOptions: { maxParamLength: MAX_ID_LENGTH },
+    frameworkErrors: (thrown, request, reply) => answerError(thrown, request, reply),
   });
 
-  app.setErrorHandler((thrown, request, reply) => {
+  function answerError(thrown: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const error = fromFastify(thrown);
     if (error.code === 'internal') request.log.error({ err: thrown }, 'request failed');
     deps.metrics.errors.inc({ code: error.code });
@@ -54,6 +63,21 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
         ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
       },
     });
+  }
+  app.setErrorHandler(answerError);
+
+  // Bodies are JSON only: any other Content-Type, or none, is refused (fromFastify names the
+  // header). Nesting is bounded before Fastify's own parser (which keeps its prototype-poisoning
+  // checks) runs, since every later walk over the body (validation, errors) recurses.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (exceedsJsonDepth(body as string))
+      done(
+        new NatterError('bad_request', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
+    else parseJson(request, body as string, done);
   });
   app.setNotFoundHandler(() => {
     throw new NatterError('not_found');
@@ -83,9 +107,15 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   return app;
 }
 
+const MAX_ID_LENGTH = 128;
+
 function fromFastify(thrown: unknown): NatterError {
   if (thrown instanceof NatterError) return thrown;
-  const status = (thrown as { statusCode?: number }).statusCode;
+  const { statusCode: status, code } = thrown as { statusCode?: number; code?: string };
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new NatterError('bad_request', 'Send the body as JSON with Content-Type: application/json.');
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new NatterError('bad_request', `A path segment is longer than ${MAX_ID_LENGTH} characters.`);
   if (status === 413) return new NatterError('bad_request', 'The request body is too large.');
   if (status !== undefined && status >= 400 && status < 500) {
     return new NatterError('bad_request', (thrown as Error).message);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyRoutes, sendBody } from '../helpers/body-routes.js';
 import { TestClient } from '../helpers/client.js';
 import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
@@ -96,4 +97,40 @@ describe('fuzz: HTTP API inputs', () => {
     expect(ack.seq).toBeGreaterThan(1);
     await c.close();
   }, 40_000);
+
+  it('a JSON body without Content-Type: application/json gets bad_request naming the header, on every route', async () => {
+    const token = await signToken(owner);
+    const member = uid('m');
+    const failures: string[] = [];
+    for (const route of bodyRoutes(conv, member)) {
+      for (const contentType of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'nonsense']) {
+        const res = await sendBody(server.httpUrl, route, JSON.stringify(route.body), { token, contentType });
+        const message = 'Send the body as JSON with Content-Type: application/json.';
+        if (res.status !== 400 || res.error?.code !== 'bad_request' || res.error.message !== message)
+          failures.push(
+            `${route.method} ${route.path} (${contentType}): ${res.status} ${res.error?.message}`,
+          );
+      }
+    }
+    expect(failures.slice(0, 5)).toEqual([]);
+  });
+
+  it('path segments: every id fits, a longer segment gets bad_request in the documented shape', async () => {
+    const token = await signToken(owner);
+    const longest = 'u'.repeat(128);
+    const group = await createGroup(server.httpUrl, owner, [longest], 'long ids');
+    const removed = await api(server.httpUrl, 'DELETE', `/v1/conversations/${group}/members/${longest}`, {
+      token,
+    });
+    expect(removed.status).toBe(200);
+    const tooLong = await api(server.httpUrl, 'GET', `/v1/conversations/${'c'.repeat(129)}`, { token });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toEqual({
+      error: {
+        code: 'bad_request',
+        message: 'A path segment is longer than 128 characters.',
+        retryable: false,
+      },
+    });
+  });
 });
