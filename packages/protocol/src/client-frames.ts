@@ -16,8 +16,8 @@ export const AuthFrame = z.strictObject({
   type: z.literal('auth'),
   id: requestId.optional(),
   token: z.string().min(1).max(8192),
-  /** A stable id for this device or browser tab, echoed on the events it sends. */
-  device_id: z.string().min(1).max(64).optional(),
+  /** A stable id for this device or browser tab, echoed on the events it sends; null or omitted: none. */
+  device_id: z.string().min(1).max(64).nullable().optional(),
 });
 
 export const PingFrame = z.strictObject({ type: z.literal('ping') });

@@ -27,6 +27,19 @@ describe('WebSocket handshake: auth and origin', () => {
     }
   });
 
+  it('device_id null (or omitted) means no device id', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    const bare = await TestClient.connect(server.wsUrl);
+    try {
+      c.sendJson({ type: 'auth', id: 'null-device', token: await signToken(uid('nodev')), device_id: null });
+      const r = await c.waitFor((f) => f.type === 'ready' || f.type === 'error');
+      expect(r).toMatchObject({ type: 'ready', re: 'null-device', device_id: null });
+      expect(expectFrame(await bare.auth(await signToken(uid('bare'))), 'ready').device_id).toBeNull();
+    } finally {
+      await closeAll([c, bare]);
+    }
+  });
+
   it('an auth frame with an id gets ready answering it', async () => {
     const c = await TestClient.connect(server.wsUrl);
     try {
