@@ -1,28 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { assertCompiledCurrent, compiledTwin } from '../../src/compiled-twin.js';
+import { freePort } from './free-port.js';
 import { JWT_SECRET } from './server.js';
+
+export { freePort };
 
 /** The repository root (this file is packages/server/test/helpers/process.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-/** A free TCP port on 127.0.0.1: listen on port 0, read it, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('no port'));
-        return;
-      }
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
+const MAIN_TS = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** The compiled server the child-process tests run; the test run builds it first (test/global-setup.ts). */
+export const MAIN_JS = compiledTwin(MAIN_TS);
 
 export interface ChildServer {
   proc: ChildProcess;
@@ -41,6 +29,8 @@ export async function spawnServer(
   extraEnv: Record<string, string> = {},
   timeoutMs = 15_000,
 ): Promise<ChildServer> {
+  // A source changed since the build would make this test pass or fail on old code.
+  assertCompiledCurrent([MAIN_TS]);
   const port = await freePort();
   const proc = spawn(process.execPath, [MAIN_JS], {
     cwd: REPO_ROOT,

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
+import { assertCompiledCurrent, compiledTwin } from '../../compiled-twin.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
@@ -128,10 +129,14 @@ export class SqliteWriterClient {
 
 /**
  * The compiled worker file. When the server runs from TypeScript sources (the test runner), the
- * worker still runs the compiled twin in dist/, which `npm test` builds first.
+ * worker thread still runs JavaScript: the compiled twin in dist/, which the test run builds first.
+ * If that twin is older than the sources the worker would run, starting the writer fails (`dist is
+ * older than src`) rather than test old code.
  */
 function workerScript(): URL {
   const beside = new URL('./sqlite-writer-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL(beside.href.replace('/src/store/sqlite/', '/dist/store/sqlite/'));
+  const source = fileURLToPath(new URL('./sqlite-writer-worker.ts', import.meta.url));
+  assertCompiledCurrent([source]);
+  return pathToFileURL(compiledTwin(source));
 }
