@@ -22,8 +22,27 @@ import type { WebSocketLike } from '../src/socket.js';
 const SERVER = { sendsPerSecond: 150, sendBurst: 150 };
 const PER_SENDER = 600;
 const BATCH = 10;
-/** Sending takes about 11 s (PER_SENDER / BATCH pauses of 180 ms); faults are injected for the first 8. */
-const FAULTS_FOR_MS = 8000;
+/**
+ * Every fault is decided by counts: the messages handed to the SDKs so far, the sends and pushes
+ * relayed so far, and a generator seeded from SEED. Cuts, stalls and restarts happen during the
+ * first FAULT_MESSAGES messages (of 2,400; sending takes about 11 s, PER_SENDER / BATCH pauses of
+ * 180 ms); pushes are lost until the last one is handed over.
+ */
+const FAULT_MESSAGES = 1700;
+const RESTART_AT = [FAULT_MESSAGES / 3, (FAULT_MESSAGES * 2) / 3].map(Math.round);
+/**
+ * A link is cut every this many messages (the first four before the first restart); every fourth
+ * one is stalled instead.
+ */
+const CUT_EVERY = 130;
+/** On average one send in this many is cut after it reached the server, and one has its ack cut. */
+const SEND_CUT_GAP = 150;
+const PUSH_DROP_GAP = 15;
+
+/** Fixed, so that a run replays; NATTER_TEST_SEED=<n> picks another (the test's name shows it). */
+const SEED = Number(process.env.NATTER_TEST_SEED ?? 20_261_204);
+if (!Number.isSafeInteger(SEED))
+  throw new Error(`NATTER_TEST_SEED must be an integer, not ${process.env.NATTER_TEST_SEED}`);
 
 /** A seeded generator (mulberry32), so that a failing run can be replayed from its seed. */
 function seededRandom(seed: number): () => number {
@@ -35,6 +54,38 @@ function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Which occurrences of one kind of event (the k-th send, the k-th push) a fault hits: a function
+ * of the seed and k only, never of timing. Hits are 1 to 2 * meanGap - 1 apart (meanGap on
+ * average), so one comes at least that often. Each kind has a stream of its own, so that how the
+ * kinds interleave cannot change what each one draws.
+ */
+class FaultSchedule {
+  private count = 0;
+  private next = 0;
+  private readonly random: () => number;
+
+  constructor(
+    stream: number,
+    private readonly meanGap: number,
+  ) {
+    this.random = seededRandom(SEED * 7919 + stream);
+    this.next = this.gap();
+  }
+
+  /** Counts one occurrence; true if the fault hits it. */
+  hit(): boolean {
+    this.count += 1;
+    if (this.count < this.next) return false;
+    this.next += this.gap();
+    return true;
+  }
+
+  private gap(): number {
+    return 1 + Math.floor(this.random() * (2 * this.meanGap - 1));
+  }
 }
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -97,10 +148,25 @@ async function history(server: TestServer, user: string, conversationId: string)
 const view = (e: ChatEvent) => `${e.seq}:${e.sender_id}:${e.client_msg_id}:${e.body}`;
 
 describe('the SDK over a network that cuts, loses pushes and restarts the server', () => {
-  it('delivers thousands of messages exactly once, in order, acked ones never lost', async () => {
-    const seed = Date.now() % 1_000_000;
-    const random = seededRandom(seed);
-    const chance = (p: number) => random() < p;
+  it('fault schedules depend on the seed and the count only', () => {
+    const hits = (stream: number) => {
+      const schedule = new FaultSchedule(stream, 15);
+      return Array.from({ length: 3000 }, () => schedule.hit()).flatMap((hit, k) => (hit ? [k] : []));
+    };
+    const pushes = hits(3);
+    expect(hits(3)).toEqual(pushes);
+    expect(hits(4)).not.toEqual(pushes);
+    const gaps = pushes.map((k, i) => k - (pushes[i - 1] ?? -1));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(29);
+    expect(pushes.length).toBeGreaterThan(3000 / 29);
+  });
+
+  it(`delivers thousands of messages exactly once, in order, acked ones never lost (seed ${SEED})`, async () => {
+    const seed = SEED;
+    const sendCuts = new FaultSchedule(1, SEND_CUT_GAP);
+    const ackCuts = new FaultSchedule(2, SEND_CUT_GAP);
+    const pushDrops = new FaultSchedule(3, PUSH_DROP_GAP);
+    const pickLink = seededRandom(SEED * 7919 + 4);
     const dataDir = await makeDataDir();
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
     let server = await startTestServer(SERVER, dataDir);
@@ -124,12 +190,11 @@ describe('the SDK over a network that cuts, loses pushes and restarts the server
     const proxy = await WsProxy.start(server.httpUrl, {
       toServer(frame) {
         if (!faults || !frame.includes('"type":"send"')) return 'pass';
-        if (chance(1 / 150)) {
-          stats.sendCuts += 1;
-          return 'pass-then-cut';
-        }
-        if (chance(1 / 150)) cutAtAck.add((JSON.parse(frame) as { id: string }).id);
-        return 'pass';
+        const cutAfterSend = sendCuts.hit();
+        if (ackCuts.hit() && !cutAfterSend) cutAtAck.add((JSON.parse(frame) as { id: string }).id);
+        if (!cutAfterSend) return 'pass';
+        stats.sendCuts += 1;
+        return 'pass-then-cut';
       },
       toClient(frame): RelayVerdict {
         if (!drops) return 'pass';
@@ -141,7 +206,7 @@ describe('the SDK over a network that cuts, loses pushes and restarts the server
         }
         if (parsed.type !== 'event') return 'pass';
         stats.pushes += 1;
-        if (chance(1 / 15)) {
+        if (pushDrops.hit()) {
           stats.droppedPushes += 1;
           if (!faults) stats.droppedAfterFaults += 1;
           return 'drop';
@@ -183,45 +248,48 @@ describe('the SDK over a network that cuts, loses pushes and restarts the server
     for (const a of apps) a.state.membersOf(group);
 
     const written = new Map<string, Set<string>>([...membersOf.keys()].map((id) => [id, new Set()]));
+    // Mid-delivery faults at counted moments; every fourth one leaves a half-dead socket behind.
+    let restarting = Promise.resolve();
+    const restart = async () => {
+      await server.close();
+      server = await startTestServer(SERVER, dataDir);
+      proxy.retarget(server.httpUrl);
+      stats.restarts += 1;
+    };
+    const cutOrStall = () => {
+      // Only the client's own dead-socket detection may end a stalled link.
+      const links = proxy.openLinks().filter((l) => !l.stalled);
+      const link = links[Math.floor(pickLink() * links.length)];
+      // No link open (the clients are still coming back from a restart): nothing to cut.
+      if (!link) return;
+      if ((stats.linkCuts + stats.stalls) % 4 === 3) {
+        link.stall();
+        stats.stalls += 1;
+      } else {
+        link.cut();
+        stats.linkCuts += 1;
+      }
+    };
+    let issued = 0;
+    const handedOver = () => {
+      issued += 1;
+      if (issued < FAULT_MESSAGES && issued % CUT_EVERY === 0) cutOrStall();
+      if (RESTART_AT.includes(issued)) restarting = restarting.then(restart);
+      if (issued === FAULT_MESSAGES) faults = false;
+    };
     const started = Date.now();
     const sending = senders.map(async (a) => {
       for (let i = 0; i < PER_SENDER; i++) {
         const conversation = a.writes[i % a.writes.length]!;
+        handedOver();
         const entry = await a.client.send(conversation, `${a.user} #${i}`);
         written.get(conversation)!.add(entry.clientMsgId);
         if (i % BATCH === BATCH - 1) await sleep(180);
       }
     });
-    // Mid-delivery faults at random moments; every fourth one leaves a half-dead socket behind.
-    const cutter = (async () => {
-      for (let round = 1; Date.now() - started < FAULTS_FOR_MS; round++) {
-        await sleep(600);
-        // Only the client's own dead-socket detection may end a stalled link.
-        const links = proxy.openLinks().filter((l) => !l.stalled);
-        const link = links[Math.floor(random() * links.length)];
-        if (!link) continue;
-        if (round % 4 === 0) {
-          link.stall();
-          stats.stalls += 1;
-        } else {
-          link.cut();
-          stats.linkCuts += 1;
-        }
-      }
-    })();
-    const restarts = (async () => {
-      for (const at of [FAULTS_FOR_MS / 3, (FAULTS_FOR_MS * 2) / 3]) {
-        await sleep(Math.max(0, started + at - Date.now()));
-        await server.close();
-        server = await startTestServer(SERVER, dataDir);
-        proxy.retarget(server.httpUrl);
-        stats.restarts += 1;
-      }
-    })();
-    await Promise.all([restarts, cutter]);
-    faults = false;
     await Promise.all(sending);
     drops = false;
+    await restarting;
     const sendingMs = Date.now() - started;
 
     const total = PER_SENDER * senders.length;
@@ -302,11 +370,14 @@ describe('the SDK over a network that cuts, loses pushes and restarts the server
         Date.now() - started
       } ms; ${JSON.stringify(stats)}`,
     );
+    // The faults did happen: every kind of them, and pushes lost after the last cut, which only the
+    // live sockets' own healing (gap fetch, heartbeat token) can repair.
+    const faultsSeen = `seed ${seed}: ${JSON.stringify(stats)}`;
     expect(total).toBeGreaterThanOrEqual(2000);
-    expect(stats.restarts).toBe(2);
-    expect(stats.sendCuts + stats.ackCuts).toBeGreaterThanOrEqual(5);
-    expect(stats.droppedPushes).toBeGreaterThan(20);
-    expect(stats.droppedAfterFaults).toBeGreaterThan(0);
-    expect(stats.stalls).toBeGreaterThan(0);
+    expect(stats.restarts, faultsSeen).toBe(2);
+    expect(stats.sendCuts + stats.ackCuts, faultsSeen).toBeGreaterThanOrEqual(5);
+    expect(stats.droppedPushes, faultsSeen).toBeGreaterThan(20);
+    expect(stats.droppedAfterFaults, faultsSeen).toBeGreaterThan(0);
+    expect(stats.stalls, faultsSeen).toBeGreaterThan(0);
   }, 60_000);
 });
