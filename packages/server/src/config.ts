@@ -218,8 +218,13 @@ const SETTINGS = {
   },
   maxUnauthenticated: {
     env: 'NATTER_MAX_UNAUTHENTICATED',
-    doc: 'Sockets that have not authenticated yet; more are refused with HTTP 503.',
+    doc: 'Sockets that have not authenticated yet, from all addresses together; more are refused with HTTP 503.',
     schema: int(1).default(10_000),
+  },
+  maxUnauthenticatedPerIp: {
+    env: 'NATTER_MAX_UNAUTHENTICATED_PER_IP',
+    doc: 'Sockets that have not authenticated yet from one client address (after NATTER_TRUST_PROXY); more from it are refused with HTTP 503, so one address cannot use up NATTER_MAX_UNAUTHENTICATED.',
+    schema: int(1).default(100),
   },
   maxBufferedBytes: {
     env: 'NATTER_MAX_BUFFERED_BYTES',

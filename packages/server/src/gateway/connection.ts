@@ -31,8 +31,8 @@ export class Connection implements PresenceWatcher {
   readsInFlight = 0;
   /** Frames pipelined behind the auth frame while its token is checked; replayed once ready. */
   backlog: Array<{ data: FrameData; isBinary: boolean }> = [];
-  /** Still counted among the unauthenticated sockets. */
-  preAuth = true;
+  /** The client address it is counted under among the unauthenticated sockets, while it is. */
+  preAuthAddress: string | undefined;
   authTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
 

@@ -19,9 +19,10 @@ import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
-import type { TrustedProxy } from '../limits/client-address.js';
+import { clientAddressOf, type TrustedProxy } from '../limits/client-address.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
+import { PreAuthAdmission } from '../limits/pre-auth-admission.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceService } from '../presence/presence-service.js';
@@ -65,11 +66,12 @@ export class Gateway {
   private readonly sendLimit: KeyedRateLimit;
   private readonly batcher = new WriteBatcher();
   private readonly heartbeatTimer: NodeJS.Timeout;
-  private unauthenticated = 0;
+  private readonly unauthenticated: PreAuthAdmission;
   private draining = false;
 
   constructor(private readonly deps: GatewayDeps) {
     const { config } = deps;
+    this.unauthenticated = new PreAuthAdmission(config.maxUnauthenticated, config.maxUnauthenticatedPerIp);
     this.sendLimit = new KeyedRateLimit(config.sendsPerSecond, config.sendBurst);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -85,14 +87,16 @@ export class Gateway {
   /** For the HTTP server's `upgrade` event. Rejections are plain HTTP answers before the upgrade. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
+    const address = clientAddressOf(request, this.deps.trustProxy);
     if (path !== '/ws') {
       reject(socket, 404, 'Not Found');
     } else if (!isOriginAllowed(request, this.deps.config.allowedOrigins)) {
       reject(socket, 403, 'Forbidden');
-    } else if (this.draining || this.unauthenticated >= this.deps.config.maxUnauthenticated) {
+    } else if (this.draining || !this.unauthenticated.admits(address)) {
       reject(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
     } else {
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+      // ws calls back synchronously, so no other upgrade is admitted before this one is counted.
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, address));
     }
   }
 
@@ -128,7 +132,7 @@ export class Gateway {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, address: string): void {
     const { config, metrics } = this.deps;
     const connection = new Connection(
       randomBytes(9).toString('base64url'),
@@ -140,7 +144,8 @@ export class Gateway {
       metrics,
     );
     this.connections.add(connection);
-    this.unauthenticated += 1;
+    this.unauthenticated.add(address);
+    connection.preAuthAddress = address;
     metrics.connections.inc({ state: 'authenticating' });
     connection.authTimer = setTimeout(() => connection.closeWith('auth_timeout'), config.authTimeoutMs);
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
@@ -295,9 +300,9 @@ export class Gateway {
   }
 
   private leavePreAuth(connection: Connection): void {
-    if (!connection.preAuth) return;
-    connection.preAuth = false;
-    this.unauthenticated -= 1;
+    if (connection.preAuthAddress === undefined) return;
+    this.unauthenticated.release(connection.preAuthAddress);
+    connection.preAuthAddress = undefined;
     this.deps.metrics.connections.dec({ state: 'authenticating' });
   }
 

@@ -22,6 +22,8 @@ export interface ConnectOptions {
   headers?: Record<string, string>;
   /** Timeout for the upgrade (ms). */
   timeoutMs?: number;
+  /** The local address to connect from (any of 127/8 reaches a loopback server on Linux). */
+  localAddress?: string;
 }
 
 type Waiter = {
@@ -97,6 +99,7 @@ export class TestClient {
       const ws = new WebSocket(url, {
         headers: options.headers,
         handshakeTimeout: options.timeoutMs ?? 5_000,
+        localAddress: options.localAddress,
       });
       const client = new TestClient(ws, options);
       ws.once('open', () => resolve(client));
@@ -377,15 +380,23 @@ export function expectError(frame: ServerFrame, code?: string): ErrorFrame {
 }
 
 /** Attempts an upgrade and reports the HTTP status if it is refused, or 101 if it opened. */
-export function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<number> {
+export async function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return (await upgradeAnswer(url, { headers })).status;
+}
+
+/** Attempts an upgrade: 101 if it opened, or the refusal's status and headers. */
+export function upgradeAnswer(
+  url: string,
+  options: Pick<ConnectOptions, 'headers' | 'localAddress'> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers, handshakeTimeout: 5_000 });
+    const ws = new WebSocket(url, { ...options, handshakeTimeout: 5_000 });
     ws.once('open', () => {
       ws.terminate();
-      resolve(101);
+      resolve({ status: 101, headers: {} });
     });
     ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
       ws.terminate();
     });
     ws.once('error', (err) => reject(err));
