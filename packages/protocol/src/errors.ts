@@ -75,6 +75,11 @@ export const ERRORS = {
     close: 4008,
     message: 'Nothing was received from the client within the heartbeat timeout.',
   },
+  request_timeout: {
+    status: 408,
+    retryable: true,
+    message: 'The HTTP request did not arrive in full within the time allowed; the connection is closed.',
+  },
   policy_violation: {
     status: 400,
     retryable: false,

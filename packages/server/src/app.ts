@@ -107,6 +107,7 @@ export async function startNatter(
     metrics,
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,
+    connectionLimits: config,
     webDir: webDirOf(config.webDir),
     trustProxy,
   });

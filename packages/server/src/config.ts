@@ -91,6 +91,21 @@ const SETTINGS = {
     doc: 'Reverse proxies whose X-Forwarded-For is believed (comma list of addresses, CIDRs, or loopback / linklocal / uniquelocal); empty: none, the peer address is the client. Every per-IP limit keys on the resulting client address.',
     schema: list().default([]),
   },
+  httpHeadersTimeoutMs: {
+    env: 'NATTER_HTTP_HEADERS_TIMEOUT_MS',
+    doc: 'An HTTP request (or WebSocket upgrade) whose headers have not all arrived this long after it began, or after the connection opened, is answered request_timeout (408) and closed.',
+    schema: int(100).default(10_000),
+  },
+  httpRequestTimeoutMs: {
+    env: 'NATTER_HTTP_REQUEST_TIMEOUT_MS',
+    doc: 'An HTTP request whose body has not all arrived this long after it began is answered request_timeout (408) and closed; at least NATTER_HTTP_HEADERS_TIMEOUT_MS. Idle keep-alive connections and WebSockets are not affected.',
+    schema: int(100).default(30_000),
+  },
+  maxHttpConnectionsPerIp: {
+    env: 'NATTER_MAX_HTTP_CONNECTIONS_PER_IP',
+    doc: 'HTTP connections one peer address may hold open at once (upgraded WebSockets do not count; a trusted proxy is exempt); one more is answered rate_limited (429) and closed.',
+    schema: int(1).default(64),
+  },
   registration: {
     env: 'NATTER_REGISTRATION',
     doc: 'open: anyone may create a built-in account; closed: only pre-provisioned or JWT users.',
@@ -316,6 +331,13 @@ function checkCombination(config: Config): void {
   // Each node's SQLite file would be a log of its own: the nodes would disagree on every seq.
   if (config.cluster === 'redis' && config.store !== 'postgres') {
     throw new Error('NATTER_CLUSTER=redis needs a store the nodes share: set NATTER_STORE=postgres.');
+  }
+  // The request timeout covers the headers too: a longer headers timeout could never fire (and Node's
+  // HTTP server refuses it with a message that names neither setting).
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new Error(
+      `NATTER_HTTP_HEADERS_TIMEOUT_MS (${config.httpHeadersTimeoutMs}) must not exceed NATTER_HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs}).`,
+    );
   }
   // One missed beat must not make a live node's users unreachable.
   if (config.clusterTtlMs < 2 * config.clusterHeartbeatMs) {

@@ -14,7 +14,9 @@ import type { TrustedProxy } from '../limits/client-address.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
+import { type ConnectionLimits, capConnectionsPerAddress, connectionOptions } from './connection-limits.js';
 import { registerConversationRoutes } from './conversation-routes.js';
+import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes } from './web-routes.js';
@@ -31,6 +33,7 @@ export interface HttpDeps {
   webDir: string | null;
   /** Which peers' X-Forwarded-For gives `request.ip` (NATTER_TRUST_PROXY). */
   trustProxy: TrustedProxy;
+  connectionLimits: ConnectionLimits;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -45,24 +48,25 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     trustProxy: deps.trustProxy,
+    ...connectionOptions(deps.connectionLimits, deps.metrics),
     // Every id fits (user ids are up to 128 characters); a longer path segment gets bad_request.
     routerOptions: { maxParamLength: MAX_ID_LENGTH },
     frameworkErrors: (thrown, request, reply) => answerError(thrown, request, reply),
   });
+  capConnectionsPerAddress(
+    app.server,
+    deps.connectionLimits.maxHttpConnectionsPerIp,
+    deps.trustProxy,
+    deps.metrics,
+  );
 
   function answerError(thrown: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const error = fromFastify(thrown);
     if (error.code === 'internal') request.log.error({ err: thrown }, 'request failed');
     deps.metrics.errors.inc({ code: error.code });
-    if (error.retryAfterMs !== undefined) reply.header('Retry-After', Math.ceil(error.retryAfterMs / 1000));
-    return reply.status(error.status).send({
-      error: {
-        code: error.code,
-        message: error.message,
-        retryable: error.retryable,
-        ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
-      },
-    });
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined) reply.header('Retry-After', retryAfter);
+    return reply.status(error.status).send(errorBody(error));
   }
   app.setErrorHandler(answerError);
 
