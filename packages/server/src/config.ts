@@ -121,6 +121,11 @@ const SETTINGS = {
     doc: 'Login attempts per client IP and username per minute (burst of the same size); more get rate_limited.',
     schema: int(1).default(10),
   },
+  loginAttemptsPerIpPerMinute: {
+    env: 'NATTER_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE',
+    doc: 'Login attempts per client IP per minute, whatever the username (burst of the same size); more get rate_limited.',
+    schema: int(1).default(30),
+  },
   registrationsPerHour: {
     env: 'NATTER_REGISTRATIONS_PER_HOUR',
     doc: 'Account registrations per client IP per hour (burst of the same size); more get rate_limited.',
@@ -130,6 +135,16 @@ const SETTINGS = {
     env: 'NATTER_PASSWORD_HASH_COST',
     doc: 'log2 of the scrypt cost N for password hashes.',
     schema: int(10, 20).default(15),
+  },
+  maxConcurrentPasswordHashes: {
+    env: 'NATTER_MAX_CONCURRENT_PASSWORD_HASHES',
+    doc: "Password hashes (login, registration) computed at once; each holds one of libuv's threads (4 unless UV_THREADPOOL_SIZE says otherwise), which file and DNS work share.",
+    schema: int(1).default(2),
+  },
+  maxQueuedPasswordHashes: {
+    env: 'NATTER_MAX_QUEUED_PASSWORD_HASHES',
+    doc: 'Password hashes waiting for one of those slots; beyond this, logins and registrations get rate_limited.',
+    schema: int(0).default(32),
   },
   jwtSecret: {
     env: 'NATTER_JWT_SECRET',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type LoginBody, NatterError, type RegisterBody } from '@natter/protocol';
+import { ConcurrencyLimit } from '../limits/concurrency-limit.js';
 import type { AccountStore, UserRecord } from '../store/account-store.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { hashToken, sessionTokenPrefix } from './token-verifier.js';
@@ -8,6 +9,8 @@ export interface AccountOptions {
   registration: 'open' | 'closed';
   sessionTtlSeconds: number;
   passwordHashCost: number;
+  maxConcurrentPasswordHashes: number;
+  maxQueuedPasswordHashes: number;
 }
 
 export interface IssuedSession {
@@ -20,11 +23,17 @@ export interface IssuedSession {
 export class AccountService {
   private readonly revokedListeners: Array<(sessionKey: string) => void> = [];
   private decoyHash: Promise<string> | undefined;
+  /** Each hash holds a libuv thread for tens of ms: a burst of logins must queue, not pile up. */
+  private readonly hashing: ConcurrencyLimit;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly options: AccountOptions,
-  ) {}
+  ) {
+    const { maxConcurrentPasswordHashes: running, maxQueuedPasswordHashes: queued } = options;
+    // Until a hash has been timed: scrypt at the default cost (15) took 150 ms on a 2-core test box.
+    this.hashing = new ConcurrencyLimit(running, queued, { expectedTaskMs: 150 });
+  }
 
   async register(body: RegisterBody): Promise<UserRecord> {
     if (this.options.registration === 'closed') throw new NatterError('registration_closed');
@@ -33,7 +42,7 @@ export class AccountService {
       id: `u_${randomBytes(12).toString('base64url')}`,
       username: body.username,
       displayName: body.display_name ?? null,
-      passwordHash: await hashPassword(body.password, this.options.passwordHashCost),
+      passwordHash: await this.hashing.run(() => hashPassword(body.password, this.options.passwordHashCost)),
       createdAt: Date.now(),
     };
     await this.accounts.createUser(user);
@@ -44,7 +53,7 @@ export class AccountService {
     const user = await this.accounts.userByUsername(body.username);
     // Hash against a decoy for unknown users so timing does not reveal which usernames exist.
     const stored = user?.passwordHash ?? (await this.decoy());
-    const ok = await verifyPassword(body.password, stored);
+    const ok = await this.hashing.run(() => verifyPassword(body.password, stored));
     if (!user?.passwordHash || !ok) throw new NatterError('invalid_credentials');
     const token = `${sessionTokenPrefix()}${randomBytes(32).toString('base64url')}`;
     const expiresAt = Date.now() + this.options.sessionTtlSeconds * 1000;
@@ -79,6 +88,7 @@ export class AccountService {
     this.revokedListeners.push(listener);
   }
 
+  /** Computed once, outside the limit: a refusal must not be remembered as the decoy. */
   private decoy(): Promise<string> {
     this.decoyHash ??= hashPassword(randomBytes(16).toString('hex'), this.options.passwordHashCost);
     return this.decoyHash;

@@ -4,9 +4,13 @@ import type { AccountService } from '../auth/account-service.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
 import type { RouteKit } from './http-server.js';
 
-/** Guessing passwords and mass sign-ups cost a scrypt hash each: both are throttled. */
+/**
+ * Guessing passwords and mass sign-ups cost a scrypt hash each: both are throttled per client
+ * address (`request.ip`, which honours NATTER_TRUST_PROXY), logins also per address and username.
+ */
 export interface AccountLimits {
   loginAttemptsPerMinute: number;
+  loginAttemptsPerIpPerMinute: number;
   registrationsPerHour: number;
 }
 
@@ -17,6 +21,10 @@ export function registerAccountRoutes(
   limits: AccountLimits,
 ): void {
   const logins = new KeyedRateLimit(limits.loginAttemptsPerMinute / 60, limits.loginAttemptsPerMinute);
+  const loginsPerIp = new KeyedRateLimit(
+    limits.loginAttemptsPerIpPerMinute / 60,
+    limits.loginAttemptsPerIpPerMinute,
+  );
   const registrations = new KeyedRateLimit(limits.registrationsPerHour / 3600, limits.registrationsPerHour);
 
   app.post('/v1/accounts', async (request, reply) => {
@@ -29,6 +37,7 @@ export function registerAccountRoutes(
 
   app.post('/v1/sessions', async (request, reply) => {
     const body = kit.parse(LoginBody, request.body);
+    loginsPerIp.take(request.ip);
     logins.take(`${request.ip}\n${body.username.toLowerCase()}`);
     const session = await accounts.login(body);
     return reply.status(201).send(session);
