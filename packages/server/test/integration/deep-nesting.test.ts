@@ -75,7 +75,7 @@ async function answersTo(client: TestClient, frames: string[]): Promise<ErrorFra
   const end = `end-${uid()}`;
   for (const frame of frames) client.sendRaw(frame);
   client.sendJson({ type: 'fetch', id: end });
-  await client.waitFor((f) => f.type === 'error' && f.re === end, { from, timeoutMs: 20_000, label: end });
+  await client.waitFor((f) => f.type === 'error' && f.re === end, { from, timeoutMs: 45_000, label: end });
   return client.frames.slice(from, -1).filter((f): f is ErrorFrame => f.type === 'error');
 }
 
@@ -122,7 +122,7 @@ describe('deeply nested JSON over WebSocket', () => {
     } finally {
       await c.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('nesting up to the maximum reaches validation: the usual error, not the nesting one', async () => {
     // the frame object is one level: a field value one level less than the maximum fits
@@ -216,7 +216,7 @@ describe('deeply nested JSON over HTTP', () => {
       }
     }
     expect(failures.slice(0, 5)).toEqual([]);
-  }, 30_000);
+  }, 60_000);
 
   it('a body at the maximum depth reaches validation', async () => {
     const route = { method: 'PATCH', path: `/v1/conversations/${conv}` };
