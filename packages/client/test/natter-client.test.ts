@@ -203,4 +203,72 @@ describe('NatterClient against the real server', () => {
     state.close();
     a.c.close();
   });
+  it('after a drop, its resume carries only what it missed, not what it got live', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conversations: string[] = [];
+    for (let i = 0; i < 6; i++) conversations.push(await createDirect(server.httpUrl, alice, uid('peer')));
+    const syncResults: Array<{ events: ChatEvent[] }> = [];
+    const sockets: WebSocket[] = [];
+    let unreachable = false;
+    const a = client(alice, {
+      webSocket: (url) => {
+        // While unreachable, connections go to a closed port and fail, as with a network outage.
+        const ws = new WebSocket(unreachable ? 'ws://127.0.0.1:9/ws' : url);
+        ws.on('message', (data) => {
+          const frame = JSON.parse(String(data)) as { type: string; events?: ChatEvent[] };
+          if (frame.type === 'sync_result') syncResults.push({ events: frame.events ?? [] });
+        });
+        sockets.push(ws);
+        return ws as unknown as WebSocketLike;
+      },
+    });
+    const writer = client(bob);
+    await a.c.connect();
+    await until(() => a.c.state === 'live');
+    // Each peer writes 20 messages, received live.
+    const peers = await Promise.all(
+      conversations.map(async (conv) => {
+        const res = await api<{ conversation: { peer_id: string } }>(
+          server.httpUrl,
+          'GET',
+          `/v1/conversations/${conv}`,
+          {
+            token: await signToken(alice),
+          },
+        );
+        return { conv, peer: res.body.conversation.peer_id };
+      }),
+    );
+    const senders = peers.map(({ peer }) => client(peer));
+    for (const s of senders) await s.c.connect();
+    await until(() => senders.every((s) => s.c.state === 'live'));
+    for (let i = 0; i < 20; i++)
+      for (const [k, s] of senders.entries()) await s.c.send(peers[k]!.conv, `live ${i}`);
+    await until(() => conversations.every((conv) => messages(a.events, conv).length === 20));
+    const held = new Map(conversations.map((conv) => [conv, messages(a.events, conv).at(-1)!.seq]));
+
+    // The connection drops; three conversations move on meanwhile.
+    const before = syncResults.length;
+    unreachable = true;
+    sockets.at(-1)!.terminate();
+    await until(() => a.c.state !== 'live');
+    for (let i = 0; i < 4; i++)
+      for (const [k, s] of senders.slice(0, 3).entries()) await s.c.send(peers[k]!.conv, `missed ${i}`);
+    await until(() =>
+      senders.slice(0, 3).every((sender, k) => messages(sender.events, peers[k]!.conv).length === 24),
+    );
+    unreachable = false;
+    await until(() => a.c.state === 'live', 15_000);
+    await until(() => conversations.slice(0, 3).every((conv) => messages(a.events, conv).length === 24));
+
+    const resumed = syncResults.slice(before).flatMap((r) => r.events);
+    const redundant = resumed.filter((e) => e.seq <= (held.get(e.conversation_id) ?? 0));
+    expect(redundant).toEqual([]);
+    expect(resumed.filter((e) => e.kind === 'message')).toHaveLength(12);
+    for (const conv of conversations) {
+      const seqs = messages(a.events, conv).map((e) => e.seq);
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+    for (const s of [a, writer, ...senders]) s.c.close();
+  });
 });
