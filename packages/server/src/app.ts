@@ -6,6 +6,7 @@ import { ConversationService } from './chat/conversation-service.js';
 import { GroupCommitter } from './chat/group-commit.js';
 import { MemberDirectory } from './chat/member-directory.js';
 import { Publisher } from './chat/publisher.js';
+import { type Clock, systemClock } from './clock.js';
 import { type ConfigInput, resolveConfig } from './config.js';
 import { ConnectionHub } from './gateway/connection-hub.js';
 import { createFrameRouter } from './gateway/frame-router.js';
@@ -29,16 +30,24 @@ export interface RunningNatter {
   close(): Promise<void>;
 }
 
+/** Replaceable parts, for embedding and for tests. */
+export interface NatterSeams extends LivePathSeams {
+  /**
+   * Time for heartbeats, auth and token expiry, presence, typing and the WebSocket rate limits (the
+   * system clock by default). In a cluster, presence and node liveness expire on Redis's clock
+   * whatever this says.
+   */
+  clock?: Clock;
+}
+
 /**
  * The one place where adapters are wired into services, and services into the gateway and HTTP API.
  * Configuration picks the adapters (SQLite or PostgreSQL; alone or in a Redis cluster); the services
  * and the gateway are the same either way.
  */
-export async function startNatter(
-  input: ConfigInput = {},
-  seams: LivePathSeams = {},
-): Promise<RunningNatter> {
+export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = {}): Promise<RunningNatter> {
   const config = resolveConfig(input);
+  const clock = seams.clock ?? systemClock;
   const log = createLogger(config.logLevel);
   const metrics = new Metrics();
 
@@ -49,11 +58,17 @@ export async function startNatter(
   // The gateway writes to this node's sockets through the hub; the domain broadcasts through the
   // live path, which in a cluster also reaches the other nodes' sockets over the bus.
   const hub = new ConnectionHub();
-  const live = await openLivePath(config, hub, metrics, log, seams);
+  const live = await openLivePath(config, hub, metrics, log, clock, seams);
   const { broadcaster, presenceStore } = live;
   const sharedLog = config.store !== 'sqlite'; // other nodes may commit to it
   const directory = new MemberDirectory(logStore, log, sharedLog);
-  const typing = new TypingService(directory, broadcaster, config.typingTtlMs, config.typingMinIntervalMs);
+  const typing = new TypingService(
+    directory,
+    broadcaster,
+    config.typingTtlMs,
+    config.typingMinIntervalMs,
+    clock,
+  );
   const publisher = new Publisher(directory, broadcaster, (conversationId, senderId) =>
     typing.stopped(conversationId, senderId),
   );
@@ -93,6 +108,7 @@ export async function startNatter(
     conversations,
     metrics,
     log,
+    clock,
   });
   // A logout closes the session's sockets on every node (this one only, when alone).
   accounts.onRevoked((sessionKey) => live.revokeSession(sessionKey));

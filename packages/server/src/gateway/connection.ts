@@ -6,6 +6,7 @@ import {
   type NatterError,
   type ServerFrame,
 } from '@natter/protocol';
+import type { Timer } from '../clock.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceWatcher } from '../presence/presence-service.js';
@@ -33,8 +34,8 @@ export class Connection implements PresenceWatcher {
   backlog: Array<{ data: FrameData; isBinary: boolean }> = [];
   /** The client address it is counted under among the unauthenticated sockets, while it is. */
   preAuthAddress: string | undefined;
-  authTimer: NodeJS.Timeout | undefined;
-  expiryTimer: NodeJS.Timeout | undefined;
+  authTimer: Timer | undefined;
+  expiryTimer: Timer | undefined;
 
   constructor(
     readonly id: string,

@@ -17,6 +17,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
+import type { Clock, Timer } from '../clock.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
 import { clientAddressOf, type TrustedProxy } from '../limits/client-address.js';
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Which peers' X-Forwarded-For names the client address (NATTER_TRUST_PROXY). */
   trustProxy: TrustedProxy;
+  /** Time for heartbeats, auth and token expiry, and the rate limits. */
+  clock: Clock;
 }
 
 const SEND_TYPES = new Set(['send', 'edit', 'delete']);
@@ -65,14 +68,14 @@ export class Gateway {
   /** Per user, across all their connections and reconnects. */
   private readonly sendLimit: KeyedRateLimit;
   private readonly batcher = new WriteBatcher();
-  private readonly heartbeatTimer: NodeJS.Timeout;
+  private readonly heartbeatTimer: Timer;
   private readonly unauthenticated: PreAuthAdmission;
   private draining = false;
 
   constructor(private readonly deps: GatewayDeps) {
     const { config } = deps;
     this.unauthenticated = new PreAuthAdmission(config.maxUnauthenticated, config.maxUnauthenticatedPerIp);
-    this.sendLimit = new KeyedRateLimit(config.sendsPerSecond, config.sendBurst);
+    this.sendLimit = new KeyedRateLimit(config.sendsPerSecond, config.sendBurst, { clock: deps.clock });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxFrameBytes,
@@ -80,8 +83,7 @@ export class Gateway {
       clientTracking: false,
     });
     const tick = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 5)));
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), tick);
-    this.heartbeatTimer.unref();
+    this.heartbeatTimer = deps.clock.every(tick, () => this.heartbeat());
   }
 
   /** For the HTTP server's `upgrade` event. Rejections are plain HTTP answers before the upgrade. */
@@ -119,7 +121,7 @@ export class Gateway {
    */
   async drain(settle: () => Promise<void>): Promise<void> {
     this.draining = true;
-    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer.cancel();
     // New requests are refused (server_draining) from here; those under way finish and are answered.
     await settle();
     await until(() => [...this.connections].every((c) => c.inFlight === 0), 2000);
@@ -133,13 +135,13 @@ export class Gateway {
   }
 
   private accept(ws: WebSocket, address: string): void {
-    const { config, metrics } = this.deps;
+    const { config, metrics, clock } = this.deps;
     const connection = new Connection(
       randomBytes(9).toString('base64url'),
       ws,
       transportOf(ws),
       this.batcher,
-      new TokenBucket(config.framesPerSecond, config.frameBurst),
+      new TokenBucket(config.framesPerSecond, config.frameBurst, clock),
       config.maxBufferedBytes,
       metrics,
     );
@@ -147,7 +149,7 @@ export class Gateway {
     this.unauthenticated.add(address);
     connection.preAuthAddress = address;
     metrics.connections.inc({ state: 'authenticating' });
-    connection.authTimer = setTimeout(() => connection.closeWith('auth_timeout'), config.authTimeoutMs);
+    connection.authTimer = clock.after(config.authTimeoutMs, () => connection.closeWith('auth_timeout'));
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
     ws.on('close', () => this.onClose(connection));
     ws.on('error', (error) => {
@@ -163,7 +165,7 @@ export class Gateway {
       if (connection.backlog.length > MAX_BACKLOG) connection.closeWith('policy_violation');
       return;
     }
-    connection.lastHeardAt = Date.now();
+    connection.lastHeardAt = this.deps.clock.now();
     if (connection.state === 'open')
       void this.deps.presenceStore.beat(connection.userId, connection.lastHeardAt);
     // Parsed before the rate check so that a refused request is still answered with its id.
@@ -231,8 +233,8 @@ export class Gateway {
   }
 
   private async authenticate(connection: Connection, frame: AuthFrame): Promise<void> {
-    const { config, hub, verifier, metrics, presenceStore } = this.deps;
-    clearTimeout(connection.authTimer);
+    const { config, hub, verifier, metrics, presenceStore, clock } = this.deps;
+    connection.authTimer?.cancel();
     connection.state = 'verifying';
     let userId: string;
     try {
@@ -260,12 +262,12 @@ export class Gateway {
     connection.state = 'open';
     connection.userId = userId;
     connection.deviceId = frame.device_id ?? null;
-    connection.nextPingAt = Date.now() + config.pingIntervalMs;
+    connection.nextPingAt = clock.now() + config.pingIntervalMs;
     // Fire and forget (the registry never rejects): until the entry lands, a frame from another
     // node may miss this connection, and the next ping's change token heals that.
     if (hub.add(connection)) void this.deps.registry?.add(userId);
     metrics.connections.inc({ state: 'open' });
-    void presenceStore.beat(userId, Date.now());
+    void presenceStore.beat(userId, clock.now());
     const ready: ReadyFrame = {
       type: 'ready',
       ...(frame.id === undefined ? {} : { re: frame.id }),
@@ -274,7 +276,7 @@ export class Gateway {
       connection_id: connection.id,
       heartbeat_interval_ms: config.pingIntervalMs,
       heartbeat_timeout_ms: config.pingTimeoutMs,
-      server_time: Date.now(),
+      server_time: clock.now(),
       limits: {
         max_frame_bytes: config.maxFrameBytes,
         max_body_bytes: config.maxBodyBytes,
@@ -288,15 +290,10 @@ export class Gateway {
 
   /** Closes the connection when its token expires (timers cap at ~24.8 days, so long ones re-arm). */
   private closeAtExpiry(connection: Connection, expiresAt: number): void {
-    const ttl = expiresAt - Date.now();
-    connection.expiryTimer = setTimeout(
-      () =>
-        ttl > MAX_TIMER_MS
-          ? this.closeAtExpiry(connection, expiresAt)
-          : connection.closeWith('token_expired'),
-      Math.max(0, Math.min(ttl, MAX_TIMER_MS)),
+    const ttl = expiresAt - this.deps.clock.now();
+    connection.expiryTimer = this.deps.clock.after(Math.max(0, Math.min(ttl, MAX_TIMER_MS)), () =>
+      ttl > MAX_TIMER_MS ? this.closeAtExpiry(connection, expiresAt) : connection.closeWith('token_expired'),
     );
-    connection.expiryTimer.unref();
   }
 
   private leavePreAuth(connection: Connection): void {
@@ -310,21 +307,21 @@ export class Gateway {
     const { hub, metrics, presence, presenceStore } = this.deps;
     const wasAuthenticated = connection.userId !== '';
     connection.state = 'closed';
-    clearTimeout(connection.authTimer);
-    clearTimeout(connection.expiryTimer);
+    connection.authTimer?.cancel();
+    connection.expiryTimer?.cancel();
     this.connections.delete(connection);
     this.leavePreAuth(connection);
     if (!wasAuthenticated) return;
     metrics.connections.dec({ state: 'open' });
     presence.unsubscribe(connection);
     if (hub.remove(connection)) {
-      void presenceStore.leave(connection.userId, Date.now());
+      void presenceStore.leave(connection.userId, this.deps.clock.now());
       void this.deps.registry?.remove(connection.userId);
     }
   }
 
   private heartbeat(): void {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const { config } = this.deps;
     // A user's devices due in the same tick share one change-token lookup.
     const due = new Map<string, Connection[]>();
@@ -360,14 +357,14 @@ export class Gateway {
       fellBack = true;
       for (const connection of devices) send(connection.lastPingToken, connection);
     };
-    const timer = setTimeout(fallBack, this.deps.config.pingIntervalMs / 2);
+    const timer = this.deps.clock.after(this.deps.config.pingIntervalMs / 2, fallBack);
     this.deps.conversations.changeToken(userId).then(
       (token) => {
-        clearTimeout(timer);
+        timer.cancel();
         for (const connection of devices) send(token, connection);
       },
       (error) => {
-        clearTimeout(timer);
+        timer.cancel();
         this.deps.log.warn({ err: error }, 'could not compute change token for ping');
         fallBack();
       },

@@ -1,4 +1,5 @@
 import type { PresenceState } from '@natter/protocol';
+import { type Clock, systemClock, type Timer } from '../clock.js';
 import type { PresenceStore } from './presence-store.js';
 
 interface Seen {
@@ -15,11 +16,13 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly users = new Map<string, Seen>();
   private readonly online = new Set<string>();
   private readonly listeners: Array<(state: PresenceState) => void> = [];
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: Timer;
 
-  constructor(private readonly ttlMs: number) {
-    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.max(25, Math.min(1000, ttlMs / 4)));
-    this.sweeper.unref();
+  constructor(
+    private readonly ttlMs: number,
+    clock: Clock = systemClock,
+  ) {
+    this.sweeper = clock.every(Math.max(25, Math.min(1000, ttlMs / 4)), () => this.sweep(clock.now()));
   }
 
   async beat(userId: string, now: number): Promise<void> {
@@ -48,7 +51,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.sweeper.cancel();
   }
 
   private sweep(now: number): void {

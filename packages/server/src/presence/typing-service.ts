@@ -1,13 +1,14 @@
 import { NatterError, type TypingUpdateFrame } from '@natter/protocol';
 import type { Broadcaster } from '../chat/broadcaster.js';
 import type { MemberDirectory } from '../chat/member-directory.js';
+import { type Clock, systemClock, type Timer } from '../clock.js';
 
 interface Typing {
   /** The other members currently see this user typing. */
   announced: boolean;
   lastForwarded: number;
   /** Ends the typing (ttl) while announced; forgets the entry once its cooldown is over otherwise. */
-  timer: NodeJS.Timeout;
+  timer: Timer;
 }
 
 /**
@@ -24,6 +25,7 @@ export class TypingService {
     private readonly broadcaster: Broadcaster,
     private readonly ttlMs: number,
     private readonly minIntervalMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void> {
@@ -34,16 +36,15 @@ export class TypingService {
       this.end(key, conversationId, userId, members);
       return;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const current = this.active.get(key);
-    if (current) clearTimeout(current.timer);
+    current?.timer.cancel();
     const forward = !current || now - current.lastForwarded >= this.minIntervalMs;
     const entry: Typing = {
       announced: forward || (current?.announced ?? false),
       lastForwarded: forward ? now : current!.lastForwarded,
-      timer: setTimeout(() => this.endLater(key, conversationId, userId), this.ttlMs),
+      timer: this.clock.after(this.ttlMs, () => this.endLater(key, conversationId, userId)),
     };
-    entry.timer.unref();
     this.active.set(key, entry);
     if (forward) this.forward(conversationId, userId, 'start', members);
   }
@@ -54,7 +55,7 @@ export class TypingService {
   }
 
   close(): void {
-    for (const entry of this.active.values()) clearTimeout(entry.timer);
+    for (const entry of this.active.values()) entry.timer.cancel();
     this.active.clear();
   }
 
@@ -63,7 +64,7 @@ export class TypingService {
     if (entry?.announced) {
       this.directory.withCurrentMembers(conversationId, (m) => this.end(key, conversationId, userId, m));
     } else if (entry) {
-      clearTimeout(entry.timer);
+      entry.timer.cancel();
       this.active.delete(key);
     }
   }
@@ -72,15 +73,14 @@ export class TypingService {
   private end(key: string, conversationId: string, userId: string, members: string[]): void {
     const entry = this.active.get(key);
     if (!entry?.announced) return;
-    clearTimeout(entry.timer);
+    entry.timer.cancel();
     entry.announced = false;
-    entry.timer = setTimeout(
+    entry.timer = this.clock.after(
+      Math.max(0, entry.lastForwarded + this.minIntervalMs - this.clock.now()),
       () => {
         if (this.active.get(key) === entry && !entry.announced) this.active.delete(key);
       },
-      Math.max(0, entry.lastForwarded + this.minIntervalMs - Date.now()),
     );
-    entry.timer.unref();
     this.forward(conversationId, userId, 'stop', members);
   }
 

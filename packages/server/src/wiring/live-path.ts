@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Broadcaster } from '../chat/broadcaster.js';
+import type { Clock } from '../clock.js';
 import { ClusterBroadcaster } from '../cluster/cluster-broadcaster.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
@@ -51,11 +52,12 @@ export async function openLivePath(
   hub: ConnectionHub,
   metrics: Metrics,
   log: Logger,
+  clock: Clock,
   seams: LivePathSeams = {},
 ): Promise<LivePath> {
   const nodeId = config.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
   if (config.cluster === 'none') {
-    const presenceStore = new MemoryPresenceStore(config.presenceTtlMs);
+    const presenceStore = new MemoryPresenceStore(config.presenceTtlMs, clock);
     const revocations = new Listeners<string>();
     return {
       nodeId,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import type { ConfigInput } from '../../src/config.js';
-import { startNatter } from '../../src/index.js';
+import { type NatterSeams, startNatter } from '../../src/index.js';
 
 /** The HS256 secret every test server is configured with. */
 export const JWT_SECRET = 'natter-test-secret-0123456789abcdef';
@@ -34,18 +34,28 @@ export async function makeDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'natter-test-'));
 }
 
-/** Starts an in-process server on an ephemeral port with a fresh data dir (or the one given). */
-export async function startTestServer(overrides: ConfigInput = {}, dataDir?: string): Promise<TestServer> {
+/**
+ * Starts an in-process server on an ephemeral port with a fresh data dir (or the one given).
+ * `seams.clock` (a ManualClock) makes its timing move only when the test advances it.
+ */
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  dataDir?: string,
+  seams: NatterSeams = {},
+): Promise<TestServer> {
   const dir = dataDir ?? (await makeDataDir());
-  const natter = await startNatter({
-    ...FAST_DEFAULTS,
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: dir,
-    jwtSecret: JWT_SECRET,
-    logLevel: 'silent',
-    ...overrides,
-  });
+  const natter = await startNatter(
+    {
+      ...FAST_DEFAULTS,
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dir,
+      jwtSecret: JWT_SECRET,
+      logLevel: 'silent',
+      ...overrides,
+    },
+    seams,
+  );
   let closed = false;
   const close = async () => {
     if (closed) return;

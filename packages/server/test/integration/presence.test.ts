@@ -1,34 +1,45 @@
 import type { PresenceResultFrame, PresenceUpdateFrame, ServerFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectFrame, TestClient } from '../helpers/client.js';
-import {
-  api,
-  createGroup,
-  signToken,
-  sleep,
-  startTestServer,
-  type TestServer,
-  uid,
-} from '../helpers/server.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
+const PING_INTERVAL = 200;
 const PRESENCE_TTL = 800;
+/** How often the in-memory presence store looks for expired users (a quarter of the TTL). */
+const SWEEP_INTERVAL = PRESENCE_TTL / 4;
 
 const presenceOf = (user: string, online?: boolean) => (f: ServerFrame) =>
   f.type === 'presence' && f.user_id === user && (online === undefined || f.online === online);
 
-/** Presence is a TTL refreshed by any frame; offline on close or when heartbeats stop. */
+/**
+ * Presence is a TTL refreshed by any frame; offline on close or when heartbeats stop. The server's
+ * time is a ManualClock that moves only by `advance`, whole ping intervals at a time.
+ */
 describe('presence', () => {
+  const clock = new ManualClock();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({
-      pingIntervalMs: 200,
-      presenceTtlMs: PRESENCE_TTL,
-      pingTimeoutMs: 10_000,
-    });
+    server = await startTestServer(
+      { pingIntervalMs: PING_INTERVAL, presenceTtlMs: PRESENCE_TTL, pingTimeoutMs: 10_000 },
+      undefined,
+      { clock },
+    );
   });
   afterAll(async () => {
     await server?.dispose();
   });
+
+  /** Advances `ms` a ping interval at a time, waiting each time for the ping each client is sent. */
+  async function advanceWhilePinged(ms: number, clients: TestClient[]): Promise<void> {
+    for (let elapsed = 0; elapsed < ms; elapsed += PING_INTERVAL) {
+      const marks = clients.map((c) => c.mark());
+      await clock.advance(PING_INTERVAL);
+      await Promise.all(
+        clients.map((c, i) => c.waitFor((f) => f.type === 'ping', { from: marks[i], label: 'ping' })),
+      );
+    }
+  }
 
   it('subscribe returns only users sharing a conversation; online/offline follow connect and close', async () => {
     const watcher = uid('watch');
@@ -47,7 +58,6 @@ describe('presence', () => {
       expect(res.presence.map((p) => p.user_id)).toEqual([friend]);
       expect(res.presence[0]).toMatchObject({ user_id: friend, online: false });
 
-      const before = Date.now();
       f = await TestClient.open(server.wsUrl, { user: friend });
       const on = await w.waitFor<PresenceUpdateFrame>(presenceOf(friend, true), { label: 'friend online' });
       expect(on.online).toBe(true);
@@ -65,8 +75,7 @@ describe('presence', () => {
         from: mark,
         label: 'friend offline',
       });
-      expect(off.last_seen).toBeGreaterThanOrEqual(before - 1_000);
-      expect(off.last_seen).toBeLessThanOrEqual(Date.now() + 1_000);
+      expect(off.last_seen).toBe(clock.now());
       expect(w.frames.some(presenceOf(stranger))).toBe(false);
     } finally {
       await closeAll([w, s, f]);
@@ -79,24 +88,30 @@ describe('presence', () => {
     await createGroup(server.httpUrl, watcher, [silent], 'ttl');
     const w = await TestClient.open(server.wsUrl, { user: watcher });
     // never answers the server's pings
-    const openedAt = Date.now();
     const quiet = await TestClient.open(server.wsUrl, { user: silent }, { autoPong: false });
-    const authedAt = Date.now();
+    const authedAt = clock.now();
     try {
       await w.request({ type: 'presence_subscribe', user_ids: [silent] });
-      const lastFrameAt = Date.now();
+      const mark = w.mark();
+      await advanceWhilePinged(PRESENCE_TTL, [w, quiet]);
+      // A whole TTL without a frame is not yet past it: a subscribe (answered after any presence
+      // frame sent before it) still reads online.
+      const atTtl = expectFrame(
+        await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [silent] }),
+        'presence_result',
+      );
+      expect(atTtl.presence[0]?.online).toBe(true);
+      expect(w.frames.slice(mark).filter(presenceOf(silent))).toEqual([]);
+      await clock.advance(SWEEP_INTERVAL);
       const off = await w.waitFor<PresenceUpdateFrame>(presenceOf(silent, false), {
-        timeoutMs: PRESENCE_TTL * 4,
+        from: mark,
         label: 'silent user offline',
       });
-      const elapsed = Date.now() - lastFrameAt;
-      expect(elapsed).toBeLessThanOrEqual(PRESENCE_TTL * 3);
       expect(quiet.isOpen).toBe(true);
       expect(quiet.frames.some((fr) => fr.type === 'ping')).toBe(true);
       expect(off.online).toBe(false);
       // last_seen is the last time the user was heard (its auth frame), not when the TTL ran out
-      expect(off.last_seen).toBeGreaterThanOrEqual(openedAt - 50);
-      expect(off.last_seen).toBeLessThanOrEqual(authedAt + 50);
+      expect(off.last_seen).toBe(authedAt);
       // a fresh subscribe agrees
       const res = expectFrame(
         await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [silent] }),
@@ -105,10 +120,9 @@ describe('presence', () => {
       expect(res.presence[0]?.online).toBe(false);
 
       // It speaks again: online.
-      const mark = w.mark();
       quiet.sendJson({ type: 'pong' });
       const on = await w.waitFor<PresenceUpdateFrame>(presenceOf(silent, true), {
-        from: mark,
+        from: w.mark(),
         label: 'online again',
       });
       expect(on.online).toBe(true);
@@ -154,7 +168,12 @@ describe('presence', () => {
       const mark = w.mark();
       await d1.close();
       // Longer than the TTL: d2 answers pings so the user stays online.
-      await sleep(PRESENCE_TTL * 1.5);
+      await advanceWhilePinged(PRESENCE_TTL * 1.5, [w, d2]);
+      const after = expectFrame(
+        await w.request<PresenceResultFrame>({ type: 'presence_subscribe', user_ids: [two] }),
+        'presence_result',
+      );
+      expect(after.presence[0]?.online).toBe(true);
       expect(w.frames.slice(mark).filter(presenceOf(two, false))).toHaveLength(0);
       await d2.close();
       await w.waitFor(presenceOf(two, false), { from: mark, label: 'offline after last close' });

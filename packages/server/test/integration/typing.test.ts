@@ -1,6 +1,7 @@
 import type { ServerFrame, TypingUpdateFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectError, TestClient } from '../helpers/client.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { createGroup, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 const TYPING_TTL = 800;
@@ -12,11 +13,21 @@ const typingOf = (conv: string, user: string, state?: 'start' | 'stop') => (f: S
   f.user_id === user &&
   (state === undefined || f.state === state);
 
-/** Typing is ephemeral: forwarded to the others, rate-limited, and expires by itself. */
+/**
+ * Typing is ephemeral: forwarded to the others, rate-limited, and expires by itself. The server's
+ * time is a ManualClock: it stands still unless a test advances it.
+ */
 describe('typing', () => {
+  const clock = new ManualClock();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ typingTtlMs: TYPING_TTL, typingMinIntervalMs: MIN_INTERVAL });
+    server = await startTestServer(
+      { typingTtlMs: TYPING_TTL, typingMinIntervalMs: MIN_INTERVAL },
+      undefined,
+      {
+        clock,
+      },
+    );
   });
   afterAll(async () => {
     await server?.dispose();
@@ -36,19 +47,18 @@ describe('typing', () => {
     const { typer, conv, t1, t2, o } = await trio();
     try {
       t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
-      const startedAt = Date.now();
       const start = await o.waitFor<TypingUpdateFrame>(typingOf(conv, typer, 'start'), {
         label: 'typing start',
       });
       expect(start.ttl_ms).toBe(TYPING_TTL);
+      await clock.advance(TYPING_TTL - 1);
+      await o.pingPong(); // a stop sent before it has arrived
+      expect(o.frames.filter(typingOf(conv, typer, 'stop'))).toEqual([]);
+      await clock.advance(1);
       const stop = await o.waitFor<TypingUpdateFrame>(typingOf(conv, typer, 'stop'), {
-        timeoutMs: TYPING_TTL * 5,
         label: 'expiry stop',
       });
       expect(stop.state).toBe('stop');
-      const elapsed = Date.now() - startedAt;
-      expect(elapsed).toBeGreaterThanOrEqual(TYPING_TTL - 100);
-      expect(elapsed).toBeLessThanOrEqual(TYPING_TTL * 4);
       // the typer's own connections never get their typing
       expect(t1.frames.some((f) => f.type === 'typing')).toBe(false);
       expect(t2.frames.some((f) => f.type === 'typing')).toBe(false);
@@ -59,8 +69,9 @@ describe('typing', () => {
 
   it('explicit stop is forwarded; repeated starts within the min interval are forwarded once', async () => {
     const { typer, conv, t1, t2, o } = await trio();
+    const start = { type: 'typing', conversation_id: conv, state: 'start' };
     try {
-      for (let i = 0; i < 5; i++) t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      for (let i = 0; i < 5; i++) t1.sendJson(start);
       await o.waitFor(typingOf(conv, typer, 'start'));
       await t1.pingPong();
       await o.collectFor(() => false, 100);
@@ -68,6 +79,15 @@ describe('typing', () => {
       const mark = o.mark();
       t1.sendJson({ type: 'typing', conversation_id: conv, state: 'stop' });
       await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, timeoutMs: TYPING_TTL / 2 + 100 });
+      // Even after a stop, a start just inside the interval is held back; one at its end goes through.
+      await clock.advance(MIN_INTERVAL - 1);
+      t1.sendJson(start);
+      await t1.pingPong();
+      await o.pingPong();
+      expect(o.frames.slice(mark).filter(typingOf(conv, typer, 'start'))).toEqual([]);
+      await clock.advance(1);
+      t1.sendJson(start);
+      await o.waitFor(typingOf(conv, typer, 'start'), { from: mark, label: 'start after the interval' });
     } finally {
       await closeAll([t1, t2, o]);
     }
@@ -79,10 +99,11 @@ describe('typing', () => {
       t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
       await o.waitFor(typingOf(conv, typer, 'start'));
       const mark = o.mark();
-      const sentAt = Date.now();
+      const sentAt = clock.now();
       await t1.sendOk(conv, 'done typing');
       await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, label: 'stop after send' });
-      expect(Date.now() - sentAt).toBeLessThan(TYPING_TTL - 100);
+      // The server's time stood still: the stop came from the send, not from the TTL.
+      expect(clock.now()).toBe(sentAt);
     } finally {
       await closeAll([t1, t2, o]);
     }
