@@ -114,3 +114,19 @@ export function capConnectionsPerAddress(
   });
   server.prependListener('upgrade', (_request, socket: Socket) => release(socket));
 }
+
+/**
+ * An upgrade the gateway refuses (404, 403, 503) gets a plain HTTP answer and its socket ended, but
+ * the server keeps half-open sockets: a client that never closes its side held the socket for good,
+ * past every timeout and, having been upgraded, outside the cap above. Such a socket is closed once
+ * the answer is out, as ws does with the handshakes it aborts. A socket ws took is left alone.
+ */
+export function closeRefusedUpgrades(server: Server): void {
+  server.on('upgrade', (_request, socket: Socket) => {
+    // Once every 'upgrade' listener, the gateway's included, has run.
+    queueMicrotask(() => {
+      if (socket.writableFinished) socket.destroy();
+      else if (socket.writableEnded) socket.once('finish', () => socket.destroy());
+    });
+  });
+}

@@ -14,7 +14,12 @@ import type { TrustedProxy } from '../limits/client-address.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
-import { type ConnectionLimits, capConnectionsPerAddress, connectionOptions } from './connection-limits.js';
+import {
+  type ConnectionLimits,
+  capConnectionsPerAddress,
+  closeRefusedUpgrades,
+  connectionOptions,
+} from './connection-limits.js';
 import { registerConversationRoutes } from './conversation-routes.js';
 import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -59,6 +64,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     deps.trustProxy,
     deps.metrics,
   );
+  closeRefusedUpgrades(app.server);
 
   function answerError(thrown: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const error = fromFastify(thrown);

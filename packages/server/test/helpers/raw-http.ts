@@ -26,9 +26,18 @@ export class RawConnection {
     );
   }
 
-  static open(port: number, localAddress = '127.0.0.1'): Promise<RawConnection> {
+  /** `halfOpen`: stay open for writing after the server has ended its side, as a hostile client may. */
+  static open(
+    port: number,
+    options: { localAddress?: string; halfOpen?: boolean } = {},
+  ): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1', localAddress });
+      const socket = connect({
+        port,
+        host: '127.0.0.1',
+        localAddress: options.localAddress ?? '127.0.0.1',
+        allowHalfOpen: options.halfOpen ?? false,
+      });
       socket.once('connect', () => resolve(new RawConnection(socket)));
       socket.once('error', reject);
     });

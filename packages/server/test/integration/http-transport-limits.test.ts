@@ -140,7 +140,9 @@ describe('HTTP connections per client address', () => {
   });
 
   async function openHeld(count: number, localAddress = '127.0.0.1'): Promise<RawConnection[]> {
-    return Promise.all(Array.from({ length: count }, () => RawConnection.open(server.port, localAddress)));
+    return Promise.all(
+      Array.from({ length: count }, () => RawConnection.open(server.port, { localAddress })),
+    );
   }
 
   it('one more than the cap is refused with rate_limited (429); another address is still served', async () => {
@@ -188,6 +190,23 @@ describe('HTTP connections per client address', () => {
       expect((await api(server.httpUrl, 'GET', '/healthz')).status).toBe(200);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('a refused upgrade is closed once answered, even when the client keeps its side open', async () => {
+    const c = await RawConnection.open(server.port, { halfOpen: true });
+    try {
+      c.write(
+        'GET /not-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await c.waitFor('\r\n\r\n');
+      expect(c.received).toMatch(/^HTTP\/1\.1 404/);
+      // A closed server socket answers with a reset, which the client notices on its next write.
+      void c.drip('still here?', 50);
+      expect(await c.closesWithin(CLOSED_WELL_WITHIN_MS)).toBe(true);
+    } finally {
+      c.destroy();
     }
   });
 
