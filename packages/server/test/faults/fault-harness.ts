@@ -1,37 +1,35 @@
 import { rm } from 'node:fs/promises';
 import type { ChatEvent } from '@natter/protocol';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { NatterClient } from '../../../client/src/index.js';
-import { type ClusterBackends, clusterServices, startNodes } from '../cluster/cluster-harness.js';
+import { type ClusterBackends, startNodes } from '../cluster/cluster-harness.js';
 import type { ChildServer } from '../helpers/process.js';
-import { ensureServicesRunning, whyServicesCannotRestart } from '../helpers/services.js';
+import { ensureRunning, type ThrowawayServices } from '../helpers/services.js';
 
 /**
- * The fault tests kill nodes and restart the machine's PostgreSQL and Redis. They run alone
- * (vitest.faults.config.ts: one file at a time, after the main pass), and every file leaves both
- * services running, whatever happened.
+ * The fault tests kill nodes and stop and start PostgreSQL and Redis: their own throwaway ones
+ * (global-setup.ts), never the machine's. They run alone (vitest.faults.config.ts: one file at a
+ * time, after the main pass), and every file leaves both services running, whatever happened.
  */
 
 /**
- * The PostgreSQL admin URL when PostgreSQL and Redis are reachable and this machine lets the tests
- * restart them; else null, after a loud warning (under CI=true: a failure, as for the cluster tests).
+ * The fault pass's own PostgreSQL and Redis, or null if this machine could not make them, after a
+ * loud warning (under CI=true the global setup has failed the pass instead).
  */
-export async function faultServices(what: string, restarts: boolean): Promise<string | null> {
-  const adminUrl = await clusterServices(what);
-  if (adminUrl === null || !restarts) return adminUrl;
-  const why = await whyServicesCannotRestart();
-  if (why === null) return adminUrl;
-  const message = `The services cannot be restarted here (${why}): ${what} cannot run.`;
-  if (process.env.CI === 'true') throw new Error(`${message} CI must not skip them.`);
-  console.warn(`\n${'!'.repeat(100)}\n!!! ${message}\n!!! SKIPPING them.\n${'!'.repeat(100)}\n`);
+export function faultServices(what: string): ThrowawayServices | null {
+  const services = inject('faultServices');
+  if (!('unavailable' in services)) return services;
+  console.warn(
+    `\n${'!'.repeat(100)}\n!!! ${services.unavailable}: ${what} cannot run.\n!!! SKIPPING them.\n${'!'.repeat(100)}\n`,
+  );
   return null;
 }
 
-/** Call first in a describe block that restarts services: they are running again after it. */
-export function leaveServicesRunning(): void {
+/** Call first in a describe block that stops services: they are running again after it. */
+export function leaveServicesRunning(services: ThrowawayServices | null): void {
   afterAll(async () => {
-    await ensureServicesRunning();
-  }, 450_000);
+    if (services) await ensureRunning(services);
+  }, 60_000);
 }
 
 /** How long a node may take to drain after the tests. */

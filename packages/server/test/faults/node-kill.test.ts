@@ -24,14 +24,14 @@ import { faultServices, messagesOf, startSdkLoad, timeUntil, useFaultCluster } f
  * registry entries and its users' presence expire by themselves.
  */
 
-const adminUrl = await faultServices('the node-kill fault tests', false);
+const services = faultServices('the node-kill fault tests');
 
 const SENDERS = 3;
 const PER_SENDER = 60;
 const PACE_MS = 25;
 
-describe.runIf(adminUrl !== null)('a node killed with SIGKILL under load', () => {
-  const backends = useClusterBackends(adminUrl ?? '');
+describe.runIf(services !== null)('a node killed with SIGKILL under load', () => {
+  const backends = useClusterBackends(services?.postgres.url ?? '');
   const cluster = useFaultCluster(backends, 3);
 
   it('its clients resume on other nodes with every acked message once, in order; its registry entries and presence expire', async () => {

@@ -8,7 +8,7 @@ import { type SdkReader, sdkReader, useClusterBackends } from '../cluster/cluste
 import { logViolations, orderedStreamViolations } from '../cluster/history-checker.js';
 import { closeAll, TestClient } from '../helpers/client.js';
 import { api, createGroup, uid, until } from '../helpers/server.js';
-import { holdServicesLock, type ServicesLock, startPostgres, stopPostgres } from '../helpers/services.js';
+import { startPostgres, stopPostgres } from '../helpers/services.js';
 import {
   faultServices,
   isReady,
@@ -25,7 +25,7 @@ import {
  * send retried with its client_msg_id is stored once.
  */
 
-const adminUrl = await faultServices('the PostgreSQL restart fault tests', true);
+const services = faultServices('the PostgreSQL restart fault tests');
 
 const OUTAGE_MS = 2_000;
 const LANES_PER_NODE = 2;
@@ -39,9 +39,9 @@ interface Outcome {
   answer: 'ack' | 'duplicate' | 'no answer' | ErrorFrame['code'];
 }
 
-describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
-  leaveServicesRunning();
-  const backends = useClusterBackends(adminUrl ?? '');
+describe.runIf(services !== null)('PostgreSQL restarted under load', () => {
+  leaveServicesRunning(services);
+  const backends = useClusterBackends(services?.postgres.url ?? '');
   const cluster = useFaultCluster(backends, 2);
 
   it('sends are refused as retryable or wait, nothing acked is lost, and the nodes recover by themselves', async () => {
@@ -71,7 +71,6 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
     let stopped = false;
     /** Set if the test ends early: lanes stop retrying. */
     let abandoned = false;
-    let lock: ServicesLock | undefined;
     try {
       await Promise.all(sdks.map((s) => s.client.connect()));
       await until(() => sdks.every((s) => s.client.state === 'live'));
@@ -109,8 +108,6 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
       const listener = await TestClient.open(nodes[0]!.wsUrl, { user: senderIds[0]! });
       lanes.push(listener);
       await listener.waitFor((f) => f.type === 'ping', { timeoutMs: 5_000, label: 'a first ping' });
-      // The lock first (a benchmark may hold it for minutes), then the load, then the outage.
-      lock = await holdServicesLock();
       const load = Promise.all(
         senderIds.map(async (id, lane) => {
           for (let i = 0; !stopped; i++) {
@@ -121,7 +118,7 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
       );
 
       await until(() => acked.size >= 20, 10_000);
-      await stopPostgres();
+      await stopPostgres(services!.postgres);
       const down = Date.now();
       const pingsFrom = listener.mark();
       const readyDuringOutage = await Promise.all(nodes.map((n) => isReady(n.httpUrl)));
@@ -136,9 +133,8 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
       probe.terminate();
       await sleep(Math.max(0, OUTAGE_MS - (Date.now() - down)));
       const pingsDuringOutage = listener.frames.slice(pingsFrom).filter((f) => f.type === 'ping').length;
-      await startPostgres();
-      const outage = { down, up: Date.now(), lockWaitMs: lock.waitedMs };
-      await lock.release();
+      await startPostgres(services!.postgres);
+      const outage = { down, up: Date.now() };
 
       // The nodes find the database again by themselves: ready, then acking new sends.
       const readyAgainMs = await timeUntil(
@@ -183,7 +179,7 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
       for (const n of nodes) expect(n.proc.exitCode).toBeNull();
       console.info(
         `PostgreSQL restart: ${messagesOf(history).length} messages from ${senderIds.length} lanes, ` +
-          `${outage.up - outage.down} ms outage (lock waited ${outage.lockWaitMs} ms); ` +
+          `${outage.up - outage.down} ms outage; ` +
           `${refusals.length} retryable refusals [${[...codes].join(', ')}], ` +
           `${outcomes.filter((o) => o.answer === 'duplicate').length} duplicate acks; ready again ` +
           `${readyAgainMs} ms after PostgreSQL answered, every lane acked within ${readyAgainMs + firstAckAfter} ms`,
@@ -200,7 +196,6 @@ describe.runIf(adminUrl !== null)('PostgreSQL restarted under load', () => {
         );
       throw error;
     } finally {
-      await lock?.release();
       stopped = true;
       abandoned = true;
       for (const s of sdks) s.client.close();

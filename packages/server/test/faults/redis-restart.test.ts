@@ -10,7 +10,7 @@ import {
 import { logViolations, orderedStreamViolations } from '../cluster/history-checker.js';
 import { closeAll, TestClient } from '../helpers/client.js';
 import { createGroup, uid, until } from '../helpers/server.js';
-import { holdServicesLock, type ServicesLock, startRedis, stopRedis } from '../helpers/services.js';
+import { startRedis, stopRedis } from '../helpers/services.js';
 import {
   faultServices,
   isReady,
@@ -28,14 +28,14 @@ import {
  * their registry entries and subscriptions by themselves, so live pushes resume without a restart.
  */
 
-const adminUrl = await faultServices('the Redis restart fault tests', true);
+const services = faultServices('the Redis restart fault tests');
 
 const OUTAGE_MS = 2_000;
 const PACE_MS = 25;
 
-describe.runIf(adminUrl !== null)('Redis restarted under load', () => {
-  leaveServicesRunning();
-  const backends = useClusterBackends(adminUrl ?? '');
+describe.runIf(services !== null)('Redis restarted under load', () => {
+  leaveServicesRunning(services);
+  const backends = useClusterBackends(services?.postgres.url ?? '');
   const cluster = useFaultCluster(backends, 2);
 
   it('acks go on, readers heal through the outage, and live pushes resume afterwards, with no node restarted', async () => {
@@ -52,7 +52,6 @@ describe.runIf(adminUrl !== null)('Redis restarted under load', () => {
     ]);
     const sdks: Array<SdkReader & { name: string }> = [];
     const raw: TestClient[] = [];
-    let lock: ServicesLock | undefined;
     try {
       for (const [i, node] of nodes.entries()) {
         for (const [name, userId] of [
@@ -73,21 +72,18 @@ describe.runIf(adminUrl !== null)('Redis restarted under load', () => {
       );
       raw.push(...rawReaders, ...probers);
 
-      // The lock first (a benchmark may hold it for minutes), then the load, then the outage.
-      lock = await holdServicesLock();
       const senders = sdks.filter((s) => s.name.startsWith('sender'));
       const load = startSdkLoad(senders, conv, { paceMs: PACE_MS, perSender: 10_000 });
       await until(() => load.acked.size >= 20, 10_000);
 
       let readyDuringOutage: boolean[] = [];
-      await stopRedis();
+      await stopRedis(services!.redis);
       const down = Date.now();
       await sleep(OUTAGE_MS / 2);
       readyDuringOutage = await Promise.all(nodes.map((n) => isReady(n.httpUrl)));
       await sleep(OUTAGE_MS / 2);
-      await startRedis();
-      const outage = { down, up: Date.now(), lockWaitMs: lock.waitedMs };
-      await lock.release();
+      await startRedis(services!.redis);
+      const outage = { down, up: Date.now() };
 
       // Live delivery across nodes comes back: a probe sent on one node is pushed to the other's
       // raw socket. Recovery is from Redis answering again to the first probe pushed across.
@@ -143,12 +139,11 @@ describe.runIf(adminUrl !== null)('Redis restarted under load', () => {
       for (const n of nodes) expect(n.proc.exitCode).toBeNull();
       console.info(
         `Redis restart: ${messagesOf(history).length} messages, ${ackedInOutage.length} acked during a ` +
-          `${outage.up - outage.down} ms outage (lock waited ${outage.lockWaitMs} ms); live pushes ` +
+          `${outage.up - outage.down} ms outage; live pushes ` +
           `across nodes again ${recoveryMs} ms after Redis answered, ready again after ${readyAgainMs} ms more ` +
           `(heartbeat ${CLUSTER_TIMINGS.clusterHeartbeatMs} ms)`,
       );
     } finally {
-      await lock?.release();
       for (const s of sdks) s.client.close();
       await closeAll(raw);
     }

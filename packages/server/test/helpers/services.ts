@@ -1,45 +1,57 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { appendFile, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { freePort } from './free-port.js';
 
 /**
- * Stopping and starting the machine's shared PostgreSQL and Redis, for the fault tests
- * (packages/server/test/faults). Every restart happens while this process holds an exclusive
- * flock on SERVICES_LOCK, which other users of the same services (a benchmark) take too, so that
- * nobody has a service pulled from under them; the lock is held for one restart window at a time.
+ * The fault pass's own PostgreSQL and Redis: a throwaway PostgreSQL cluster (`initdb` into a temp
+ * dir) and a `redis-server`, each on a free port of 127.0.0.1, made before the pass and removed
+ * after it (faults/global-setup.ts). The fault tests stop and start exactly these, so a developer's
+ * services (5432, 6379) are never touched. Everything here is plain data, so that the test workers
+ * can restart what the global setup made.
  */
 
 const run = promisify(execFile);
 
-export const SERVICES_LOCK = '/tmp/natter-services.lock';
-/**
- * Longest we wait for the lock: a benchmark may hold it for minutes on a developer machine; in CI
- * nothing else takes it, so a long wait there means a stuck lock, better reported soon.
- */
-const LOCK_WAIT_S = process.env.CI === 'true' ? 60 : 420;
+export interface ThrowawayPostgres {
+  /** Where initdb and pg_ctl are (`pg_config --bindir`, or /usr/lib/postgresql/<newest>/bin). */
+  bindir: string;
+  dataDir: string;
+  logFile: string;
+  port: number;
+  /** The superuser's URL (trust auth), to create test databases from. */
+  url: string;
+  /** PostgreSQL refuses to run as root: when the tests do, its commands run as this user. */
+  runAs: string | null;
+}
 
-/** The PostgreSQL cluster the tests restart: the local one (Debian's pg_ctlcluster naming). */
-const PG_VERSION = process.env.NATTER_TEST_PG_VERSION ?? '15';
-const PG_CLUSTER = process.env.NATTER_TEST_PG_CLUSTER ?? 'main';
-const REDIS_PORT = '6379';
-const REDIS_START = [
-  '--daemonize',
-  'yes',
-  '--bind',
-  '127.0.0.1',
-  '-::1',
-  '--port',
-  REDIS_PORT,
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-  '--dir',
-  '/var/lib/redis',
-  '--logfile',
-  '/var/log/redis/ci.log',
-];
+export interface ThrowawayRedis {
+  dir: string;
+  port: number;
+  url: string;
+}
+
+export interface ThrowawayServices {
+  /** The temp dir holding both; removed with everything in it. */
+  root: string;
+  postgres: ThrowawayPostgres;
+  redis: ThrowawayRedis;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Set by faults/global-setup.ts: the services, or why they could not be made here. */
+    faultServices: ThrowawayServices | { unavailable: string };
+  }
+}
+
+/** The system user PostgreSQL runs as when the tests run as root (Debian's package creates it). */
+const POSTGRES_USER = 'postgres';
 
 async function commandExists(command: string): Promise<boolean> {
   try {
@@ -50,69 +62,103 @@ async function commandExists(command: string): Promise<boolean> {
   }
 }
 
-/**
- * Whether this machine lets the tests restart its services (flock, redis-cli, redis-server,
- * pg_ctlcluster, and the services on their default local ports). Null when it does; else why not,
- * for the caller's loud skip (or failure under CI).
- */
-export async function whyServicesCannotRestart(): Promise<string | null> {
-  for (const command of ['flock', 'redis-cli', 'redis-server', 'pg_ctlcluster'])
-    if (!(await commandExists(command))) return `${command} is not installed`;
-  if (process.env.NATTER_TEST_REDIS_URL !== undefined || process.env.NATTER_TEST_POSTGRES_URL !== undefined)
-    return 'NATTER_TEST_REDIS_URL or NATTER_TEST_POSTGRES_URL points the tests at a service they cannot restart';
-  return null;
-}
+const hasServerBinaries = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'));
 
-/** An exclusive hold on SERVICES_LOCK, by a child `flock` process, until `release()`. */
-export interface ServicesLock {
-  /** How long the lock took to get (someone else held it). */
-  waitedMs: number;
-  release(): Promise<void>;
-}
-
-/**
- * Takes the services lock through a child `flock` that holds it until its stdin closes, so the lock
- * goes with this process if it dies. Restarts made while holding it must not call `flock` again.
- */
-export async function holdServicesLock(): Promise<ServicesLock> {
-  const started = Date.now();
-  const child: ChildProcess = spawn(
-    'flock',
-    ['-w', String(LOCK_WAIT_S), SERVICES_LOCK, 'sh', '-c', 'echo held; exec cat >/dev/null'],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const held = await new Promise<boolean>((resolve) => {
-    child.stdout?.once('data', () => resolve(true));
-    void exited.then(() => resolve(false));
-  });
-  if (!held) throw new Error(`could not take ${SERVICES_LOCK} within ${LOCK_WAIT_S} s`);
-  return {
-    waitedMs: Date.now() - started,
-    async release() {
-      child.stdin?.end();
-      await exited;
-    },
-  };
-}
-
-/** Runs `work` holding the services lock, and releases it however `work` ends. */
-export async function withServicesLock<T>(work: (lock: ServicesLock) => Promise<T>): Promise<T> {
-  const lock = await holdServicesLock();
+/** The directory of initdb and pg_ctl: `pg_config --bindir`, else Debian's newest version, else PATH. */
+async function postgresBindir(): Promise<string | null> {
+  const candidates: string[] = [];
   try {
-    return await work(lock);
-  } finally {
-    await lock.release();
-  }
-}
-
-export async function redisAnswers(): Promise<boolean> {
-  try {
-    const { stdout } = await run('redis-cli', ['-p', REDIS_PORT, 'ping'], { timeout: 2_000 });
-    return stdout.trim() === 'PONG';
+    candidates.push((await run('pg_config', ['--bindir'])).stdout.trim());
   } catch {
-    return false;
+    // no pg_config (it comes with libpq-dev or postgresql-common)
   }
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian).sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((version) => join(debian, version, 'bin')));
+  }
+  try {
+    const initdb = (await run('sh', ['-c', 'command -v initdb'])).stdout.trim();
+    candidates.push(initdb.slice(0, initdb.lastIndexOf('/')));
+  } catch {
+    // not on PATH
+  }
+  return candidates.find(hasServerBinaries) ?? null;
+}
+
+async function uidAndGid(user: string): Promise<{ uid: number; gid: number } | null> {
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', user]), run('id', ['-g', user])]);
+    return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Makes both services. Throws saying what is missing (PostgreSQL's server binaries, redis-server,
+ * or, as root, runuser and the postgres user), so that the caller can skip or fail.
+ */
+export async function createThrowawayServices(): Promise<ThrowawayServices> {
+  const bindir = await postgresBindir();
+  if (bindir === null) throw new Error('PostgreSQL server binaries (initdb, pg_ctl) are not installed');
+  for (const command of ['redis-server', 'redis-cli'])
+    if (!(await commandExists(command))) throw new Error(`${command} is not installed`);
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? await uidAndGid(POSTGRES_USER) : null;
+  if (asRoot && owner === null) throw new Error(`running as root, and there is no ${POSTGRES_USER} user`);
+  if (asRoot && !(await commandExists('runuser'))) throw new Error('running as root, and runuser is missing');
+
+  const root = await mkdtemp(join(tmpdir(), 'natter-faults-'));
+  try {
+    if (owner) await chown(root, owner.uid, owner.gid);
+    const [postgresPort, redisPort] = [await freePort(), await freePort()];
+    const services: ThrowawayServices = {
+      root,
+      postgres: {
+        bindir,
+        dataDir: join(root, 'postgres'),
+        logFile: join(root, 'postgres.log'),
+        port: postgresPort,
+        url: `postgres://postgres@127.0.0.1:${postgresPort}/postgres`,
+        runAs: asRoot ? POSTGRES_USER : null,
+      },
+      redis: { dir: join(root, 'redis'), port: redisPort, url: `redis://127.0.0.1:${redisPort}` },
+    };
+    const pg = services.postgres;
+    await asPostgresOwner(pg, 'initdb', [
+      ...['-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'],
+      '--no-sync',
+    ]);
+    // TCP on 127.0.0.1 only: no socket in the machine's /var/run/postgresql.
+    await appendFile(
+      join(pg.dataDir, 'postgresql.conf'),
+      `\nport = ${pg.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n`,
+    );
+    await mkdir(services.redis.dir);
+    await startPostgres(pg);
+    await startRedis(services.redis);
+    return services;
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Stops both services, whatever state they are in, and deletes their files. */
+export async function removeThrowawayServices(services: ThrowawayServices): Promise<void> {
+  await stopPostgres(services.postgres).catch(() => {});
+  await stopRedis(services.redis).catch(() => {});
+  await rm(services.root, { recursive: true, force: true });
+}
+
+function asPostgresOwner(pg: ThrowawayPostgres, command: string, args: string[]) {
+  const binary = join(pg.bindir, command);
+  // From the services' own dir: the postgres user may not be allowed into the caller's.
+  const options = { timeout: 60_000, cwd: dirname(pg.dataDir) };
+  return pg.runAs === null
+    ? run(binary, args, options)
+    : run('runuser', ['-u', pg.runAs, '--', binary, ...args], options);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -123,76 +169,63 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
 }
 
-/** Call holding the lock. `SHUTDOWN NOSAVE`: Redis goes away with every key, as a crash would. */
-export async function stopRedis(): Promise<void> {
+export async function redisAnswers(redis: ThrowawayRedis): Promise<boolean> {
+  try {
+    const { stdout } = await run('redis-cli', ['-p', String(redis.port), 'ping'], { timeout: 2_000 });
+    return stdout.trim() === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** `SHUTDOWN NOSAVE`: Redis goes away with every key, as a crash would. */
+export async function stopRedis(redis: ThrowawayRedis): Promise<void> {
   // redis-cli reports the connection closing under it as an error: the shutdown is what it looks like.
-  await run('redis-cli', ['-p', REDIS_PORT, 'shutdown', 'nosave'], { timeout: 5_000 }).catch(() => {});
-  await waitFor('Redis did not stop', async () => !(await redisAnswers()), 5_000);
+  await run('redis-cli', ['-p', String(redis.port), 'shutdown', 'nosave'], { timeout: 5_000 }).catch(
+    () => {},
+  );
+  await waitFor('Redis did not stop', async () => !(await redisAnswers(redis)), 5_000);
 }
 
-/** Call holding the lock. Starts Redis as CI does and waits until it answers. */
-export async function startRedis(): Promise<void> {
-  await run('redis-server', REDIS_START, { timeout: 5_000 });
-  await waitFor('Redis did not answer', redisAnswers, 10_000);
+/** Starts Redis on its port, empty and without persistence, and waits until it answers. */
+export async function startRedis(redis: ThrowawayRedis): Promise<void> {
+  await run(
+    'redis-server',
+    [
+      ...['--port', String(redis.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ...['--daemonize', 'yes', '--dir', redis.dir, '--logfile', join(redis.dir, 'redis.log')],
+      ...['--pidfile', join(redis.dir, 'redis.pid')],
+    ],
+    { timeout: 5_000 },
+  );
+  await waitFor('Redis did not answer', () => redisAnswers(redis), 10_000);
 }
 
-export async function postgresAnswers(): Promise<boolean> {
-  for (const user of ['postgres', 'root']) {
-    const probe = postgres(`postgres://${user}@127.0.0.1:5432/postgres`, {
-      max: 1,
-      connect_timeout: 2,
-      onnotice: () => {},
-    });
-    try {
-      await probe`SELECT 1`;
-      return true;
-    } catch {
-      // next user, or down
-    } finally {
-      await probe.end({ timeout: 1 }).catch(() => {});
-    }
-  }
-  return false;
-}
-
-function pgCtl(action: 'start' | 'stop' | 'restart'): Promise<unknown> {
-  return run('pg_ctlcluster', ['--skip-systemctl-redirect', PG_VERSION, PG_CLUSTER, action], {
-    timeout: 30_000,
-  });
-}
-
-/** Call holding the lock. A fast shutdown: every session is terminated, as in a failover. */
-export async function stopPostgres(): Promise<void> {
-  await pgCtl('stop');
-}
-
-/** Call holding the lock. Starts PostgreSQL and waits until it takes queries. */
-export async function startPostgres(): Promise<void> {
-  await pgCtl('start');
-  await waitFor('PostgreSQL did not answer', postgresAnswers, 20_000);
-}
-
-/**
- * For afterAll: whatever a test did, PostgreSQL and Redis are running when it returns. Takes the lock
- * to start one that is down (or starts it anyway if the lock cannot be had: a stopped service
- * disturbs everyone more than a start does).
- */
-export async function ensureServicesRunning(): Promise<void> {
-  const down = async () => !(await redisAnswers()) || !(await postgresAnswers());
-  if (!(await down())) return;
-  const start = async () => {
-    if (!(await redisAnswers())) await startRedis();
-    if (!(await postgresAnswers())) await startPostgres();
-  };
-  let lock: ServicesLock | undefined;
+export async function postgresAnswers(pg: ThrowawayPostgres): Promise<boolean> {
+  const probe = postgres(pg.url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {
-    lock = await holdServicesLock();
-  } catch (error) {
-    console.warn(`starting the services without the lock: ${String(error)}`);
-  }
-  try {
-    await start();
+    await probe`SELECT 1`;
+    return true;
+  } catch {
+    return false;
   } finally {
-    await lock?.release();
+    await probe.end({ timeout: 1 }).catch(() => {});
   }
+}
+
+/** An immediate shutdown: every session is cut and nothing is flushed, as in a crash. */
+export async function stopPostgres(pg: ThrowawayPostgres): Promise<void> {
+  await asPostgresOwner(pg, 'pg_ctl', ['-D', pg.dataDir, '-m', 'immediate', '-w', 'stop']);
+}
+
+/** Starts PostgreSQL (recovering after an immediate stop) and waits until it takes queries. */
+export async function startPostgres(pg: ThrowawayPostgres): Promise<void> {
+  await asPostgresOwner(pg, 'pg_ctl', ['-D', pg.dataDir, '-l', pg.logFile, '-w', '-t', '30', 'start']);
+  await waitFor('PostgreSQL did not answer', () => postgresAnswers(pg), 20_000);
+}
+
+/** Starts whichever of the two is down (for afterAll, whatever a test did). */
+export async function ensureRunning(services: ThrowawayServices): Promise<void> {
+  if (!(await redisAnswers(services.redis))) await startRedis(services.redis);
+  if (!(await postgresAnswers(services.postgres))) await startPostgres(services.postgres);
 }
