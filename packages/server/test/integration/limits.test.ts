@@ -1,7 +1,16 @@
 import type { ErrorFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectAck, expectError, TestClient, tryUpgrade } from '../helpers/client.js';
-import { createGroup, signToken, sleep, startTestServer, type TestServer, uid } from '../helpers/server.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import {
+  createGroup,
+  signToken,
+  sleep,
+  startTestServer,
+  type TestServer,
+  uid,
+  until,
+} from '../helpers/server.js';
 
 const MAX_FRAME = 4096;
 const MAX_BODY = 100;
@@ -9,16 +18,22 @@ const SEND_BURST = 5;
 const SENDS_PER_SECOND = 2;
 const MAX_CONNS = 3;
 
+/** The rate limits refill on the server's time, a ManualClock that moves only when advanced. */
 describe('limits', () => {
+  const clock = new ManualClock();
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({
-      maxFrameBytes: MAX_FRAME,
-      maxBodyBytes: MAX_BODY,
-      sendBurst: SEND_BURST,
-      sendsPerSecond: SENDS_PER_SECOND,
-      maxConnectionsPerUser: MAX_CONNS,
-    });
+    server = await startTestServer(
+      {
+        maxFrameBytes: MAX_FRAME,
+        maxBodyBytes: MAX_BODY,
+        sendBurst: SEND_BURST,
+        sendsPerSecond: SENDS_PER_SECOND,
+        maxConnectionsPerUser: MAX_CONNS,
+      },
+      undefined,
+      { clock },
+    );
   });
   afterAll(async () => {
     await server?.dispose();
@@ -97,7 +112,10 @@ describe('limits', () => {
         expect(l.retry_after_ms).toBeGreaterThan(0);
         expect(l.retry_after_ms).toBeLessThanOrEqual(1000 / SENDS_PER_SECOND + 50);
       }
-      await sleep(Math.max(...limited.map((l) => l.retry_after_ms ?? 0)) + 20);
+      const wait = Math.max(...limited.map((l) => l.retry_after_ms ?? 0));
+      await clock.advance(wait - 1);
+      expectError(await c1.send(conv, 'too early'), 'rate_limited');
+      await clock.advance(1);
       expectAck(await c1.send(conv, 'after waiting'));
       const h = await c1.fullHistory(conv);
       expect(h.filter((e) => e.kind === 'message')).toHaveLength(acks.length + 1);
@@ -144,17 +162,29 @@ describe('limits', () => {
     }
   });
 
-  it('frames beyond frameBurst/framesPerSecond get rate_limited errors', async () => {
-    const local = await startTestServer({ frameBurst: 20, framesPerSecond: 5, maxInvalidFrames: 1000 });
+  it('frames beyond frameBurst/framesPerSecond get rate_limited errors; the bucket refills at the rate', async () => {
+    const localClock = new ManualClock();
+    const local = await startTestServer(
+      { frameBurst: 20, framesPerSecond: 5, maxInvalidFrames: 1000 },
+      undefined,
+      { clock: localClock },
+    );
     try {
-      const c = await TestClient.open(local.wsUrl, { user: uid('flood') });
+      // Not answering the server's pings, so that only these frames take tokens.
+      const c = await TestClient.open(local.wsUrl, { user: uid('flood') }, { autoPong: false });
+      const pongs = () => c.frames.filter((f) => f.type === 'pong').length;
+      const limited = () => c.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited').length;
       for (let i = 0; i < 60; i++) c.sendJson({ type: 'ping' });
-      await sleep(300);
-      const pongs = c.frames.filter((f) => f.type === 'pong').length;
-      const limited = c.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited');
-      expect(pongs).toBeLessThanOrEqual(25);
-      expect(pongs).toBeGreaterThanOrEqual(15);
-      expect(limited.length).toBeGreaterThan(0);
+      await until(() => pongs() + limited() === 60);
+      // Time stood still: the burst less the auth frame's token, and nothing more.
+      expect(pongs()).toBe(19);
+      expect(limited()).toBe(41);
+      // One frame's worth of time later, one more gets through.
+      await localClock.advance(1000 / 5);
+      c.sendJson({ type: 'ping' });
+      c.sendJson({ type: 'ping' });
+      await until(() => pongs() + limited() === 62);
+      expect(pongs()).toBe(20);
       await c.close();
     } finally {
       await local.dispose();
