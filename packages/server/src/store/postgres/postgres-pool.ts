@@ -19,6 +19,15 @@ const RETIRE_TIMEOUT_S = 1;
 const RESERVE_TIMEOUT_MS = 5_000;
 
 /**
+ * Longest a transaction may take once its connection is reserved. The same driver fault can strike
+ * a connection already reserved: a query issued while it reconnects is dropped and never settles
+ * (found again by the fault pass: after an immediate PostgreSQL stop, about one run in nine left a
+ * node's commit waiting for ever, so it acked nothing more and could not drain). Transactions here
+ * take milliseconds; one that takes this long is treated as a lost connection.
+ */
+const TRANSACTION_TIMEOUT_MS = 15_000;
+
+/**
  * The node's connection pool, and its transactions.
  *
  * Transactions run on a reserved connection with explicit BEGIN/COMMIT rather than the driver's
@@ -51,13 +60,24 @@ export class PostgresPool {
    */
   async transaction<T>(mode: TransactionMode, work: (tx: Tx) => Promise<T>): Promise<T> {
     const db = this.db;
-    const tx = await reserveWithin(db, RESERVE_TIMEOUT_MS);
+    let tx: Tx;
+    try {
+      tx = await within(db.reserve(), RESERVE_TIMEOUT_MS, (late) => late.release());
+    } catch (error) {
+      // A reservation that never came is stuck in the driver's queue: later ones would queue
+      // behind it, so the pool is replaced.
+      if (error instanceof NoAnswer) this.replace(db, error);
+      throw error;
+    }
     let reusable = true;
     try {
-      await tx.unsafe(`BEGIN ${mode}`);
-      const result = await work(tx);
-      await tx`COMMIT`;
-      return result;
+      const run = async () => {
+        await tx.unsafe(`BEGIN ${mode}`);
+        const result = await work(tx);
+        await tx`COMMIT`;
+        return result;
+      };
+      return await within(run(), TRANSACTION_TIMEOUT_MS);
     } catch (error) {
       reusable = !isConnectionFailure(error) && (await rollback(tx));
       if (!reusable) this.replace(db, error);
@@ -79,32 +99,32 @@ export class PostgresPool {
   }
 }
 
+/** The driver did not answer in time: counted as a connection failure (retryable; probed). */
+class NoAnswer extends Error {
+  readonly code = 'CONNECT_TIMEOUT';
+}
+
 /**
- * A reserved connection, or a CONNECT_TIMEOUT error (a connection failure: retryable, and the
- * health probe takes over) after `timeoutMs`. A reservation that arrives after all is released.
+ * What `pending` settles to, or NoAnswer after `timeoutMs`; a value that arrives after all goes to
+ * `late`.
  */
-async function reserveWithin(db: Db, timeoutMs: number): Promise<Tx> {
+async function within<T>(pending: Promise<T>, timeoutMs: number, late?: (value: T) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
-  const reserving = db.reserve();
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       timedOut = true;
-      reject(
-        Object.assign(new Error('No PostgreSQL connection could be reserved in time.'), {
-          code: 'CONNECT_TIMEOUT',
-        }),
-      );
+      reject(new NoAnswer(`PostgreSQL did not answer within ${timeoutMs} ms.`));
     }, timeoutMs);
   });
-  reserving.then(
-    (late) => {
-      if (timedOut) late.release();
+  pending.then(
+    (value) => {
+      if (timedOut) late?.(value);
     },
     () => {},
   );
   try {
-    return await Promise.race([reserving, timeout]);
+    return await Promise.race([pending, timeout]);
   } finally {
     clearTimeout(timer);
   }
