@@ -104,7 +104,7 @@ const SETTINGS = {
   maxHttpConnectionsPerIp: {
     env: 'NATTER_MAX_HTTP_CONNECTIONS_PER_IP',
     doc: 'HTTP connections one peer address may hold open at once (upgraded WebSockets do not count; a trusted proxy is exempt); one more is answered rate_limited (429) and closed.',
-    schema: int(1).default(64),
+    schema: int(1).default(256),
   },
   registration: {
     env: 'NATTER_REGISTRATION',
