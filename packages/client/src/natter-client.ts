@@ -101,6 +101,9 @@ const SEND_WINDOW = 32;
  */
 const RESTART_WINDOW_MS = 60_000;
 
+/** Longest a hole is left for our own writes' acks to fill before it is fetched anyway. */
+const HOLE_GRACE_MS = 1000;
+
 /** Before `ready` tells the real interval: the server's default ping interval. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000;
 
@@ -137,6 +140,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private readonly inFlight = new Set<string>();
   /** Edits and deletes awaiting their ack, per conversation. */
   private readonly amendsInFlight = new Map<string, number>();
+  /** When each hole left for our own writes' acks was first seen. */
+  private readonly holeSeenAt = new Map<string, number>();
+  private holeTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Conversations that received events outside a sync since the last one started (live pushes, our
    * acks, fetches), most recent last: the next sync reports what we hold there (`held`), so it does
@@ -192,8 +198,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   close(): void {
     this.flushReceipts();
     this.setState('closed');
-    for (const timer of [this.reconnectTimer, this.retryTimer, this.receiptTimer]) clearTimeout(timer);
-    this.reconnectTimer = this.retryTimer = this.receiptTimer = undefined;
+    for (const timer of [this.reconnectTimer, this.retryTimer, this.receiptTimer, this.holeTimer])
+      clearTimeout(timer);
+    this.reconnectTimer = this.retryTimer = this.receiptTimer = this.holeTimer = undefined;
     for (const unlisten of this.unlistenNetwork ?? []) unlisten();
     this.unlistenNetwork = undefined;
     const socket = this.socket;
@@ -474,11 +481,12 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       await this.syncPages(listing, token, held, (next) => {
         token = next;
       });
+      await this.fillHoles();
     } catch (error) {
+      // The token did not move: the next sync must report these again.
       for (const h of held) this.heldSinceSync.add(h.conversation_id);
       throw error;
     }
-    await this.fillHoles();
     this.token = token;
   }
 
@@ -524,14 +532,36 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   /**
    * Fetches what is missing behind each hole, except holes our own writes awaiting their ack will
-   * fill: a peer's message often arrives before the ack of ours that precedes it.
+   * fill (a peer's message often arrives before the ack of ours that precedes it), for at most
+   * HOLE_GRACE_MS: a client that keeps sending always has writes in flight, and a real hole must
+   * not wait behind them.
    */
   private async fillHoles(): Promise<void> {
-    for (const hole of this.log.holes()) {
-      const ownPending = this.writesAwaitingAck(hole.conversationId);
-      if (hole.missing > 0 && hole.missing <= ownPending) continue;
-      await this.fetchFrom(hole.conversationId, hole.afterSeq);
+    const holes = this.log.holes();
+    const open = new Set(holes.map((h) => h.conversationId));
+    for (const id of this.holeSeenAt.keys()) if (!open.has(id)) this.holeSeenAt.delete(id);
+    for (const hole of holes) {
+      const id = hole.conversationId;
+      if (hole.missing > 0 && hole.missing <= this.writesAwaitingAck(id)) {
+        const seenAt = this.holeSeenAt.get(id) ?? Date.now();
+        this.holeSeenAt.set(id, seenAt);
+        const left = seenAt + HOLE_GRACE_MS - Date.now();
+        if (left > 0) {
+          this.recheckHolesIn(left);
+          continue;
+        }
+      }
+      this.holeSeenAt.delete(id);
+      await this.fetchFrom(id, hole.afterSeq);
     }
+  }
+
+  private recheckHolesIn(ms: number): void {
+    if (this.holeTimer !== undefined || this.currentState === 'closed') return;
+    this.holeTimer = setTimeout(() => {
+      this.holeTimer = undefined;
+      this.fillHolesSoon();
+    }, ms);
   }
 
   private writesAwaitingAck(conversationId: string): number {
@@ -584,7 +614,11 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private async settle(entry: OutboxEntry, seq: number): Promise<boolean> {
     if (!this.unsent.delete(entry.clientMsgId)) return false;
     this.pump();
-    await this.outbox.remove(entry.clientMsgId);
+    try {
+      await this.outbox.remove(entry.clientMsgId);
+    } catch {
+      // Left in storage, it is sent once more after a reload and deduplicated by the server.
+    }
     this.emit('outbox', { ...entry, state: 'sent', seq });
     return true;
   }

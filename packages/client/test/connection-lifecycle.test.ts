@@ -302,6 +302,35 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     client.close();
   });
 
+  it('a hole left for our unacked sends is fetched anyway after 1 s (a client that keeps sending)', async () => {
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type === 'send') return null;
+        if (f.type !== 'sync') return undefined;
+        return {
+          type: 'sync_result',
+          re: f.id ?? '',
+          conversations: [summaryOf('c1', 5)],
+          events: [],
+          truncated: [],
+          token: 't',
+          has_more: false,
+        };
+      },
+    });
+    const { client } = connected(server);
+    await client.connect();
+    await open(server);
+    await client.send('c1', 'mine');
+    await vi.advanceTimersByTimeAsync(0);
+    server.last.push({ type: 'event', event: messageEvent('c1', 7) });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(server.last.sentOf('fetch')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(server.last.sentOf('fetch').map((f) => f.after_seq)).toEqual([5]);
+    client.close();
+  });
+
   it('our own message coming back through sync before its ack settles the send', async () => {
     let stored: ClientFrame | undefined;
     const server = scriptedServer({

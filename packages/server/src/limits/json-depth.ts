@@ -33,7 +33,8 @@ export function exceedsJsonDepth(text: string, maxDepth = MAX_JSON_DEPTH): boole
       depth++;
       if (depth > maxDepth) return true;
     } else if (char === CLOSE_BRACKET || char === CLOSE_BRACE) {
-      depth--;
+      // Unbalanced closers are JSON.parse's to refuse; depth never counts them below zero.
+      if (depth > 0) depth--;
     }
   }
   return false;

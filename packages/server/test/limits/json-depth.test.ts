@@ -38,4 +38,7 @@ describe('exceedsJsonDepth', () => {
     expect(exceedsJsonDepth(arrays(100_000))).toBe(true);
     expect(exceedsJsonDepth(objects(100_000))).toBe(true);
   });
+  it('does not let unbalanced closers buy extra depth', () => {
+    expect(exceedsJsonDepth(`${']'.repeat(10)}${'['.repeat(MAX_JSON_DEPTH + 1)}`)).toBe(true);
+  });
 });

@@ -93,6 +93,9 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
+/** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */
+const MIGRATION_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** Any fixed key works: it only has to be the same on every node. */
 const MIGRATION_LOCK_KEY = 0x6e617474; // "natt"
 
@@ -103,18 +106,22 @@ const MIGRATION_LOCK_KEY = 0x6e617474; // "natt"
  * DDL is transactional in PostgreSQL: a failed migration leaves nothing behind.
  */
 export async function migrate(pool: PostgresPool): Promise<void> {
-  await pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
-    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+  await pool.transaction(
+    'ISOLATION LEVEL READ COMMITTED',
+    async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+      await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`;
-    const [row] = await tx<
-      { version: number | null }[]
-    >`SELECT max(version) AS version FROM schema_migrations`;
-    for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
-      await tx.unsafe(MIGRATIONS[i]!);
-      await tx`INSERT INTO schema_migrations (version) VALUES (${i + 1})`;
-    }
-  });
+      const [row] = await tx<
+        { version: number | null }[]
+      >`SELECT max(version) AS version FROM schema_migrations`;
+      for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
+        await tx.unsafe(MIGRATIONS[i]!);
+        await tx`INSERT INTO schema_migrations (version) VALUES (${i + 1})`;
+      }
+    },
+    MIGRATION_TIMEOUT_MS,
+  );
 }

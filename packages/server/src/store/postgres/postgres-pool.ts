@@ -57,18 +57,20 @@ export class PostgresPool {
    * Runs `work` in one transaction. Resolves after COMMIT returned (durable); rejects with the
    * failure otherwise, after rolling back when the connection still works. A COMMIT whose
    * connection broke may have committed: the caller reports it, and never retries it blindly.
+   * A transaction still running after `timeoutMs` counts as a lost connection: the pool is
+   * replaced, which closes its connection, so PostgreSQL rolls it back unless its COMMIT was
+   * already on the wire (then it committed, as with any lost connection; clients' retries are
+   * idempotent, and the ping's change token brings the events to readers).
    */
-  async transaction<T>(mode: TransactionMode, work: (tx: Tx) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    mode: TransactionMode,
+    work: (tx: Tx) => Promise<T>,
+    timeoutMs: number = TRANSACTION_TIMEOUT_MS,
+  ): Promise<T> {
     const db = this.db;
-    let tx: Tx;
-    try {
-      tx = await within(db.reserve(), RESERVE_TIMEOUT_MS, (late) => late.release());
-    } catch (error) {
-      // A reservation that never came is stuck in the driver's queue: later ones would queue
-      // behind it, so the pool is replaced.
-      if (error instanceof NoAnswer) this.replace(db, error);
-      throw error;
-    }
+    // A reservation that never comes fails this request only: under load (every connection busy)
+    // a long wait is normal, and replacing the pool would fail everything under way.
+    const tx = await within(db.reserve(), RESERVE_TIMEOUT_MS, (late) => late.release());
     let reusable = true;
     try {
       const run = async () => {
@@ -77,7 +79,7 @@ export class PostgresPool {
         await tx`COMMIT`;
         return result;
       };
-      return await within(run(), TRANSACTION_TIMEOUT_MS);
+      return await within(run(), timeoutMs);
     } catch (error) {
       reusable = !isConnectionFailure(error) && (await rollback(tx));
       if (!reusable) this.replace(db, error);
