@@ -10,8 +10,9 @@ export interface Timer {
  * - `now` is milliseconds since the epoch, the same scale as `Date.now()` (it may step backwards
  *   when the system clock is set; callers that measure intervals clamp at zero).
  * - A timer fires no earlier than `ms` after it was set (at most 2^31 - 1 ms, Node's limit); timers
- *   due at the same moment fire in the order they were set; `every` fires again `ms` after each
- *   firing until cancelled.
+ *   set with the same `ms` fire in the order they were set (nothing more is promised about the
+ *   order of timers with different `ms`); `every` fires again `ms` after each firing until
+ *   cancelled.
  * - Timers never keep the process alive.
  */
 export interface Clock {
