@@ -93,6 +93,11 @@ export function messageTexts(page: Page): Promise<string[]> {
   return page.locator('.message .bubble-text').allTextContents();
 }
 
+/** The open conversation's timeline as text: each message's text and each notice line, in order. */
+export function timelineLines(page: Page): Promise<string[]> {
+  return page.locator('.message .bubble-text, .notice').allTextContents();
+}
+
 /** The tick state of your own message with this text. */
 export function statusOf(page: Page, text: string) {
   return page.locator('.message.mine', { has: page.locator('.bubble-text', { hasText: text }) });

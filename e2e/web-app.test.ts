@@ -5,7 +5,15 @@ import { NatterClient, NatterHttp, type OutboxEntry } from '../packages/client/s
 import type { WebSocketLike } from '../packages/client/src/socket.js';
 import { startTestServer, type TestServer, uid } from '../packages/server/test/helpers/server.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
-import { conversationItem, messageTexts, PHONE, statusOf, storedToken, WebUser } from './web-app-driver.js';
+import {
+  conversationItem,
+  messageTexts,
+  PHONE,
+  statusOf,
+  storedToken,
+  timelineLines,
+  WebUser,
+} from './web-app-driver.js';
 
 const enabled = chromiumAvailable();
 const POLL = { timeout: 15_000, interval: 50 };
@@ -220,6 +228,30 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await alice.page.getByRole('button', { name: new RegExp(`Remove ${bob.username}`) }).click();
     await expect.poll(() => alice.page.locator('.members-panel li').count(), POLL).toBe(2);
     await bob.page.getByText('You are no longer a member of this conversation.').waitFor();
+
+    // The timeline tells who did what, in order among the messages, from each one's point of view.
+    await expect
+      .poll(() => timelineLines(alice.page), POLL)
+      .toEqual([
+        'You created the group “Weekend trip”',
+        'Who is in for Saturday?',
+        'Me!',
+        `You added ${carol.username}`,
+        `You made ${carol.username} an admin`,
+        'Welcome Carol',
+        `You removed ${bob.username}`,
+      ]);
+    await expect
+      .poll(() => timelineLines(carol.page), POLL)
+      .toEqual([
+        `${alice.username} added you`,
+        `${alice.username} made you an admin`,
+        'Welcome Carol',
+        `${alice.username} removed ${bob.username}`,
+      ]);
+    await expect.poll(() => timelineLines(bob.page), POLL).toContain(`${alice.username} removed you`);
+    await alice.screenshot('group-timeline');
+    await bob.screenshot('phone-removed');
     for (const user of [alice, bob, carol]) await user.close();
   }, 60_000);
 

@@ -1,9 +1,11 @@
 import type {
   ChatEvent,
   ConversationSummary,
+  EventKind,
   MemberInfo,
   PresenceState,
   ReceiptUpdateFrame,
+  Role,
   TypingUpdateFrame,
 } from '@natter/protocol';
 import { Emitter } from './emitter.js';
@@ -42,9 +44,46 @@ export interface MessageView {
   status: MessageStatus;
 }
 
+/** Log events that change the conversation rather than say something: shown as lines in the timeline. */
+export type NoticeKind = Extract<
+  EventKind,
+  'created' | 'member_added' | 'member_removed' | 'member_left' | 'role_changed' | 'renamed'
+>;
+
+const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
+  'created',
+  'member_added',
+  'member_removed',
+  'member_left',
+  'role_changed',
+  'renamed',
+]);
+
+/** "Alice added Bob", "Bob left", "Alice renamed the group": one membership or title event. */
+export interface NoticeView {
+  conversationId: string;
+  seq: number;
+  kind: NoticeKind;
+  /** Who did it: the creator, the one who added, removed, promoted or renamed; the leaver. */
+  actorId: string;
+  /** Whom it is about (added, removed, left, role changed); null for created and renamed. */
+  userId: string | null;
+  /** member_added, role_changed: the role given. */
+  role: Role | null;
+  /** created, renamed: the title. */
+  title: string | null;
+  /** created: the members the conversation started with. */
+  memberIds: string[];
+  createdAt: number;
+}
+
+/** What a conversation's timeline shows, in seq order: messages and notices. */
+export type TimelineItem = { type: 'message'; message: MessageView } | { type: 'notice'; notice: NoticeView };
+
 interface ConversationData {
   summary: ConversationSummary;
   messages: Map<number, MessageView>;
+  notices: Map<number, NoticeView>;
   typing: Map<string, ReturnType<typeof setTimeout>>;
   members: MemberCursors;
   /** 'idle' until the first member list fetch; 'again' when another is due once this one ends. */
@@ -143,13 +182,34 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     return [...stored.map((m) => this.withStatus(m, data)), ...mine];
   }
 
+  /**
+   * The timeline: messages and notices (membership and title changes) in seq order, then your
+   * messages still in the outbox.
+   */
+  timeline(conversationId: string): TimelineItem[] {
+    const notices = [...(this.data.get(conversationId)?.notices.values() ?? [])].sort(
+      (a, b) => a.seq - b.seq,
+    );
+    const items: TimelineItem[] = [];
+    let next = 0;
+    for (const message of this.messages(conversationId)) {
+      // Pending messages (seq null) come after everything stored.
+      while (next < notices.length && (message.seq === null || notices[next]!.seq < message.seq))
+        items.push({ type: 'notice', notice: notices[next++]! });
+      items.push({ type: 'message', message });
+    }
+    for (; next < notices.length; next++) items.push({ type: 'notice', notice: notices[next]! });
+    return items;
+  }
+
   typingIn(conversationId: string): string[] {
     return [...(this.data.get(conversationId)?.typing.keys() ?? [])];
   }
 
   /** Loads the page of history before the oldest message held (scrolling up). True if more remain. */
   async loadOlder(conversationId: string, limit = 50): Promise<boolean> {
-    const held = [...(this.data.get(conversationId)?.messages.keys() ?? [])];
+    const data = this.data.get(conversationId);
+    const held = [...(data?.messages.keys() ?? []), ...(data?.notices.keys() ?? [])];
     const oldest = held.length > 0 ? Math.min(...held) : undefined;
     const page = await this.client.history(conversationId, oldest, limit);
     for (const event of page.events) this.fold(event, false);
@@ -182,6 +242,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     return {
       summary,
       messages: new Map(),
+      notices: new Map(),
       typing: new Map(),
       members: new MemberCursors(),
       membersFetch: 'idle',
@@ -293,6 +354,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         status: 'sent',
       });
       if (event.client_msg_id) this.pending.delete(event.client_msg_id);
+    } else if (NOTICE_KINDS.has(event.kind)) {
+      data.notices.set(event.seq, noticeOf(event));
     } else if ((event.kind === 'edit' || event.kind === 'delete') && event.ref_seq !== null) {
       const target = data.messages.get(event.ref_seq);
       if (target && event.kind === 'edit' && !target.deleted) {
@@ -400,4 +463,19 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       status: entry.state === 'failed' ? 'failed' : 'sending',
     };
   }
+}
+
+function noticeOf(event: ChatEvent): NoticeView {
+  const data = event.data ?? {};
+  return {
+    conversationId: event.conversation_id,
+    seq: event.seq,
+    kind: event.kind as NoticeKind,
+    actorId: event.sender_id,
+    userId: data.user_id ?? null,
+    role: data.role ?? null,
+    title: data.title ?? null,
+    memberIds: data.member_ids ?? [],
+    createdAt: event.created_at,
+  };
 }

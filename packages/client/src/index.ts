@@ -1,5 +1,13 @@
 export { backoffDelay } from './backoff.js';
-export { ChatState, type ChatStateOptions, type MessageStatus, type MessageView } from './chat-state.js';
+export {
+  ChatState,
+  type ChatStateOptions,
+  type MessageStatus,
+  type MessageView,
+  type NoticeKind,
+  type NoticeView,
+  type TimelineItem,
+} from './chat-state.js';
 export { ConversationLog } from './conversation-log.js';
 export { NatterHttp, type Session } from './http-api.js';
 export { IndexedDbOutboxStorage } from './indexeddb-outbox.js';

@@ -185,4 +185,51 @@ describe('ChatState folds the live log into what an app renders', () => {
       x.client.close();
     }
   });
+  it('puts membership and title changes in the timeline, in seq order among the messages', async () => {
+    const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
+    const group = await createGroup(server.httpUrl, alice, [bob], 'plans');
+    const a = await live(alice);
+    const asAlice = { token: await signToken(alice) };
+    await a.client.send(group, 'hello');
+    await until(() => a.state.messages(group).at(-1)?.seq != null);
+    await api(server.httpUrl, 'POST', `/v1/conversations/${group}/members`, {
+      ...asAlice,
+      body: { user_id: carol, role: 'admin' },
+    });
+    await api(server.httpUrl, 'PATCH', `/v1/conversations/${group}`, {
+      ...asAlice,
+      body: { title: 'new plans' },
+    });
+    await api(server.httpUrl, 'DELETE', `/v1/conversations/${group}/members/${bob}`, {
+      token: await signToken(bob),
+    });
+    await a.client.send(group, 'after');
+    const line = (item: ReturnType<typeof a.state.timeline>[number]) =>
+      item.type === 'message'
+        ? `message:${item.message.body}`
+        : `${item.notice.kind}:${item.notice.actorId === alice ? 'alice' : 'bob'}:${item.notice.userId === carol ? 'carol' : item.notice.userId === bob ? 'bob' : '-'}:${item.notice.role ?? item.notice.title ?? '-'}`;
+    await until(
+      () => a.state.timeline(group).at(-1)?.type === 'message' && a.state.timeline(group).length === 5,
+    );
+    expect(a.state.timeline(group).map(line)).toEqual([
+      'message:hello',
+      'member_added:alice:carol:admin',
+      'renamed:alice:-:new plans',
+      'member_left:bob:bob:-',
+      'message:after',
+    ]);
+    // Loading older history brings the created event in front, without repeating anything.
+    await a.state.loadOlder(group);
+    expect(a.state.timeline(group).map(line)).toEqual([
+      'created:alice:-:plans',
+      'message:hello',
+      'member_added:alice:carol:admin',
+      'renamed:alice:-:new plans',
+      'member_left:bob:bob:-',
+      'message:after',
+    ]);
+    expect(a.state.messages(group).map((m) => m.body)).toEqual(['hello', 'after']);
+    a.state.close();
+    a.client.close();
+  });
 });

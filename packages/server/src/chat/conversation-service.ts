@@ -70,10 +70,14 @@ export class ConversationService {
     return found(await this.store.membersFor(userId, conversationId));
   }
 
-  /** Of `candidates`, those the user shares a conversation with (themself included): whom they may look up. */
+  /**
+   * Of `candidates`, those the user may look up (themself included): anyone whose events they can
+   * see, i.e. who was a member of a conversation at the same time as them (a former member of a
+   * group still has a name in its history).
+   */
   async contactsAmong(userId: string, candidates: string[]): Promise<string[]> {
     const others = candidates.filter((id) => id !== userId);
-    const visible = new Set(await this.store.sharingConversationWith(userId, others));
+    const visible = new Set(await this.store.seenAlongside(userId, others));
     return candidates.filter((id) => id === userId || visible.has(id));
   }
 

@@ -82,6 +82,11 @@ export interface LogStore {
   memberSpans(conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }>;
   /** Of `candidates`, those who share at least one conversation (both current members) with userId. */
   sharingConversationWith(userId: string, candidates: string[]): Promise<string[]>;
+  /**
+   * Of `candidates`, those whose membership of some conversation overlapped the user's (either may
+   * have left since): the people whose events the user can see in a history, whom it may name.
+   */
+  seenAlongside(userId: string, candidates: string[]): Promise<string[]>;
   /** The user's change token position: the highest position among the conversations they can see. */
   latestPosition(userId: string): Promise<number>;
   close(): Promise<void>;

@@ -1514,6 +1514,34 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         expect(await store.memberSpans(unknownConversation())).toEqual({ spans: [], lastSeq: 0 });
       });
 
+      it("finds whose membership overlapped the user's: current and former members, not those before or after", async () => {
+        const [alice, bob, carol, dave, eve, frank] = ids('alice', 'bob', 'carol', 'dave', 'eve', 'frank');
+        const group = await createGroup(store, alice, [bob, carol]); // 1
+        await run(store, { kind: 'remove_member', actorId: alice, conversationId: group, userId: bob }); // 2
+        await run(store, {
+          kind: 'add_member',
+          actorId: alice,
+          conversationId: group,
+          userId: dave,
+          role: 'member',
+        }); // 3
+        await run(store, { kind: 'remove_member', actorId: carol, conversationId: group, userId: carol }); // 4
+        await createDirect(store, eve, frank);
+
+        // Alice saw everyone who was ever in the group; bob left before dave came.
+        expect([...(await store.seenAlongside(alice, [bob, carol, dave, eve]))].sort()).toEqual(
+          [bob, carol, dave].sort(),
+        );
+        expect([...(await store.seenAlongside(bob, [alice, carol, dave]))].sort()).toEqual(
+          [alice, carol].sort(),
+        );
+        expect([...(await store.seenAlongside(dave, [bob, carol]))].sort()).toEqual([carol]);
+        expect(await store.seenAlongside(frank, [alice, bob])).toEqual([]);
+        expect(await store.seenAlongside(alice, [])).toEqual([]);
+        // Presence stays with current members only.
+        expect(await store.sharingConversationWith(alice, [bob, carol])).toEqual([]);
+      });
+
       it('finds who shares a conversation as current members', async () => {
         const [alice, bob, carol, dave, eve, frank] = ids('alice', 'bob', 'carol', 'dave', 'eve', 'frank');
         await createDirect(store, alice, bob);

@@ -17,6 +17,7 @@ export function fakeLogStore(parts: Partial<LogStore>): LogStore {
     membersFor: unused('membersFor'),
     memberSpans: unused('memberSpans'),
     sharingConversationWith: unused('sharingConversationWith'),
+    seenAlongside: unused('seenAlongside'),
     latestPosition: unused('latestPosition'),
     close: async () => undefined,
     ...parts,

@@ -21,7 +21,7 @@ export function ConversationView({ session, summary, onBack }: Props) {
   const id = summary.conversation_id;
   const [editing, setEditing] = useState<Editing | null>(null);
   const [showMembers, setShowMembers] = useState(false);
-  const messages = session.state.messages(id);
+  const timeline = session.state.timeline(id);
   const typing = session.state.typingIn(id).filter((user) => user !== session.account.userId);
   const title = session.titleOf(summary);
   const peer =
@@ -81,7 +81,7 @@ export function ConversationView({ session, summary, onBack }: Props) {
         <MessageList
           session={session}
           summary={summary}
-          messages={messages}
+          timeline={timeline}
           onEdit={(message) => setEditing({ seq: message.seq!, body: message.body ?? '' })}
         />
         {showMembers && summary.kind === 'group' && (

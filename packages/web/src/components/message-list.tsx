@@ -1,19 +1,21 @@
-import type { MessageView } from '@natter/client';
+import type { MessageView, NoticeView, TimelineItem } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatDay, sameDay } from '../format.js';
+import { noticeText } from '../notice-text.js';
 import { MessageBubble } from './message-bubble.js';
 
 type Row =
   | { kind: 'day'; key: string; label: string }
-  | { kind: 'message'; key: string; message: MessageView; showSender: boolean };
+  | { kind: 'message'; key: string; message: MessageView; showSender: boolean }
+  | { kind: 'notice'; key: string; notice: NoticeView; text: string };
 
 interface Props {
   session: ChatSession;
   summary: ConversationSummary;
-  messages: MessageView[];
+  timeline: TimelineItem[];
   onEdit: (message: MessageView) => void;
 }
 
@@ -24,20 +26,20 @@ const NEAR_EDGE_PX = 120;
  * the viewport are in the DOM. It sticks to the bottom while you are there, loads older pages when
  * you scroll near the top, and keeps your place when they arrive.
  */
-export function MessageList({ session, summary, messages, onEdit }: Props) {
+export function MessageList({ session, summary, timeline, onEdit }: Props) {
   const id = summary.conversation_id;
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const [hasOlder, setHasOlder] = useState(true);
   const loading = useRef(false);
   const rows = useMemo(
-    () => toRows(messages, summary.kind === 'group', session.account.userId),
-    [messages, summary.kind, session],
+    () => toRows(timeline, summary.kind === 'group', session),
+    [timeline, summary.kind, session],
   );
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => (rows[index]?.kind === 'day' ? 40 : 64),
+    estimateSize: (index) => (rows[index]?.kind === 'message' ? 64 : 40),
     getItemKey: (index) => rows[index]!.key,
     overscan: 12,
   });
@@ -64,7 +66,7 @@ export function MessageList({ session, summary, messages, onEdit }: Props) {
   const live = session.connection === 'live';
   // biome-ignore lint/correctness/useExhaustiveDependencies: once per conversation and connection, not on every change
   useEffect(() => {
-    if (live && summary.last_seq > 0 && messages.filter((m) => m.seq !== null).length < 30) void loadOlder();
+    if (live && summary.last_seq > 0 && timeline.filter(isStored).length < 30) void loadOlder();
   }, [id, live]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the first or last row changes
@@ -110,6 +112,10 @@ export function MessageList({ session, summary, messages, onEdit }: Props) {
                 <div className="day-separator">
                   <span>{row.label}</span>
                 </div>
+              ) : row.kind === 'notice' ? (
+                <p className="notice" data-seq={row.notice.seq}>
+                  {row.text}
+                </p>
               ) : (
                 <MessageBubble
                   session={session}
@@ -128,19 +134,37 @@ export function MessageList({ session, summary, messages, onEdit }: Props) {
   );
 }
 
-function toRows(messages: MessageView[], group: boolean, me: string): Row[] {
+function toRows(timeline: TimelineItem[], group: boolean, session: ChatSession): Row[] {
+  const me = session.account.userId;
+  const nameOf = (userId: string) => session.profiles.nameOf(userId);
   const rows: Row[] = [];
-  let previous: MessageView | undefined;
-  for (const message of messages) {
-    if (!previous || !sameDay(previous.createdAt, message.createdAt)) {
-      rows.push({ kind: 'day', key: `day-${message.createdAt}`, label: formatDay(message.createdAt) });
-      previous = undefined;
+  let day: number | undefined;
+  /** The sender of the message just above, if the row above is a message of the same day. */
+  let previousSender: string | undefined;
+  for (const item of timeline) {
+    const at = item.type === 'message' ? item.message.createdAt : item.notice.createdAt;
+    if (day === undefined || !sameDay(day, at)) {
+      rows.push({ kind: 'day', key: `day-${at}`, label: formatDay(at) });
+      previousSender = undefined;
     }
-    const showSender = group && message.senderId !== me && previous?.senderId !== message.senderId;
+    day = at;
+    if (item.type === 'notice') {
+      const text = noticeText(item.notice, me, nameOf, group);
+      if (text !== null)
+        rows.push({ kind: 'notice', key: `seq-${item.notice.seq}`, notice: item.notice, text });
+      previousSender = undefined;
+      continue;
+    }
+    const { message } = item;
+    const showSender = group && message.senderId !== me && previousSender !== message.senderId;
     rows.push({ kind: 'message', key: keyOf(message), message, showSender });
-    previous = message;
+    previousSender = message.senderId;
   }
   return rows;
+}
+
+function isStored(item: TimelineItem): boolean {
+  return item.type === 'notice' || item.message.seq !== null;
 }
 
 /** The outbox id while sending and after: the row keeps its identity when the ack arrives. */

@@ -138,6 +138,20 @@ export class PostgresLogReader {
     return rows.map((r) => r.user_id);
   }
 
+  async seenAlongside(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    const rows = await tx<{ user_id: string }[]>`
+      SELECT DISTINCT other.user_id
+      FROM user_conversations uc
+      JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
+      JOIN members other ON other.conversation_id = uc.conversation_id
+        AND other.user_id = ANY(${candidates}::text[])
+        AND other.joined_seq <= coalesce(mine.left_seq, ${Number.MAX_SAFE_INTEGER})
+        AND mine.joined_seq <= coalesce(other.left_seq, ${Number.MAX_SAFE_INTEGER})
+      WHERE uc.user_id = ${userId}`;
+    return rows.map((r) => r.user_id);
+  }
+
   /** The highest view position of the user: one index entry, the top of (user_id, view_pos). */
   async latestPosition(tx: Tx, userId: string): Promise<number> {
     const [row] = await tx<{ pos: number | null }[]>`

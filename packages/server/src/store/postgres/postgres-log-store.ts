@@ -71,6 +71,10 @@ export class PostgresLogStore implements LogStore {
     return this.read((tx) => this.reader.sharingConversationWith(tx, userId, candidates));
   }
 
+  seenAlongside(userId: string, candidates: string[]) {
+    return this.read((tx) => this.reader.seenAlongside(tx, userId, candidates));
+  }
+
   latestPosition(userId: string) {
     return this.read((tx) => this.reader.latestPosition(tx, userId));
   }

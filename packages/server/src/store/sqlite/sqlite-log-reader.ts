@@ -88,6 +88,13 @@ export class SqliteLogReader {
          JOIN members other ON other.conversation_id = mine.conversation_id AND other.left_seq IS NULL
          WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.user_id IN (SELECT value FROM json_each(?))`,
       ),
+      seenAlongside: db.prepare<[string, string], { user_id: string }>(
+        `SELECT DISTINCT other.user_id FROM members mine
+         JOIN members other ON other.conversation_id = mine.conversation_id
+           AND other.joined_seq <= coalesce(mine.left_seq, ${Number.MAX_SAFE_INTEGER})
+           AND mine.joined_seq <= coalesce(other.left_seq, ${Number.MAX_SAFE_INTEGER})
+         WHERE mine.user_id = ? AND other.user_id IN (SELECT value FROM json_each(?))`,
+      ),
     };
   }
 
@@ -167,6 +174,11 @@ export class SqliteLogReader {
   sharingConversationWith(userId: string, candidates: string[]): string[] {
     if (candidates.length === 0) return [];
     return this.sql.sharing.all(userId, JSON.stringify(candidates)).map((r) => r.user_id);
+  }
+
+  seenAlongside(userId: string, candidates: string[]): string[] {
+    if (candidates.length === 0) return [];
+    return this.sql.seenAlongside.all(userId, JSON.stringify(candidates)).map((r) => r.user_id);
   }
 
   latestPosition(userId: string): number {

@@ -68,6 +68,10 @@ export class SqliteLogStore implements LogStore {
     return this.read(() => this.reader.sharingConversationWith(userId, candidates));
   }
 
+  seenAlongside(userId: string, candidates: string[]) {
+    return this.read(() => this.reader.seenAlongside(userId, candidates));
+  }
+
   latestPosition(userId: string) {
     return this.read(() => this.reader.latestPosition(userId));
   }
