@@ -687,6 +687,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       });
       this.inFlight.delete(entry.clientMsgId);
       if (!(await this.settle(entry, ack.seq))) {
+        // Settled already by its event coming back through a sync: its window slot is free only
+        // now, so the next sends go out from here (settle's own pump ran while it was still taken).
+        this.pump();
         this.fillHolesSoon();
         return;
       }

@@ -1,3 +1,4 @@
+import type { ChatEvent } from '@natter/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   backoffDelay,
@@ -367,6 +368,56 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     expect(outbox).toEqual(['sending', 'sent@6']);
     // Nothing is sent again: the message is stored.
     expect(server.last.sentOf('send')).toEqual([]);
+    client.close();
+  });
+
+  it('sends settled by a sync before their acks still free their window slots when the acks come', async () => {
+    const held: ClientFrame[] = [];
+    let syncEvents: ChatEvent[] = [];
+    const server = scriptedServer({
+      override: (f) => {
+        if (f.type === 'send') {
+          held.push(f);
+          return null;
+        }
+        if (f.type !== 'sync') return undefined;
+        return {
+          type: 'sync_result',
+          re: f.id ?? '',
+          conversations: [summaryOf('c1', 1)],
+          events: syncEvents,
+          truncated: [],
+          token: `t${syncEvents.length}`,
+          has_more: false,
+        };
+      },
+    });
+    const { client } = connected(server);
+    await client.connect();
+    await open(server);
+    for (let i = 0; i < 40; i++) await client.send('c1', `m${i}`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(held).toHaveLength(32);
+    // A heartbeat sync brings all 32 back (stored) before any ack arrives.
+    syncEvents = held.map((f, i) => ({
+      ...messageEvent('c1', 2 + i, 'me'),
+      client_msg_id: String(f.client_msg_id),
+    }));
+    server.last.push({ type: 'ping', token: 'moved' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(held).toHaveLength(32);
+    for (const [i, f] of held.slice(0, 32).entries())
+      server.last.push({
+        type: 'ack',
+        re: f.id ?? '',
+        conversation_id: 'c1',
+        client_msg_id: String(f.client_msg_id),
+        seq: 2 + i,
+        created_at: 0,
+        duplicate: false,
+      });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(held.map((f) => f.body)).toEqual(Array.from({ length: 40 }, (_, i) => `m${i}`));
     client.close();
   });
 
