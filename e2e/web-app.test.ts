@@ -286,6 +286,70 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await alice.close();
   }, 60_000);
 
+  it('message text is formatted: bold, italic, code, code blocks, safe links, big emoji, and HTML stays text', async () => {
+    const bob = await WebUser.signUp(browser, base, uid('bob'), PHONE);
+    const alice = await WebUser.signUp(browser, base, uid('alice'));
+    await alice.startDirect(bob.username);
+    const codeLine = 'const greeting = lines.map((line) => line.padEnd(60, ".")).join("\\n") + " done";';
+    const injection = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>';
+    await alice.send('Plan: *ship it*, _quietly_, after `npm test`');
+    await alice.send(`Run this:\n\`\`\`ts\n${codeLine}\nconsole.log(greeting);\n\`\`\``);
+    await alice.send('Docs at https://example.com/docs?page=2. Not [this](javascript:window.__pwned=3)');
+    await alice.send('🎉🎉');
+    await alice.send(injection);
+    const texts = [
+      'Plan: ship it, quietly, after npm test',
+      `Run this:${codeLine}\nconsole.log(greeting);`,
+      'Docs at https://example.com/docs?page=2. Not [this](javascript:window.__pwned=3)',
+      '🎉🎉',
+      injection,
+    ];
+
+    await bob.open(alice.username);
+    await expect.poll(() => messageTexts(bob.page), POLL).toEqual(texts);
+    await bob.send('Looks *great*, see [the plan](https://example.com/plan)');
+    await expect.poll(() => messageTexts(alice.page), POLL).toEqual([...texts, 'Looks great, see the plan']);
+
+    const page = bob.page;
+    const text = page.locator('.message .bubble-text');
+    expect(await text.locator('strong').allTextContents()).toEqual(['ship it', 'great']);
+    expect(await text.locator('em').allTextContents()).toEqual(['quietly']);
+    expect(await text.locator('code:not(pre code)').allTextContents()).toEqual(['npm test']);
+    expect(await text.locator('pre > code').textContent()).toBe(`${codeLine}\nconsole.log(greeting);`);
+    const links = text.locator('a');
+    expect(await links.count()).toBe(2);
+    const docs = links.first();
+    expect(await docs.textContent()).toBe('https://example.com/docs?page=2');
+    expect(await docs.getAttribute('href')).toBe('https://example.com/docs?page=2');
+    expect(await docs.getAttribute('target')).toBe('_blank');
+    expect(await docs.getAttribute('rel')).toBe('noopener noreferrer nofollow');
+    expect(await links.last().getAttribute('href')).toBe('https://example.com/plan');
+    expect(await page.locator('.message.emoji-only .bubble-text').allTextContents()).toEqual(['🎉🎉']);
+    expect(await text.locator('img, script').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+
+    // At phone width the code block scrolls inside its bubble instead of widening the page.
+    const block = page.locator('.code-block');
+    expect(await block.evaluate((pre) => pre.scrollWidth > pre.clientWidth)).toBe(true);
+    const right = Math.max(
+      ...(await page
+        .locator('.message .bubble')
+        .evaluateAll((all) => all.map((b) => b.getBoundingClientRect().right))),
+    );
+    expect(right).toBeLessThanOrEqual(PHONE.width);
+    // The list preview shows the text a reader sees, not the markup.
+    await expect
+      .poll(
+        () => conversationItem(alice.page, bob.username).locator('.conversation-preview').textContent(),
+        POLL,
+      )
+      .toBe('Looks great, see the plan');
+    await alice.screenshot('formatted-desktop');
+    await bob.screenshot('formatted-phone');
+    await bob.close();
+    await alice.close();
+  }, 60_000);
+
   /** Sends `count` numbered messages to the 1:1 with `peerUsername`, as a Node.js bot on the same account. */
   async function sendFromNode(token: string, peerUsername: string, count: number): Promise<void> {
     const http = new NatterHttp(base, () => token);

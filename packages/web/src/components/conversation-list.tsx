@@ -1,6 +1,7 @@
 import type { ConversationSummary } from '@natter/protocol';
 import type { ChatSession } from '../chat-session.js';
 import { formatListTime } from '../format.js';
+import { plainText } from '../message-markup.js';
 import { useNow } from '../use-session.js';
 import { Avatar } from './avatar.js';
 
@@ -63,7 +64,7 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
 function preview(session: ChatSession, summary: ConversationSummary): string {
   const last = summary.last_message;
   if (!last) return summary.kind === 'group' ? `${summary.member_count} members` : 'No messages yet';
-  const text = last.deleted ? 'Message deleted' : (last.body ?? '');
+  const text = last.deleted ? 'Message deleted' : plainText(last.body ?? '');
   if (last.sender_id === session.account.userId) return `You: ${text}`;
   return summary.kind === 'group' ? `${session.profiles.nameOf(last.sender_id)}: ${text}` : text;
 }

@@ -1,7 +1,10 @@
 import type { MemberReceipt, MessageStatus, MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol';
+import { useMemo } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatTime } from '../format.js';
+import { parseMessage } from '../message-markup.js';
+import { MessageText } from './message-text.js';
 
 interface Props {
   session: ChatSession;
@@ -19,7 +22,7 @@ const STATUS_LABELS: Record<MessageStatus, string> = {
   failed: 'Not sent',
 };
 
-/** One message: text (or "deleted"), time, "edited", ticks on your own, and edit/delete actions. */
+/** One message: formatted text (or "deleted"), time, "edited", ticks on your own, and edit/delete actions. */
 export function MessageBubble({ session, summary, message, showSender, onEdit }: Props) {
   const mine = message.senderId === session.account.userId;
   const canChange = mine && message.seq !== null && !message.deleted && summary.left_seq === null;
@@ -27,16 +30,22 @@ export function MessageBubble({ session, summary, message, showSender, onEdit }:
     mine && summary.kind === 'group' && message.seq !== null
       ? session.state.receiptsOf(summary.conversation_id, message.seq)
       : undefined;
+  const markup = useMemo(
+    () => (message.deleted ? null : parseMessage(message.body ?? '')),
+    [message.deleted, message.body],
+  );
   return (
     <div
-      className={`message ${mine ? 'mine' : 'theirs'}${message.deleted ? ' deleted' : ''}`}
+      className={`message ${mine ? 'mine' : 'theirs'}${message.deleted ? ' deleted' : ''}${markup?.emojiOnly ? ' emoji-only' : ''}`}
       data-seq={message.seq ?? undefined}
       data-status={mine ? message.status : undefined}
     >
       {/* Focusable, so a tap or Tab on your own message reveals its actions. */}
       <div className="bubble" tabIndex={canChange ? 0 : undefined}>
         {showSender && <span className="sender">{session.profiles.nameOf(message.senderId)}</span>}
-        <span className="bubble-text">{message.deleted ? 'This message was deleted' : message.body}</span>
+        <span className="bubble-text">
+          {markup ? <MessageText blocks={markup.blocks} /> : 'This message was deleted'}
+        </span>
         <span className="meta">
           {message.edited && !message.deleted && <span className="edited">edited</span>}
           <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
