@@ -43,9 +43,10 @@ export function MessageBubble({ session, summary, message, showSender, onEdit }:
       {/* Focusable, so a tap or Tab on your own message reveals its actions. */}
       <div className="bubble" tabIndex={canChange ? 0 : undefined}>
         {showSender && <span className="sender">{session.profiles.nameOf(message.senderId)}</span>}
-        <span className="bubble-text">
+        {/* A div: a code block (<pre>) may be inside. */}
+        <div className="bubble-text">
           {markup ? <MessageText blocks={markup.blocks} /> : 'This message was deleted'}
-        </span>
+        </div>
         <span className="meta">
           {message.edited && !message.deleted && <span className="edited">edited</span>}
           <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
