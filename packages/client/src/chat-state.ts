@@ -37,6 +37,8 @@ export interface MessageView {
   senderId: string;
   /** The latest text (edits applied); null once deleted. */
   body: string | null;
+  /** The app's metadata object sent with the message (null if none, or once deleted). */
+  metadata: Record<string, unknown> | null;
   edited: boolean;
   deleted: boolean;
   createdAt: number;
@@ -348,6 +350,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         clientMsgId: event.client_msg_id,
         senderId: event.sender_id,
         body: event.body,
+        metadata: event.data?.metadata ?? null,
         edited: false,
         deleted: event.deleted,
         createdAt: event.created_at,
@@ -364,6 +367,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       }
       if (target && event.kind === 'delete') {
         target.body = null;
+        target.metadata = null;
         target.deleted = true;
       }
       // The list preview shows the newest message as it is now, not as it was first sent.
@@ -457,6 +461,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       clientMsgId: entry.clientMsgId,
       senderId: this.client.me,
       body: entry.body,
+      metadata: entry.metadata ?? null,
       edited: false,
       deleted: false,
       createdAt: entry.createdAt,

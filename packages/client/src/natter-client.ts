@@ -54,6 +54,13 @@ export interface NatterClientOptions {
   network?: NetworkSignals;
 }
 
+export interface SendOptions {
+  /** Your idempotency key for this message; a fresh UUID by default. */
+  clientMsgId?: string;
+  /** An app-defined JSON object stored and returned with the message (protocol §6.2, at most 2 KiB). */
+  metadata?: Record<string, unknown>;
+}
+
 /** Each may return a function that removes the listener again; `close()` calls it. */
 export interface NetworkSignals {
   // biome-ignore lint/suspicious/noConfusingVoidType: listeners that cannot be removed return nothing.
@@ -209,8 +216,16 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   }
 
   /** Queues a message: it shows at once as `sending`, and goes out (again) until acked. */
-  async send(conversationId: string, body: string, clientMsgId = randomId()): Promise<OutboxEntry> {
-    const entry: OutboxEntry = { clientMsgId, conversationId, body, createdAt: Date.now(), state: 'sending' };
+  async send(conversationId: string, body: string, options: SendOptions = {}): Promise<OutboxEntry> {
+    const { clientMsgId = randomId(), metadata } = options;
+    const entry: OutboxEntry = {
+      clientMsgId,
+      conversationId,
+      body,
+      ...(metadata === undefined ? {} : { metadata }),
+      createdAt: Date.now(),
+      state: 'sending',
+    };
     this.unsent.set(clientMsgId, entry);
     await this.outbox.save(entry);
     this.emit('outbox', { ...entry });
@@ -684,6 +699,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         conversation_id: entry.conversationId,
         client_msg_id: entry.clientMsgId,
         body: entry.body,
+        ...(entry.metadata === undefined ? {} : { metadata: entry.metadata }),
       });
       this.inFlight.delete(entry.clientMsgId);
       if (!(await this.settle(entry, ack.seq))) {
@@ -774,6 +790,7 @@ interface OwnWrite {
   kind: 'message' | 'edit' | 'delete';
   body: string | null;
   refSeq: number | null;
+  metadata?: Record<string, unknown>;
 }
 
 /** The event our own acked write became: the server does not echo it to the sending connection. */
@@ -787,7 +804,7 @@ function ownEvent(write: OwnWrite, ack: AckFrame, userId: string, deviceId: stri
     client_msg_id: write.clientMsgId,
     body: write.body,
     ref_seq: write.refSeq,
-    data: null,
+    data: write.metadata === undefined ? null : { metadata: write.metadata },
     deleted: false,
     created_at: ack.created_at,
   };

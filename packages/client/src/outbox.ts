@@ -7,6 +7,8 @@ export interface OutboxEntry {
   clientMsgId: string;
   conversationId: string;
   body: string;
+  /** The app's metadata object sent with the message, if any. */
+  metadata?: Record<string, unknown>;
   createdAt: number;
   state: OutboxState;
   /** Set once acked: the message's place in the conversation. */

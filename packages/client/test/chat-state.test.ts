@@ -232,4 +232,24 @@ describe('ChatState folds the live log into what an app renders', () => {
     a.state.close();
     a.client.close();
   });
+  it("carries a message's metadata from the outbox to every device, and drops it with a deletion", async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await createDirect(server.httpUrl, alice, bob);
+    const [a, b] = [await live(alice), await live(bob)];
+    const metadata = { type: 'poll', question: 'Lunch?', options: ['pizza', 'sushi'] };
+    const entry = await a.client.send(conv, 'Lunch?', { metadata });
+    expect(a.state.messages(conv).at(-1)).toMatchObject({ seq: null, metadata });
+    await until(() => b.state.messages(conv).some((m) => m.clientMsgId === entry.clientMsgId));
+    const seen = b.state.messages(conv).find((m) => m.clientMsgId === entry.clientMsgId)!;
+    expect(seen.metadata).toEqual(metadata);
+    await until(() => a.state.messages(conv).at(-1)?.seq != null);
+    expect(a.state.messages(conv).at(-1)?.metadata).toEqual(metadata);
+    await a.client.deleteMessage(conv, seen.seq!);
+    await until(() => b.state.messages(conv).find((m) => m.seq === seen.seq)?.deleted === true);
+    expect(b.state.messages(conv).find((m) => m.seq === seen.seq)?.metadata).toBeNull();
+    for (const x of [a, b]) {
+      x.state.close();
+      x.client.close();
+    }
+  });
 });

@@ -23,12 +23,20 @@ export const AuthFrame = z.strictObject({
 export const PingFrame = z.strictObject({ type: z.literal('ping') });
 export const PongFrame = z.strictObject({ type: z.literal('pong') });
 
+/** Most UTF-8 bytes a message's `metadata` may take, serialized as JSON. */
+export const MAX_METADATA_BYTES = 2048;
+
 export const SendFrame = z.strictObject({
   type: z.literal('send'),
   id: requestId,
   conversation_id: conversationId,
   client_msg_id: clientMsgId,
   body: z.string(),
+  /**
+   * App-defined data stored and returned with the message, never interpreted by the server: a JSON
+   * object of at most MAX_METADATA_BYTES (custom message types, link previews, ...).
+   */
+  metadata: z.record(z.string(), z.json()).optional(),
 });
 
 export const EditFrame = z.strictObject({

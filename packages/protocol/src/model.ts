@@ -21,7 +21,7 @@ export type Role = (typeof ROLES)[number];
 
 export type ConversationKind = 'direct' | 'group';
 
-/** Data carried by membership and rename events. */
+/** Data carried by membership and rename events, and a message's metadata. */
 export interface EventData {
   /** member_added, member_removed, member_left, role_changed: the member concerned. */
   user_id?: string;
@@ -31,6 +31,8 @@ export interface EventData {
   title?: string | null;
   /** created: the members the conversation started with. */
   member_ids?: string[];
+  /** message: the app-defined object sent with it (wiped, like the body, when it is deleted). */
+  metadata?: Record<string, unknown>;
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   type AckFrame,
   type DeleteFrame,
   type EditFrame,
+  MAX_METADATA_BYTES,
   NatterError,
   type ReceiptFrame,
   type SendFrame,
@@ -34,6 +35,8 @@ export class ChatService {
   async append(actor: Actor, frame: AppendFrame): Promise<AckFrame> {
     const body = frame.type === 'delete' ? null : frame.body;
     if (body !== null) this.checkBody(body);
+    const metadata = frame.type === 'send' ? (frame.metadata ?? null) : null;
+    if (metadata !== null) checkMetadata(metadata);
     const op: AppendOp = {
       kind: 'append',
       eventKind: frame.type === 'send' ? 'message' : frame.type,
@@ -43,6 +46,7 @@ export class ChatService {
       clientMsgId: frame.client_msg_id,
       body,
       refSeq: frame.type === 'send' ? null : frame.target_seq,
+      metadata,
     };
     let value: WriteOutcome;
     try {
@@ -83,4 +87,10 @@ export class ChatService {
       throw new NatterError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes (UTF-8).`);
     }
   }
+}
+
+function checkMetadata(metadata: Record<string, unknown>): void {
+  const bytes = Buffer.byteLength(JSON.stringify(metadata), 'utf8');
+  if (bytes > MAX_METADATA_BYTES)
+    throw new NatterError('bad_request', `metadata exceeds ${MAX_METADATA_BYTES} bytes as JSON (${bytes}).`);
 }

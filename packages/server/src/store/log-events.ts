@@ -29,6 +29,7 @@ export function appendedEvent(op: AppendOp): NewEvent {
     clientMsgId: op.clientMsgId,
     body: op.body,
     refSeq: op.refSeq,
+    ...(op.metadata === null ? {} : { data: { metadata: op.metadata } }),
   };
 }
 

@@ -24,6 +24,8 @@ export interface AppendOp {
   clientMsgId: string;
   body: string | null;
   refSeq: number | null;
+  /** message: the app's metadata object, if any. */
+  metadata: Record<string, unknown> | null;
 }
 
 /** Moves a member's delivered/read cursors forward (never back), clamped to the newest seq. */

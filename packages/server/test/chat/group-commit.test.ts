@@ -17,6 +17,7 @@ function op(name: string): AppendOp {
     clientMsgId: name,
     body: name,
     refSeq: null,
+    metadata: null,
   };
 }
 

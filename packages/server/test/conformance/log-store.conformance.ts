@@ -83,6 +83,7 @@ function message(
     clientMsgId,
     body,
     refSeq: null,
+    metadata: null,
   };
 }
 
@@ -96,6 +97,7 @@ function edit(conversationId: string, senderId: string, refSeq: number, body: st
     clientMsgId: randomUUID(),
     body,
     refSeq,
+    metadata: null,
   };
 }
 
@@ -109,6 +111,7 @@ function del(conversationId: string, senderId: string, refSeq: number): AppendOp
     clientMsgId: randomUUID(),
     body: null,
     refSeq,
+    metadata: null,
   };
 }
 
@@ -1225,6 +1228,38 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         expect(next.events.map((e) => e.kind)).toEqual(['renamed', 'message']);
         expect(next.events.at(-1)).toEqual(m);
         expect(summaryIn(next, group).title).toBe('renamed');
+      });
+
+      it("stores a message's metadata as sent, returns it everywhere, and wipes it with the message", async () => {
+        const [alice, bob] = ids('alice', 'bob');
+        const conv = await createDirect(store, alice, bob);
+        const p0 = (await store.syncSince(bob, 0, 0, 100, 0)).position;
+        const metadata = { kind: 'poll', options: ['a', 'b'], nested: { n: 1, ok: true, none: null } };
+        const sent = only(await run(store, { ...message(conv, alice, 'vote'), metadata }));
+        expect(sent.data).toEqual({ metadata });
+        const plain = await send(store, conv, alice, 'plain');
+        expect(plain.data).toBeNull();
+        expect(
+          (await store.fetchAfter(bob, conv, 0, 10))?.events.find((e) => e.seq === sent.seq)?.data,
+        ).toEqual({
+          metadata,
+        });
+        expect(
+          (await store.syncSince(bob, p0, p0, 100, 10)).events.find((e) => e.seq === sent.seq)?.data,
+        ).toEqual({
+          metadata,
+        });
+        // A retry returns the original, whatever metadata it carries.
+        const retry = await run(store, {
+          ...message(conv, alice, 'vote', sent.client_msg_id!),
+          metadata: { other: 1 },
+        });
+        expect(retry.duplicate).toBe(true);
+        await run(store, del(conv, alice, sent.seq));
+        const after = (await store.historyBefore(bob, conv, null, 10))?.events.find(
+          (e) => e.seq === sent.seq,
+        );
+        expect(after).toMatchObject({ body: null, data: null, deleted: true });
       });
 
       it('leaves out the events a client says it holds, and nothing else', async () => {

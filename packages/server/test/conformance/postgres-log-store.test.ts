@@ -32,6 +32,7 @@ function message(
     clientMsgId,
     body,
     refSeq: null,
+    metadata: null,
   };
 }
 

@@ -71,6 +71,7 @@ function message(
     clientMsgId,
     body,
     refSeq: null,
+    metadata: null,
   };
 }
 

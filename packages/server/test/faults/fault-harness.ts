@@ -166,7 +166,7 @@ export function startSdkLoad(
     for (let i = 0; i < options.perSender && !stopped; i++) {
       const clientMsgId = `${name}-${i}`;
       sent.push(clientMsgId);
-      await client.send(conversationId, `message ${i} of ${name}`, clientMsgId);
+      await client.send(conversationId, `message ${i} of ${name}`, { clientMsgId });
       await new Promise((resolve) => setTimeout(resolve, options.paceMs));
     }
   });

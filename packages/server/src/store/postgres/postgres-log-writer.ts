@@ -200,7 +200,7 @@ export class PostgresLogWriter {
     const [event] = await pipelined(
       this.appendEvent(state, batch, appendedEvent(op)),
       op.eventKind === 'delete'
-        ? tx`UPDATE events SET body = NULL, deleted = true
+        ? tx`UPDATE events SET body = NULL, data = NULL, deleted = true
             WHERE conversation_id = ${op.conversationId} AND (seq = ${op.refSeq} OR (kind = 'edit' AND ref_seq = ${op.refSeq}))`
         : Promise.resolve(null),
       tx`UPDATE members SET read_seq = greatest(read_seq, ${seq}), delivered_seq = greatest(delivered_seq, ${seq})

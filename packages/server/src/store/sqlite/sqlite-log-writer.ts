@@ -96,7 +96,7 @@ export class SqliteLogWriter {
          VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq, @data, @created_at)`,
       ),
       wipe: db.prepare<[string, number, number]>(
-        `UPDATE events SET body = NULL, deleted = 1
+        `UPDATE events SET body = NULL, data = NULL, deleted = 1
          WHERE conversation_id = ? AND (seq = ? OR (kind = 'edit' AND ref_seq = ?))`,
       ),
     };
