@@ -7,7 +7,7 @@ import {
   NatterClient,
   type NetworkSignals,
 } from '../src/index.js';
-import { type ClientFrame, messageEvent, scriptedServer, summaryOf } from './scripted-server.js';
+import { type ClientFrame, messageEvent, scriptedServer, summaryOf, syncAnswer } from './scripted-server.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -205,18 +205,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     const server = scriptedServer({
       override: (f) => {
         const re = f.id ?? '';
-        if (f.type === 'sync') {
-          const conversations = [summaryOf('c1', 5)];
-          return {
-            type: 'sync_result',
-            re,
-            conversations,
-            events: [],
-            truncated: [],
-            token: 't',
-            has_more: false,
-          };
-        }
+        if (f.type === 'sync') return syncAnswer(f, [summaryOf('c1', 5)]);
         if (f.type === 'send') {
           const ack = {
             conversation_id: 'c1',
@@ -259,15 +248,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
           return null;
         }
         if (f.type !== 'sync') return undefined;
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations: [summaryOf('c1', 5)],
-          events: [],
-          truncated: [],
-          token: 't',
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 5)]);
       },
     });
     const { client } = connected(server);
@@ -308,15 +289,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
       override: (f) => {
         if (f.type === 'send') return null;
         if (f.type !== 'sync') return undefined;
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations: [summaryOf('c1', 5)],
-          events: [],
-          truncated: [],
-          token: 't',
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 5)]);
       },
     });
     const { client } = connected(server);
@@ -342,15 +315,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
         }
         if (f.type !== 'sync' || !stored) return undefined;
         const own = { ...messageEvent('c1', 6, 'me'), client_msg_id: String(stored.client_msg_id) };
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations: [summaryOf('c1', 6)],
-          events: [own],
-          truncated: [],
-          token: 't2',
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 6)], { events: [own], token: 't2' });
       },
     });
     const { client } = connected(server);
@@ -381,15 +346,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
           return null;
         }
         if (f.type !== 'sync') return undefined;
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations: [summaryOf('c1', 1)],
-          events: syncEvents,
-          truncated: [],
-          token: `t${syncEvents.length}`,
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 1)], { events: syncEvents, token: `t${syncEvents.length}` });
       },
     });
     const { client } = connected(server);
@@ -425,15 +382,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
     const server = scriptedServer({
       override: (f) => {
         if (f.type !== 'sync') return undefined;
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations: [summaryOf('c1', 5)],
-          events: [],
-          truncated: [],
-          token: `t${server.sockets.length}`,
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 5)], { token: `t${server.sockets.length}` });
       },
     });
     const { client } = connected(server);
@@ -462,16 +411,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
       override: (f) => {
         if (f.type === 'fetch' && !answerFetch) return null;
         if (f.type !== 'sync') return undefined;
-        const conversations = [summaryOf('c1', 5)];
-        return {
-          type: 'sync_result',
-          re: f.id ?? '',
-          conversations,
-          events: [],
-          truncated: [],
-          token: 't',
-          has_more: false,
-        };
+        return syncAnswer(f, [summaryOf('c1', 5)]);
       },
     });
     const { client } = connected(server);
@@ -604,18 +544,7 @@ describe('NatterClient connection lifecycle (scripted server, fake time)', () =>
 
   it('ChatState.close() stops following the client and clears its typing timers', async () => {
     const server = scriptedServer({
-      override: (f) =>
-        f.type === 'sync'
-          ? {
-              type: 'sync_result',
-              re: f.id ?? '',
-              conversations: [summaryOf('c1', 5)],
-              events: [],
-              truncated: [],
-              token: 't',
-              has_more: false,
-            }
-          : undefined,
+      override: (f) => (f.type === 'sync' ? syncAnswer(f, [summaryOf('c1', 5)]) : undefined),
     });
     const { client } = connected(server);
     const state = new ChatState(client);

@@ -1,4 +1,4 @@
-import type { ChatEvent, ServerFrame } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary, ServerFrame } from '@natter/protocol';
 import { SOCKET_OPEN, type WebSocketLike } from '../src/socket.js';
 
 /** A client frame as the fake server sees it. */
@@ -167,5 +167,22 @@ export function summaryOf(conversationId: string, lastSeq: number, kind: 'direct
     last_message: null,
     created_at: 0,
     updated_at: 0,
+  };
+}
+
+/** A one-page `sync_result` answering `frame`, with these summaries and (optionally) events and token. */
+export function syncAnswer(
+  frame: ClientFrame,
+  conversations: ConversationSummary[],
+  options: { events?: ChatEvent[]; token?: string } = {},
+): ServerFrame {
+  return {
+    type: 'sync_result',
+    re: frame.id ?? '',
+    conversations,
+    events: options.events ?? [],
+    truncated: [],
+    token: options.token ?? 't',
+    has_more: false,
   };
 }
