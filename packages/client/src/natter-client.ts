@@ -750,11 +750,12 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         ...(body === null ? {} : { body }),
       });
     } catch (error) {
-      this.amendDone(conversationId);
+      // A hole left for this write's ack is no longer filled by it.
       this.fillHolesSoon();
       throw error;
+    } finally {
+      this.amendDone(conversationId);
     }
-    this.amendDone(conversationId);
     const own = { clientMsgId, conversationId, kind, body, refSeq: targetSeq };
     this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
     return ack;
