@@ -4,7 +4,9 @@ import type {
   EventKind,
   MemberInfo,
   PresenceState,
+  ReactionCount,
   ReceiptUpdateFrame,
+  ReplyQuote,
   Role,
   TypingUpdateFrame,
 } from '@natter/protocol';
@@ -12,6 +14,7 @@ import { Emitter } from './emitter.js';
 import { MemberCursors, type MemberReceipt, type MemberView } from './member-cursors.js';
 import type { NatterClient } from './natter-client.js';
 import type { OutboxEntry } from './outbox.js';
+import { ReactionBook } from './reaction-book.js';
 
 export interface ChatStateOptions {
   /**
@@ -39,6 +42,16 @@ export interface MessageView {
   body: string | null;
   /** The app's metadata object sent with the message (null if none, or once deleted). */
   metadata: Record<string, unknown> | null;
+  /** The message this answers, quoted (its text null once that message is deleted). */
+  replyTo: ReplyQuote | null;
+  /** User ids and `@all` / `@here` it mentions. */
+  mentions: string[];
+  /** It mentions you (by id, `@all` or `@here`) and someone else sent it. */
+  mentionsMe: boolean;
+  /** Emoji with at least one reaction, in the order first added. */
+  reactions: ReactionCount[];
+  /** It is pinned in its conversation. */
+  pinned: boolean;
   edited: boolean;
   deleted: boolean;
   createdAt: number;
@@ -49,7 +62,14 @@ export interface MessageView {
 /** Log events that change the conversation rather than say something: shown as lines in the timeline. */
 export type NoticeKind = Extract<
   EventKind,
-  'created' | 'member_added' | 'member_removed' | 'member_left' | 'role_changed' | 'renamed'
+  | 'created'
+  | 'member_added'
+  | 'member_removed'
+  | 'member_left'
+  | 'role_changed'
+  | 'renamed'
+  | 'pinned'
+  | 'unpinned'
 >;
 
 const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
@@ -59,6 +79,8 @@ const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
   'member_left',
   'role_changed',
   'renamed',
+  'pinned',
+  'unpinned',
 ]);
 
 /** "Alice added Bob", "Bob left", "Alice renamed the group": one membership or title event. */
@@ -76,6 +98,8 @@ export interface NoticeView {
   title: string | null;
   /** created: the members the conversation started with. */
   memberIds: string[];
+  /** pinned, unpinned: the message concerned. */
+  refSeq: number | null;
   createdAt: number;
 }
 
@@ -86,6 +110,7 @@ interface ConversationData {
   summary: ConversationSummary;
   messages: Map<number, MessageView>;
   notices: Map<number, NoticeView>;
+  reactions: ReactionBook;
   typing: Map<string, ReturnType<typeof setTimeout>>;
   members: MemberCursors;
   /** 'idle' until the first member list fetch; 'again' when another is due once this one ends. */
@@ -181,7 +206,26 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       .filter((e) => e.conversationId === conversationId)
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((e) => this.pendingView(e));
-    return [...stored.map((m) => this.withStatus(m, data)), ...mine];
+    return [...stored.map((m) => this.withStatus(this.annotated(m, data!), data)), ...mine];
+  }
+
+  /** One stored message as `messages` shows it, if held. */
+  message(conversationId: string, seq: number): MessageView | undefined {
+    const data = this.data.get(conversationId);
+    const message = data?.messages.get(seq);
+    return data && message ? this.withStatus(this.annotated(message, data), data) : undefined;
+  }
+
+  /** The pinned messages held, most recently pinned first (the summary's `pinned` names them all). */
+  pinnedMessages(conversationId: string): MessageView[] {
+    const pinned = this.data.get(conversationId)?.summary.pinned ?? [];
+    return pinned.flatMap((seq) => this.message(conversationId, seq) ?? []);
+  }
+
+  /** Adds your reaction `emoji` to the message, or removes it if it is there (connection needed). */
+  async toggleReaction(conversationId: string, seq: number, emoji: string): Promise<void> {
+    const mine = this.data.get(conversationId)?.reactions.mine(seq, emoji) ?? false;
+    await this.client.react(conversationId, seq, emoji, mine ? 'remove' : 'add');
   }
 
   /**
@@ -245,6 +289,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       summary,
       messages: new Map(),
       notices: new Map(),
+      reactions: new ReactionBook(this.client.me),
       typing: new Map(),
       members: new MemberCursors(),
       membersFetch: 'idle',
@@ -351,24 +396,40 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         senderId: event.sender_id,
         body: event.body,
         metadata: event.data?.metadata ?? null,
+        replyTo: event.data?.reply_to ?? null,
+        mentions: event.data?.mentions ?? [],
+        mentionsMe: this.mentionsMe(event),
+        reactions: [],
+        pinned: false,
         edited: false,
         deleted: event.deleted,
         createdAt: event.created_at,
         status: 'sent',
       });
+      if (event.reactions) data.reactions.merge(event.seq, event.reactions);
       if (event.client_msg_id) this.pending.delete(event.client_msg_id);
     } else if (NOTICE_KINDS.has(event.kind)) {
       data.notices.set(event.seq, noticeOf(event));
+    } else if (event.kind === 'reaction') {
+      data.reactions.apply(event);
     } else if ((event.kind === 'edit' || event.kind === 'delete') && event.ref_seq !== null) {
       const target = data.messages.get(event.ref_seq);
       if (target && event.kind === 'edit' && !target.deleted) {
         target.body = event.body;
         target.edited = true;
       }
-      if (target && event.kind === 'delete') {
-        target.body = null;
-        target.metadata = null;
-        target.deleted = true;
+      if (event.kind === 'delete') {
+        if (target) {
+          target.body = null;
+          target.metadata = null;
+          target.deleted = true;
+        }
+        data.reactions.forget(event.ref_seq);
+        // Quotes of it lose its text too (a read returns them wiped already).
+        for (const reply of data.messages.values()) {
+          if (reply.replyTo?.seq === event.ref_seq)
+            reply.replyTo = { ...reply.replyTo, body: null, deleted: true };
+        }
       }
       // The list preview shows the newest message as it is now, not as it was first sent.
       const last = data.summary.last_message;
@@ -385,15 +446,30 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       }
     }
     if (!live || event.seq <= data.summary.last_seq) return;
-    const summary = { ...data.summary, last_seq: event.seq, updated_at: event.created_at };
+    const summary = { ...data.summary, last_seq: event.seq };
+    // A reaction does not lift its conversation in the list (the server's updated_at agrees).
+    if (event.kind !== 'reaction') summary.updated_at = event.created_at;
     if (event.kind === 'message') {
       summary.last_message = event;
       if (event.sender_id === this.client.me) {
         summary.read_seq = event.seq;
         summary.unread = 0;
+        summary.mentions = 0;
       } else {
         summary.unread += 1;
+        if (this.mentionsMe(event)) summary.mentions += 1;
       }
+    }
+    if (
+      event.ref_seq !== null &&
+      (event.kind === 'pinned' || event.kind === 'unpinned' || event.kind === 'delete')
+    ) {
+      const others = summary.pinned.filter((seq) => seq !== event.ref_seq);
+      summary.pinned = event.kind === 'pinned' ? [event.ref_seq, ...others] : others;
+    }
+    if (event.kind === 'delete' && event.ref_seq !== null && event.ref_seq > summary.read_seq) {
+      const target = data.messages.get(event.ref_seq);
+      if (target?.mentionsMe) summary.mentions = Math.max(0, summary.mentions - 1);
     }
     data.summary = summary;
   }
@@ -412,12 +488,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     if (receipt.user_id === this.client.me) {
       summary.read_seq = Math.max(summary.read_seq, receipt.read_seq);
       summary.delivered_seq = Math.max(summary.delivered_seq, receipt.delivered_seq);
-      if (summary.read_seq >= summary.last_seq) summary.unread = 0;
-      else {
+      if (summary.read_seq >= summary.last_seq) {
+        summary.unread = 0;
+        summary.mentions = 0;
+      } else {
         const unreadHeld = [...data.messages.values()].filter(
           (m) => m.seq! > summary.read_seq && m.senderId !== this.client.me && !m.deleted,
-        ).length;
-        summary.unread = Math.min(summary.unread, unreadHeld);
+        );
+        summary.unread = Math.min(summary.unread, unreadHeld.length);
+        summary.mentions = Math.min(summary.mentions, unreadHeld.filter((m) => m.mentionsMe).length);
       }
     }
     data.summary = summary;
@@ -454,6 +533,31 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     return { ...message, status: read ? 'read' : delivered ? 'delivered' : 'sent' };
   }
 
+  /** A stored message with what is folded beside it: its reactions and whether it is pinned. */
+  private annotated(message: MessageView, data: ConversationData): MessageView {
+    const seq = message.seq!;
+    return { ...message, reactions: data.reactions.of(seq), pinned: data.summary.pinned.includes(seq) };
+  }
+
+  /** Whether someone else's message mentions you, by id or as everyone. */
+  private mentionsMe(event: ChatEvent): boolean {
+    const mentions = event.data?.mentions;
+    if (!mentions || event.sender_id === this.client.me) return false;
+    return mentions.some((m) => m === this.client.me || m === '@all' || m === '@here');
+  }
+
+  /** A pending reply shows its quote from the parent held here (the server's copy replaces it). */
+  private pendingQuote(entry: OutboxEntry): ReplyQuote | null {
+    if (entry.replyTo === undefined) return null;
+    const parent = this.data.get(entry.conversationId)?.messages.get(entry.replyTo);
+    return {
+      seq: entry.replyTo,
+      sender_id: parent?.senderId ?? '',
+      body: parent?.body ?? null,
+      deleted: parent?.deleted ?? false,
+    };
+  }
+
   private pendingView(entry: OutboxEntry): MessageView {
     return {
       conversationId: entry.conversationId,
@@ -462,6 +566,11 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       senderId: this.client.me,
       body: entry.body,
       metadata: entry.metadata ?? null,
+      replyTo: this.pendingQuote(entry),
+      mentions: entry.mentions ?? [],
+      mentionsMe: false,
+      reactions: [],
+      pinned: false,
       edited: false,
       deleted: false,
       createdAt: entry.createdAt,
@@ -481,6 +590,7 @@ function noticeOf(event: ChatEvent): NoticeView {
     role: data.role ?? null,
     title: data.title ?? null,
     memberIds: data.member_ids ?? [],
+    refSeq: event.ref_seq,
     createdAt: event.created_at,
   };
 }

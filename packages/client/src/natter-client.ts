@@ -8,9 +8,13 @@ import {
   type EventsFrame,
   MAX_HELD,
   NatterError,
+  type NotificationLevel,
+  type OkFrame,
+  type PinFrame,
   type PresenceResultFrame,
   type PresenceState,
   type PresenceUpdateFrame,
+  type ReactFrame,
   type ReadyFrame,
   type ReceiptUpdateFrame,
   type ServerFrame,
@@ -59,6 +63,10 @@ export interface SendOptions {
   clientMsgId?: string;
   /** An app-defined JSON object stored and returned with the message (protocol §6.2, at most 2 KiB). */
   metadata?: Record<string, unknown>;
+  /** The seq of the message this answers: the stored message carries a quote of it. */
+  replyTo?: number;
+  /** User ids of current members this mentions, and `@all` / `@here`. */
+  mentions?: string[];
 }
 
 /** Each may return a function that removes the listener again; `close()` calls it. */
@@ -217,12 +225,14 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   /** Queues a message: it shows at once as `sending`, and goes out (again) until acked. */
   async send(conversationId: string, body: string, options: SendOptions = {}): Promise<OutboxEntry> {
-    const { clientMsgId = randomId(), metadata } = options;
+    const { clientMsgId = randomId(), metadata, replyTo, mentions } = options;
     const entry: OutboxEntry = {
       clientMsgId,
       conversationId,
       body,
       ...(metadata === undefined ? {} : { metadata }),
+      ...(replyTo === undefined ? {} : { replyTo }),
+      ...(mentions === undefined || mentions.length === 0 ? {} : { mentions }),
       createdAt: Date.now(),
       state: 'sending',
     };
@@ -245,6 +255,35 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   /** Deletes your message `targetSeq` for everyone (a tombstone event); connection needed, like `edit`. */
   deleteMessage(conversationId: string, targetSeq: number): Promise<AckFrame> {
     return this.amend('delete', conversationId, targetSeq, null);
+  }
+
+  /**
+   * Adds or removes your reaction `emoji` (one emoji) on the message `targetSeq`. Needs the
+   * connection, like `edit`; the reaction event (with the new count) is emitted on its ack.
+   */
+  react(
+    conversationId: string,
+    targetSeq: number,
+    emoji: string,
+    action: 'add' | 'remove',
+  ): Promise<AckFrame> {
+    return this.annotate({
+      type: 'react',
+      conversation_id: conversationId,
+      target_seq: targetSeq,
+      emoji,
+      action,
+    });
+  }
+
+  /** Pins or unpins the message `targetSeq` (admins and owners in a group); connection needed. */
+  pin(conversationId: string, targetSeq: number, action: 'pin' | 'unpin' = 'pin'): Promise<AckFrame> {
+    return this.annotate({ type: 'pin', conversation_id: conversationId, target_seq: targetSeq, action });
+  }
+
+  /** Which of this conversation's messages should notify you; your summary's `notifications` follows. */
+  async setNotifications(conversationId: string, level: NotificationLevel): Promise<void> {
+    await this.request<OkFrame>({ type: 'set_notifications', conversation_id: conversationId, level });
   }
 
   /** Marks everything up to `seq` read (the server keeps the cursor and tells your other devices). */
@@ -700,6 +739,8 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         client_msg_id: entry.clientMsgId,
         body: entry.body,
         ...(entry.metadata === undefined ? {} : { metadata: entry.metadata }),
+        ...(entry.replyTo === undefined ? {} : { reply_to: entry.replyTo }),
+        ...(entry.mentions === undefined ? {} : { mentions: entry.mentions }),
       });
       this.inFlight.delete(entry.clientMsgId);
       if (!(await this.settle(entry, ack.seq))) {
@@ -710,7 +751,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         return;
       }
       const own = { ...entry, kind: 'message' as const, refSeq: null };
-      this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
+      this.deliverLive([ack.event ?? ownEvent(own, ack, this.userId, this.options.deviceId)]);
     } catch (error) {
       this.inFlight.delete(entry.clientMsgId);
       this.fillHolesSoon();
@@ -758,6 +799,28 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     }
     const own = { clientMsgId, conversationId, kind, body, refSeq: targetSeq };
     this.deliverLive([ownEvent(own, ack, this.userId, this.options.deviceId)]);
+    return ack;
+  }
+
+  /**
+   * A reaction or pin: the ack carries the stored event (a reaction's count is the server's), which
+   * is delivered like an edit's. Like amends, it holds back hole-filling until its ack is in.
+   */
+  private async annotate(
+    body: Omit<ReactFrame, 'id' | 'client_msg_id'> | Omit<PinFrame, 'id' | 'client_msg_id'>,
+  ): Promise<AckFrame> {
+    const { conversation_id: conversationId } = body;
+    this.amendsInFlight.set(conversationId, (this.amendsInFlight.get(conversationId) ?? 0) + 1);
+    let ack: AckFrame;
+    try {
+      ack = await this.request<AckFrame>({ ...body, client_msg_id: randomId() });
+    } catch (error) {
+      this.fillHolesSoon();
+      throw error;
+    } finally {
+      this.amendDone(conversationId);
+    }
+    if (ack.event) this.deliverLive([ack.event]);
     return ack;
   }
 

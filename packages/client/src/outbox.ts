@@ -9,6 +9,10 @@ export interface OutboxEntry {
   body: string;
   /** The app's metadata object sent with the message, if any. */
   metadata?: Record<string, unknown>;
+  /** The seq of the message it answers, if any. */
+  replyTo?: number;
+  /** Who it mentions (user ids, `@all`, `@here`), if anyone. */
+  mentions?: string[];
   createdAt: number;
   state: OutboxState;
   /** Set once acked: the message's place in the conversation. */

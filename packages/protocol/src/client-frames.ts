@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFICATION_LEVELS } from './model.js';
 
 /**
  * Frames a client sends over the WebSocket, as JSON text frames discriminated by `type`.
@@ -26,6 +27,27 @@ export const PongFrame = z.strictObject({ type: z.literal('pong') });
 /** Most UTF-8 bytes a message's `metadata` may take, serialized as JSON. */
 export const MAX_METADATA_BYTES = 2048;
 
+/** Most users (and `@all` / `@here`) one message may mention. */
+export const MAX_MENTIONS = 50;
+/** Most messages a conversation may have pinned at once. */
+export const MAX_PINS = 50;
+/** Most different emoji one message may carry as reactions. */
+export const MAX_REACTION_EMOJI = 50;
+
+/**
+ * One emoji as Unicode defines it for keyboards (RGI_Emoji: a single emoji, with its skin tone,
+ * flag or ZWJ sequence), not text or custom codes. The `v` flag (ES2024) is named through a
+ * variable: the TypeScript target (ES2023) would refuse it in a literal.
+ */
+const UNICODE_SETS: string = 'v';
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', UNICODE_SETS);
+const emoji = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((s) => RGI_EMOJI.test(s), 'must be one emoji');
+const mention = z.string().min(1).max(128);
+
 export const SendFrame = z.strictObject({
   type: z.literal('send'),
   id: requestId,
@@ -37,6 +59,45 @@ export const SendFrame = z.strictObject({
    * object of at most MAX_METADATA_BYTES (custom message types, link previews, ...).
    */
   metadata: z.record(z.string(), z.json()).optional(),
+  /** What kind of content this is; only `text` (the default) so far. */
+  content_type: z.literal('text').optional(),
+  /** The seq of the message this answers (same conversation): the event carries a quote of it. */
+  reply_to: seq.min(1).optional(),
+  /** Users this message mentions (current members), and `@all` / `@here`: no duplicates. */
+  mentions: z
+    .array(mention)
+    .max(MAX_MENTIONS)
+    .refine((m) => new Set(m).size === m.length, 'must not repeat a mention')
+    .optional(),
+});
+
+/** Adds or removes your reaction `emoji` on the message `target_seq`: one per (user, emoji, message). */
+export const ReactFrame = z.strictObject({
+  type: z.literal('react'),
+  id: requestId,
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  target_seq: seq.min(1),
+  emoji,
+  action: z.enum(['add', 'remove']),
+});
+
+/** Pins or unpins the message `target_seq` (in a group: admins and owners only). */
+export const PinFrame = z.strictObject({
+  type: z.literal('pin'),
+  id: requestId,
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  target_seq: seq.min(1),
+  action: z.enum(['pin', 'unpin']),
+});
+
+/** Sets which of a conversation's messages should notify you: all, only those mentioning you, none. */
+export const SetNotificationsFrame = z.strictObject({
+  type: z.literal('set_notifications'),
+  id: requestId,
+  conversation_id: conversationId,
+  level: z.enum(NOTIFICATION_LEVELS),
 });
 
 export const EditFrame = z.strictObject({
@@ -121,6 +182,9 @@ export const ClientFrame = z.discriminatedUnion('type', [
   SendFrame,
   EditFrame,
   DeleteFrame,
+  ReactFrame,
+  PinFrame,
+  SetNotificationsFrame,
   SyncFrame,
   FetchFrame,
   HistoryFrame,
@@ -138,6 +202,9 @@ export type AuthFrame = z.infer<typeof AuthFrame>;
 export type SendFrame = z.infer<typeof SendFrame>;
 export type EditFrame = z.infer<typeof EditFrame>;
 export type DeleteFrame = z.infer<typeof DeleteFrame>;
+export type ReactFrame = z.infer<typeof ReactFrame>;
+export type PinFrame = z.infer<typeof PinFrame>;
+export type SetNotificationsFrame = z.infer<typeof SetNotificationsFrame>;
 export type SyncFrame = z.infer<typeof SyncFrame>;
 export type FetchFrame = z.infer<typeof FetchFrame>;
 export type HistoryFrame = z.infer<typeof HistoryFrame>;

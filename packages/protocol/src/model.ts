@@ -13,6 +13,9 @@ export const EVENT_KINDS = [
   'member_left',
   'role_changed',
   'renamed',
+  'reaction',
+  'pinned',
+  'unpinned',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -20,6 +23,48 @@ export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
 export type ConversationKind = 'direct' | 'group';
+
+/** Which messages of a conversation should notify a member (a push service reads it). */
+export const NOTIFICATION_LEVELS = ['all', 'mentions', 'none'] as const;
+export type NotificationLevel = (typeof NOTIFICATION_LEVELS)[number];
+
+/** Mentions that stand for every member of the conversation, rather than one user id. */
+export const GROUP_MENTIONS = ['@all', '@here'] as const;
+
+/** What a reply carries of the message it answers, copied when the reply is stored. */
+export interface ReplyQuote {
+  /** The parent message's seq, in the same conversation. */
+  seq: number;
+  sender_id: string;
+  /** The parent's text when the reply was sent, cut to QUOTE_MAX_CHARS; null once the parent is deleted. */
+  body: string | null;
+  /** true once the parent was deleted (its text is wiped from the quote too). */
+  deleted: boolean;
+}
+
+/** The longest text (in characters, i.e. code points) a reply's quote keeps of its parent. */
+export const QUOTE_MAX_CHARS = 200;
+
+/** One emoji's reactions on a message, as the reader sees them. */
+export interface ReactionCount {
+  emoji: string;
+  /** How many users reacted with it (never 0 in a read; a `reaction` event may carry 0). */
+  count: number;
+  /** Whether you are one of them. */
+  me: boolean;
+  /** The seq of the newest `reaction` event for this emoji on this message. */
+  seq: number;
+}
+
+/**
+ * A message's reactions folded by the server when it is read (sync, fetch, history): the state
+ * after every `reaction` event up to `as_of`. Apply a later `reaction` event only if its seq is
+ * above both `as_of` and the emoji's `seq`.
+ */
+export interface ReactionSummary {
+  as_of: number;
+  counts: ReactionCount[];
+}
 
 /** Data carried by membership and rename events, and a message's metadata. */
 export interface EventData {
@@ -33,6 +78,18 @@ export interface EventData {
   member_ids?: string[];
   /** message: the app-defined object sent with it (wiped, like the body, when it is deleted). */
   metadata?: Record<string, unknown>;
+  /** message: what kind of content it is; absent means `text` (the only kind so far). */
+  content_type?: 'text';
+  /** message: the message it answers, quoted. */
+  reply_to?: ReplyQuote;
+  /** message: the user ids it mentions, and `@all` / `@here`, as the sender's client named them. */
+  mentions?: string[];
+  /** reaction: the emoji. */
+  emoji?: string;
+  /** reaction: whether the sender added or removed it. */
+  action?: 'add' | 'remove';
+  /** reaction: how many users have this emoji on the message after this event. */
+  count?: number;
 }
 
 /**
@@ -51,12 +108,17 @@ export interface ChatEvent {
   client_msg_id: string | null;
   /** message, edit: the text. Null when the message was deleted, and for other kinds. */
   body: string | null;
-  /** edit, delete: the seq of the message this event supersedes. */
+  /** edit, delete: the seq of the message this event supersedes; reaction, pinned, unpinned: the message concerned. */
   ref_seq: number | null;
   data: EventData | null;
   /** true on a message (or edit) whose content was deleted by a later `delete` event. */
   deleted: boolean;
   created_at: number;
+  /**
+   * message, in read answers (sync, fetch, history) only: its reactions as of the read. Absent on
+   * live `event` pushes, where a new message has none yet.
+   */
+  reactions?: ReactionSummary;
 }
 
 /** How a user sees one conversation: what they need to render a conversation list. */
@@ -79,6 +141,12 @@ export interface ConversationSummary {
   delivered_seq: number;
   /** Messages from others after your read cursor (capped at 9999). */
   unread: number;
+  /** Of those, the ones that mention you (by id, or `@all` / `@here`), capped alike. */
+  mentions: number;
+  /** Pinned messages' seqs, most recently pinned first (at most MAX_PINS; [] once you have left). */
+  pinned: number[];
+  /** Your notification level for this conversation (see `set_notifications`). */
+  notifications: NotificationLevel;
   /** The lowest read / delivered cursor among the other current members: "everyone has read up to". */
   peers_read_seq: number;
   peers_delivered_seq: number;

@@ -36,6 +36,12 @@ export interface AckFrame {
   created_at: number;
   /** true when this client_msg_id had been stored before: the original seq is returned. */
   duplicate: boolean;
+  /**
+   * The stored event, when it carries what only the server knows: on the ack of a `react` (the
+   * count), a `pin`, and a `send` with `reply_to` (the quote). Otherwise absent: build the event
+   * from what you sent (the server does not echo it to the sending connection).
+   */
+  event?: ChatEvent;
 }
 
 export interface SyncResultFrame {

@@ -7,16 +7,22 @@ const ROLE_PHRASES: Record<Role, string> = {
   member: 'a regular member',
 };
 
+/** The most a pin's line quotes of the message pinned, in characters. */
+const PIN_QUOTE_CHARS = 40;
+
 /**
  * The line a notice shows in the timeline: "Alice added Bob", "You left", "Alice renamed the group
- * to “Trip”". `nameOf` gives display names; you are "You" (or "you" after a verb). Null for a notice
- * not worth a line (a direct conversation's creation).
+ * to “Trip”", "Alice pinned “Lunch at noon”". `nameOf` gives display names; you are "You" (or "you"
+ * after a verb). `textOf` gives a held message's text, to quote the message a pin is about ("a
+ * message" when it is not held or has no text). Null for a notice not worth a line (a direct
+ * conversation's creation).
  */
 export function noticeText(
   notice: NoticeView,
   me: string,
   nameOf: (userId: string) => string,
   group: boolean,
+  textOf: (seq: number) => string | null = () => null,
 ): string | null {
   const actor = notice.actorId === me ? 'You' : nameOf(notice.actorId);
   const subject = notice.userId === null ? 'someone' : notice.userId === me ? 'you' : nameOf(notice.userId);
@@ -36,5 +42,22 @@ export function noticeText(
       return notice.title === null
         ? `${actor} removed the group name`
         : `${actor} renamed the group to${quoted}`;
+    case 'pinned':
+    case 'unpinned': {
+      const text = notice.refSeq === null ? null : textOf(notice.refSeq);
+      const what = text ? `“${clip(text, PIN_QUOTE_CHARS)}”` : 'a message';
+      return `${actor} ${notice.kind} ${what}`;
+    }
   }
+}
+
+/** At most `max` characters (code points, so no emoji is cut in half), with "…" when cut. */
+export function clip(text: string, max: number): string {
+  const chars = [...text.trim()];
+  return chars.length <= max
+    ? chars.join('')
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }

@@ -4,8 +4,11 @@ import {
   type EditFrame,
   MAX_METADATA_BYTES,
   NatterError,
+  type PinFrame,
+  type ReactFrame,
   type ReceiptFrame,
   type SendFrame,
+  type SetNotificationsFrame,
 } from '@natter/protocol';
 import type { Metrics } from '../metrics.js';
 import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
@@ -18,7 +21,7 @@ export interface Actor {
   connectionId: string;
 }
 
-type AppendFrame = SendFrame | EditFrame | DeleteFrame;
+type AppendFrame = SendFrame | EditFrame | DeleteFrame | ReactFrame | PinFrame;
 
 /**
  * The send pipeline: validate -> (authorize, dedupe, sequence, persist: inside the store's
@@ -33,21 +36,7 @@ export class ChatService {
   ) {}
 
   async append(actor: Actor, frame: AppendFrame): Promise<AckFrame> {
-    const body = frame.type === 'delete' ? null : frame.body;
-    if (body !== null) this.checkBody(body);
-    const metadata = frame.type === 'send' ? (frame.metadata ?? null) : null;
-    if (metadata !== null) checkMetadata(metadata);
-    const op: AppendOp = {
-      kind: 'append',
-      eventKind: frame.type === 'send' ? 'message' : frame.type,
-      conversationId: frame.conversation_id,
-      senderId: actor.userId,
-      deviceId: actor.deviceId,
-      clientMsgId: frame.client_msg_id,
-      body,
-      refSeq: frame.type === 'send' ? null : frame.target_seq,
-      metadata,
-    };
+    const op = this.opOf(actor, frame);
     let value: WriteOutcome;
     try {
       value = await this.committer.write(op, actor.connectionId);
@@ -57,6 +46,10 @@ export class ChatService {
     }
     this.metrics.sends.inc({ outcome: value.duplicate ? 'duplicate' : 'stored' });
     const event = value.events[0]!;
+    // The sending connection hears of its event only here: it gets the event itself when the
+    // server derived part of it (a reaction's count, a reply's quote), which it cannot build.
+    const derived =
+      frame.type === 'react' || frame.type === 'pin' || (frame.type === 'send' && frame.reply_to);
     return {
       type: 'ack',
       re: frame.id,
@@ -65,7 +58,65 @@ export class ChatService {
       seq: event.seq,
       created_at: event.created_at,
       duplicate: value.duplicate,
+      ...(derived ? { event } : {}),
     };
+  }
+
+  /** Sets the actor's notification level for a conversation (it moves their change token). */
+  async setNotifications(actor: Actor, frame: SetNotificationsFrame): Promise<void> {
+    await this.committer.write({
+      kind: 'notifications',
+      conversationId: frame.conversation_id,
+      userId: actor.userId,
+      level: frame.level,
+    });
+  }
+
+  /** The frame as a write op, after the checks that need no storage. */
+  private opOf(actor: Actor, frame: AppendFrame): AppendOp {
+    const base = {
+      kind: 'append' as const,
+      conversationId: frame.conversation_id,
+      senderId: actor.userId,
+      deviceId: actor.deviceId,
+      clientMsgId: frame.client_msg_id,
+      metadata: null,
+    };
+    switch (frame.type) {
+      case 'send':
+        this.checkBody(frame.body);
+        if (frame.metadata !== undefined) checkMetadata(frame.metadata);
+        return {
+          ...base,
+          eventKind: 'message',
+          body: frame.body,
+          refSeq: null,
+          metadata: frame.metadata ?? null,
+          ...(frame.content_type === undefined ? {} : { contentType: frame.content_type }),
+          ...(frame.reply_to === undefined ? {} : { replyTo: frame.reply_to }),
+          ...(frame.mentions === undefined ? {} : { mentions: frame.mentions }),
+        };
+      case 'edit':
+        this.checkBody(frame.body);
+        return { ...base, eventKind: 'edit', body: frame.body, refSeq: frame.target_seq };
+      case 'delete':
+        return { ...base, eventKind: 'delete', body: null, refSeq: frame.target_seq };
+      case 'react':
+        return {
+          ...base,
+          eventKind: 'reaction',
+          body: null,
+          refSeq: frame.target_seq,
+          reaction: { emoji: frame.emoji, action: frame.action },
+        };
+      case 'pin':
+        return {
+          ...base,
+          eventKind: frame.action === 'pin' ? 'pinned' : 'unpinned',
+          body: null,
+          refSeq: frame.target_seq,
+        };
+    }
   }
 
   /** Moves the actor's cursor; the Publisher tells every member's devices if it moved. */

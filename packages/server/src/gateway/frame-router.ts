@@ -29,6 +29,12 @@ export function createFrameRouter(services: RouterServices) {
     send: (frame, actor) => chat.append(actor, frame),
     edit: (frame, actor) => chat.append(actor, frame),
     delete: (frame, actor) => chat.append(actor, frame),
+    react: (frame, actor) => chat.append(actor, frame),
+    pin: (frame, actor) => chat.append(actor, frame),
+    set_notifications: async (frame, actor) => {
+      await chat.setNotifications(actor, frame);
+      return { type: 'ok', re: frame.id };
+    },
     sync: async (frame, actor) => {
       const held = new Map(frame.held?.map((h) => [h.conversation_id, h.seq]));
       return { ...(await conversations.sync(actor.userId, frame.since, frame.limit, held)), re: frame.id };

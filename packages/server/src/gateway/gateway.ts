@@ -52,7 +52,7 @@ export interface GatewayDeps {
   clock: Clock;
 }
 
-const SEND_TYPES = new Set(['send', 'edit', 'delete']);
+const SEND_TYPES = new Set(['send', 'edit', 'delete', 'react', 'pin']);
 const READ_TYPES = new Set(['sync', 'fetch', 'history']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BACKLOG = 32;

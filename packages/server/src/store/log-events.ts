@@ -1,4 +1,4 @@
-import type { ChatEvent, EventData, Role } from '@natter/protocol';
+import type { ChatEvent, EventData, ReplyQuote, Role } from '@natter/protocol';
 import type { AppendOp } from './write-ops.js';
 
 /**
@@ -12,6 +12,8 @@ export interface NewEvent {
   clientMsgId?: string | null;
   body?: string | null;
   refSeq?: number | null;
+  /** message: the seq it replies to (indexed, so a parent's deletion finds the quotes to wipe). */
+  replySeq?: number | null;
   data?: EventData | null;
 }
 
@@ -20,8 +22,26 @@ export function createdEvent(creatorId: string, title: string | null, memberIds:
   return { kind: 'created', senderId: creatorId, data: { title, member_ids: memberIds } };
 }
 
-/** A message, edit or delete, exactly as the member sent it. */
-export function appendedEvent(op: AppendOp): NewEvent {
+/** What the store works out for an appended event inside its transaction. */
+export interface Derived {
+  /** message with replyTo: the quote of its parent. */
+  quote?: ReplyQuote;
+  /** reaction: how many users have the emoji on the message after this event. */
+  count?: number;
+}
+
+/** A message, edit, delete, reaction, pin or unpin, as the member sent it plus what the store derived. */
+export function appendedEvent(op: AppendOp, derived: Derived = {}): NewEvent {
+  const data: EventData = {};
+  if (op.contentType) data.content_type = op.contentType;
+  if (op.metadata !== null) data.metadata = op.metadata;
+  if (derived.quote) data.reply_to = derived.quote;
+  if (op.mentions && op.mentions.length > 0) data.mentions = op.mentions;
+  if (op.reaction) {
+    data.emoji = op.reaction.emoji;
+    data.action = op.reaction.action;
+    data.count = derived.count ?? 0;
+  }
   return {
     kind: op.eventKind,
     senderId: op.senderId,
@@ -29,7 +49,8 @@ export function appendedEvent(op: AppendOp): NewEvent {
     clientMsgId: op.clientMsgId,
     body: op.body,
     refSeq: op.refSeq,
-    ...(op.metadata === null ? {} : { data: { metadata: op.metadata } }),
+    replySeq: derived.quote?.seq ?? null,
+    data: Object.keys(data).length === 0 ? null : data,
   };
 }
 
@@ -53,4 +74,12 @@ export function departureEvent(actorId: string, userId: string): NewEvent {
     senderId: actorId,
     data: { user_id: userId },
   };
+}
+
+/**
+ * Whether an event moves its conversation's `updated_at` (the order of conversation lists): a
+ * reaction does not, so a thumbs-up on an old message does not lift a conversation to the top.
+ */
+export function movesActivity(kind: ChatEvent['kind']): boolean {
+  return kind !== 'reaction';
 }

@@ -1,4 +1,4 @@
-import type { ConversationKind, Role } from '@natter/protocol';
+import type { ConversationKind, NotificationLevel, Role } from '@natter/protocol';
 
 /**
  * Row shapes both SQL adapters read alike: the `conversations` and `members` tables have the same
@@ -25,4 +25,5 @@ export interface MemberRow {
   left_pos: number | null;
   delivered_seq: number;
   read_seq: number;
+  notifications: NotificationLevel;
 }

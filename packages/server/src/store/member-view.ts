@@ -40,6 +40,10 @@ export interface SummaryReads {
   /** The newest visible message. */
   lastMessage: ChatEvent | null;
   unread: number;
+  /** Unread messages (same rule as `unread`) that mention the member: see mentionsAfter. */
+  mentions: number;
+  /** Pinned seqs, most recently pinned first (a former member's are not read: see frozenSummary). */
+  pinned: number[];
   peers: PeerCursors;
 }
 
@@ -63,6 +67,9 @@ export function summaryOf(view: MemberView, reads: SummaryReads): ConversationSu
     read_seq: view.read_seq,
     delivered_seq: view.delivered_seq,
     unread: reads.unread,
+    mentions: reads.mentions,
+    pinned: reads.pinned,
+    notifications: view.notifications,
     peers_read_seq: peers.read ?? view.read_seq,
     peers_delivered_seq: peers.delivered ?? view.delivered_seq,
     last_message: reads.lastMessage,
@@ -92,6 +99,8 @@ export function frozenSummary(
     ...summary,
     title: reads.title,
     member_count: peers.n,
+    // Pins change after the removal (unpins leave no trace to rewind): a former member sees none.
+    pinned: [],
     peers_read_seq: Math.min(peers.read ?? summary.read_seq, leftSeq),
     peers_delivered_seq: Math.min(peers.delivered ?? summary.delivered_seq, leftSeq),
     updated_at: reads.removedAt ?? summary.updated_at,

@@ -1,4 +1,4 @@
-import type { ChatEvent, NatterError, Role } from '@natter/protocol';
+import type { ChatEvent, NatterError, NotificationLevel, Role } from '@natter/protocol';
 
 /**
  * The writes the log store commits. Every op is checked (membership, roles, dedupe) inside the
@@ -12,12 +12,16 @@ export type WriteOp =
   | { kind: 'remove_member'; actorId: string; conversationId: string; userId: string }
   | { kind: 'set_role'; actorId: string; conversationId: string; userId: string; role: Role }
   | { kind: 'rename'; actorId: string; conversationId: string; title: string }
-  | CursorOp;
+  | CursorOp
+  | NotificationsOp;
 
-/** A message, edit or delete from a member: idempotent on (conversationId, senderId, clientMsgId). */
+/**
+ * A message, edit, delete, reaction, pin or unpin from a member: idempotent on (conversationId,
+ * senderId, clientMsgId). `refSeq` names the message an edit, delete, reaction or pin is about.
+ */
 export interface AppendOp {
   kind: 'append';
-  eventKind: 'message' | 'edit' | 'delete';
+  eventKind: 'message' | 'edit' | 'delete' | 'reaction' | 'pinned' | 'unpinned';
   conversationId: string;
   senderId: string;
   deviceId: string | null;
@@ -26,6 +30,22 @@ export interface AppendOp {
   refSeq: number | null;
   /** message: the app's metadata object, if any. */
   metadata: Record<string, unknown> | null;
+  /** message: its content type when the sender named one (absent: text). */
+  contentType?: 'text';
+  /** message: the seq of the message it answers (the store copies a quote of it into the event). */
+  replyTo?: number;
+  /** message: user ids (current members) and `@all` / `@here` it mentions, without repeats. */
+  mentions?: string[];
+  /** reaction: the emoji and whether it is added or removed. */
+  reaction?: { emoji: string; action: 'add' | 'remove' };
+}
+
+/** Sets a member's notification level; like a cursor move, it changes only that member's view. */
+export interface NotificationsOp {
+  kind: 'notifications';
+  conversationId: string;
+  userId: string;
+  level: NotificationLevel;
 }
 
 /** Moves a member's delivered/read cursors forward (never back), clamped to the newest seq. */

@@ -189,7 +189,9 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       const versions = await admin(fresh.url)<
         { version: number }[]
       >`SELECT version FROM schema_migrations ORDER BY version`;
-      expect(versions.map((v) => v.version)).toEqual([1]);
+      // Each migration once, in order: 1, 2, ... up to the newest (the table's key forbids repeats).
+      expect(versions.length).toBeGreaterThan(1);
+      expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1));
       const alice = uid('alice');
       const conv = await createGroup(nodes[0]!.logStore, alice, []);
       for (const node of nodes) expect((await node.logStore.conversationFor(alice, conv))?.last_seq).toBe(1);

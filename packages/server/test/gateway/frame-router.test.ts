@@ -47,7 +47,11 @@ function recordingServices() {
       return answer;
     };
   const services = {
-    chat: { append: record('chat.append', ACK), receipt: record('chat.receipt', undefined) },
+    chat: {
+      append: record('chat.append', ACK),
+      receipt: record('chat.receipt', undefined),
+      setNotifications: record('chat.setNotifications', undefined),
+    },
     conversations: {
       sync: record('conversations.sync', SYNCED),
       fetch: record('conversations.fetch', PAGE),
@@ -75,6 +79,29 @@ const send = { type: 'send', id: 'r1', conversation_id: 'c1', client_msg_id: 'm1
 const edit = { ...send, type: 'edit', target_seq: 3 } as const;
 const del = { type: 'delete', id: 'r1', conversation_id: 'c1', client_msg_id: 'm1', target_seq: 3 } as const;
 const receipt = { type: 'receipt', id: 'r5', conversation_id: 'c1', kind: 'read', seq: 4 } as const;
+const react = {
+  type: 'react',
+  id: 'r7',
+  conversation_id: 'c1',
+  client_msg_id: 'm2',
+  target_seq: 3,
+  emoji: '👍',
+  action: 'add',
+} as const;
+const pin = {
+  type: 'pin',
+  id: 'r8',
+  conversation_id: 'c1',
+  client_msg_id: 'm3',
+  target_seq: 3,
+  action: 'pin',
+} as const;
+const notifications = {
+  type: 'set_notifications',
+  id: 'r9',
+  conversation_id: 'c1',
+  level: 'mentions',
+} as const;
 
 /** Every frame type an authenticated connection may send: the call it makes and what it answers. */
 const CASES: Record<Exclude<ClientFrameType, 'auth'>, Case> = {
@@ -83,6 +110,13 @@ const CASES: Record<Exclude<ClientFrameType, 'auth'>, Case> = {
   send: { frame: send, call: ['chat.append', actor, send], answer: ACK },
   edit: { frame: edit, call: ['chat.append', actor, edit], answer: ACK },
   delete: { frame: del, call: ['chat.append', actor, del], answer: ACK },
+  react: { frame: react, call: ['chat.append', actor, react], answer: ACK },
+  pin: { frame: pin, call: ['chat.append', actor, pin], answer: ACK },
+  set_notifications: {
+    frame: notifications,
+    call: ['chat.setNotifications', actor, notifications],
+    answer: { type: 'ok', re: 'r9' },
+  },
   sync: {
     frame: {
       type: 'sync',

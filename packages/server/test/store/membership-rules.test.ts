@@ -11,6 +11,7 @@ const owner: MemberRow = {
   left_pos: null,
   delivered_seq: 0,
   read_seq: 0,
+  notifications: 'all',
 };
 
 const member = (user_id: string, role: SuccessorCandidate['role'], joined_seq: number) => ({

@@ -1,4 +1,10 @@
-import type { ConversationSummary, MemberInfo } from '@natter/protocol';
+import { type ChatEvent, type ConversationSummary, MAX_PINS, type MemberInfo } from '@natter/protocol';
+import {
+  type ReactionCountRow,
+  summariesFromCounts,
+  summariesFromEvents,
+  withReactions,
+} from '../annotation-rules.js';
 import type { MemberRow } from '../log-rows.js';
 import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
 import {
@@ -52,7 +58,7 @@ export class PostgresLogReader {
               page.eventsToRead,
             ),
       ]);
-      page.add(summary, found.map(toChatEvent));
+      page.add(summary, await this.withReactions(tx, row, found.map(toChatEvent)));
     }
     return page.finish(page.hasMore ? null : await this.latestPosition(tx, userId));
   }
@@ -74,7 +80,8 @@ export class PostgresLogReader {
       visible.upperSeq,
       limit + 1,
     );
-    return { events: rows.slice(0, limit).map(toChatEvent), hasMore: rows.length > limit };
+    const events = await this.withReactions(tx, view, rows.slice(0, limit).map(toChatEvent));
+    return { events, hasMore: rows.length > limit };
   }
 
   async historyBefore(
@@ -91,7 +98,8 @@ export class PostgresLogReader {
     const rows = await tx<EventRow[]>`
       SELECT * FROM events WHERE conversation_id = ${conversationId} AND seq >= ${visible.joinedSeq} AND seq < ${before}
       ORDER BY seq DESC LIMIT ${limit + 1}`;
-    return { events: rows.slice(0, limit).reverse().map(toChatEvent), hasMore: rows.length > limit };
+    const events = await this.withReactions(tx, view, rows.slice(0, limit).reverse().map(toChatEvent));
+    return { events, hasMore: rows.length > limit };
   }
 
   async conversationFor(tx: Tx, userId: string, conversationId: string): Promise<ConversationSummary | null> {
@@ -182,17 +190,51 @@ export class PostgresLogReader {
       ORDER BY seq LIMIT ${limit}`;
   }
 
+  /**
+   * The messages among `events` with their reactions folded in: from the running counts for a
+   * member, from the reaction events up to their removal for a former member.
+   */
+  private async withReactions(tx: Tx, view: MemberView, events: ChatEvent[]): Promise<ChatEvent[]> {
+    const seqs = events.filter((e) => e.kind === 'message').map((e) => e.seq);
+    if (seqs.length === 0) return events;
+    const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
+    const id = view.conversation_id;
+    if (view.left_seq === null) {
+      const rows = await tx<ReactionCountRow[]>`
+        SELECT c.target_seq, c.emoji, c.count, c.first_seq, c.last_seq,
+          EXISTS (SELECT 1 FROM reactions r WHERE r.conversation_id = c.conversation_id
+            AND r.target_seq = c.target_seq AND r.emoji = c.emoji AND r.user_id = ${view.user_id}) AS me
+        FROM reaction_counts c WHERE c.conversation_id = ${id} AND c.target_seq BETWEEN ${low} AND ${high}`;
+      return withReactions(events, summariesFromCounts(rows));
+    }
+    const rows = await tx<EventRow[]>`
+      SELECT * FROM events WHERE conversation_id = ${id} AND kind = 'reaction'
+        AND ref_seq BETWEEN ${low} AND ${high} AND seq <= ${view.left_seq} ORDER BY seq`;
+    return withReactions(events, summariesFromEvents(rows.map(toChatEvent), view.user_id));
+  }
+
   private async summarize(tx: Tx, row: MemberView): Promise<ConversationSummary> {
     const visible = visibleRange(row);
-    const [[last], [unread], [peers]] = await Promise.all([
+    const after = unreadAfter(row);
+    const [[last], [unread], [mentions], pinned, [peers]] = await Promise.all([
       tx<EventRow[]>`
         SELECT * FROM events WHERE conversation_id = ${row.conversation_id} AND kind = 'message'
           AND seq >= ${visible.joinedSeq} AND seq <= ${visible.upperSeq}
         ORDER BY seq DESC LIMIT 1`,
       tx<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM (SELECT 1 FROM events WHERE conversation_id = ${row.conversation_id}
-          AND seq > ${unreadAfter(row)} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
+          AND seq > ${after} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
           AND sender_id <> ${row.user_id} LIMIT ${UNREAD_CAP}) capped`,
+      tx<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM (SELECT DISTINCT seq FROM mentions
+          WHERE conversation_id = ${row.conversation_id} AND user_id IN (${row.user_id}, '@all', '@here')
+            AND seq > ${after} AND seq <= ${visible.upperSeq} AND sender_id <> ${row.user_id}
+          LIMIT ${UNREAD_CAP}) capped`,
+      row.left_seq === null
+        ? tx<{ target_seq: number }[]>`
+            SELECT target_seq FROM pins WHERE conversation_id = ${row.conversation_id}
+              AND target_seq >= ${row.joined_seq} ORDER BY pinned_seq DESC LIMIT ${MAX_PINS}`
+        : [],
       tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
         SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
         WHERE conversation_id = ${row.conversation_id} AND user_id <> ${row.user_id} AND left_seq IS NULL`,
@@ -200,6 +242,8 @@ export class PostgresLogReader {
     const summary = summaryOf(row, {
       lastMessage: last ? toChatEvent(last) : null,
       unread: unread!.n,
+      mentions: mentions!.n,
+      pinned: pinned.map((p) => p.target_seq),
       peers: peers!,
     });
     return row.left_seq === null ? summary : this.frozenAt(tx, summary, row.left_seq, row.user_id);

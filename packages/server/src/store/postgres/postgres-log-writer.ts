@@ -1,13 +1,24 @@
 import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import postgres from 'postgres';
 import { checkAmend } from '../amend-rules.js';
+import {
+  checkMentions,
+  checkNewEmoji,
+  checkPinner,
+  checkPinRoom,
+  checkTarget,
+  mentionedUsers,
+  quoteOf,
+} from '../annotation-rules.js';
 import { directKeyOf, newConversationId } from '../conversation-ids.js';
 import { clampCursor } from '../cursor-rules.js';
 import {
   appendedEvent,
   createdEvent,
+  type Derived,
   departureEvent,
   memberAddedEvent,
+  movesActivity,
   type NewEvent,
   renamedEvent,
   roleChangedEvent,
@@ -23,7 +34,14 @@ import {
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
-import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../write-ops.js';
+import type {
+  AppendOp,
+  CursorOp,
+  NotificationsOp,
+  WriteOp,
+  WriteOutcome,
+  WriteResult,
+} from '../write-ops.js';
 import { cursorOutcome, outcome } from '../write-outcomes.js';
 import type { Tx } from './postgres-connection.js';
 import { isConnectionFailure, opErrorOf } from './postgres-errors.js';
@@ -139,6 +157,8 @@ export class PostgresLogWriter {
         return this.append(op, batch);
       case 'cursor':
         return this.moveCursor(op, batch);
+      case 'notifications':
+        return this.setNotifications(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch);
       case 'create_group':
@@ -178,35 +198,160 @@ export class PostgresLogWriter {
 
   private async append(op: AppendOp, batch: Batch): Promise<WriteOutcome> {
     const { tx } = batch;
-    const [[original], sender] = await pipelined(
+    const { conversationId: id } = op;
+    const targetSeq = op.eventKind === 'message' ? op.replyTo : op.refSeq;
+    const [[original], sender, [target]] = await pipelined(
       tx<EventRow[]>`
         SELECT * FROM events
-        WHERE conversation_id = ${op.conversationId} AND sender_id = ${op.senderId} AND client_msg_id = ${op.clientMsgId}`,
-      member(tx, op.conversationId, op.senderId),
+        WHERE conversation_id = ${id} AND sender_id = ${op.senderId} AND client_msg_id = ${op.clientMsgId}`,
+      member(tx, id, op.senderId),
+      targetSeq === undefined || targetSeq === null
+        ? Promise.resolve([])
+        : tx<EventRow[]>`SELECT * FROM events WHERE conversation_id = ${id} AND seq = ${targetSeq}`,
     );
-    if (original) return outcome(op.conversationId, [toChatEvent(original)], true);
-    const state = conversation(op.conversationId, batch);
+    if (original) return outcome(id, [toChatEvent(original)], true);
+    const state = conversation(id, batch);
     const current = requireCurrentMember(sender);
-    if (op.eventKind !== 'message') {
-      const [target] =
-        op.refSeq === null
-          ? []
-          : await tx<
-              EventRow[]
-            >`SELECT * FROM events WHERE conversation_id = ${op.conversationId} AND seq = ${op.refSeq}`;
-      checkAmend(op.eventKind, state.row.kind, current, target);
-    }
+    const derived = await this.check(op, state, current, target && toChatEvent(target), tx);
     const seq = state.row.last_seq + 1;
     const [event] = await pipelined(
-      this.appendEvent(state, batch, appendedEvent(op)),
-      op.eventKind === 'delete'
-        ? tx`UPDATE events SET body = NULL, data = NULL, deleted = true
-            WHERE conversation_id = ${op.conversationId} AND (seq = ${op.refSeq} OR (kind = 'edit' AND ref_seq = ${op.refSeq}))`
+      this.appendEvent(state, batch, appendedEvent(op, derived)),
+      op.eventKind === 'message' || op.eventKind === 'edit' || op.eventKind === 'delete'
+        ? tx`UPDATE members SET read_seq = greatest(read_seq, ${seq}), delivered_seq = greatest(delivered_seq, ${seq})
+            WHERE conversation_id = ${id} AND user_id = ${op.senderId}`
         : Promise.resolve(null),
-      tx`UPDATE members SET read_seq = greatest(read_seq, ${seq}), delivered_seq = greatest(delivered_seq, ${seq})
-        WHERE conversation_id = ${op.conversationId} AND user_id = ${op.senderId}`,
     );
-    return outcome(op.conversationId, [event]);
+    await this.applyEffects(op, event, tx);
+    return outcome(id, [event]);
+  }
+
+  /** The rules each kind of appended event must pass, and what the event derives from the log. */
+  private async check(
+    op: AppendOp,
+    state: ConversationState,
+    sender: MemberRow,
+    target: ChatEvent | undefined,
+    tx: Tx,
+  ): Promise<Derived> {
+    const id = op.conversationId;
+    switch (op.eventKind) {
+      case 'edit':
+      case 'delete':
+        checkAmend(op.eventKind, state.row.kind, sender, target);
+        return {};
+      case 'message': {
+        if (op.mentions && op.mentions.length > 0) {
+          const users = mentionedUsers(op.mentions);
+          const members = await tx<{ user_id: string }[]>`
+            SELECT user_id FROM members WHERE conversation_id = ${id} AND left_seq IS NULL
+              AND user_id = ANY(${users}::text[])`;
+          checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
+        }
+        if (op.replyTo === undefined) return {};
+        checkTarget(sender, target);
+        const [edit] = await tx<{ body: string | null }[]>`
+          SELECT body FROM events WHERE conversation_id = ${id} AND kind = 'edit' AND ref_seq = ${target.seq}
+          ORDER BY seq DESC LIMIT 1`;
+        return { quote: quoteOf(target, edit ? edit.body : target.body) };
+      }
+      case 'reaction': {
+        checkTarget(sender, target);
+        const { emoji, action } = op.reaction!;
+        const [[row], [mine], [onMessage]] = await pipelined(
+          tx<{ count: number }[]>`SELECT count FROM reaction_counts
+            WHERE conversation_id = ${id} AND target_seq = ${target.seq} AND emoji = ${emoji}`,
+          tx<{ one: number }[]>`SELECT 1 AS one FROM reactions WHERE conversation_id = ${id}
+            AND target_seq = ${target.seq} AND emoji = ${emoji} AND user_id = ${op.senderId}`,
+          tx<{ n: number }[]>`SELECT count(*)::integer AS n FROM reaction_counts
+            WHERE conversation_id = ${id} AND target_seq = ${target.seq} AND count > 0`,
+        );
+        const count = row?.count ?? 0;
+        if (action === 'add' && !mine && count === 0) checkNewEmoji(onMessage!.n);
+        return { count: action === 'add' ? count + (mine ? 0 : 1) : count - (mine ? 1 : 0) };
+      }
+      case 'pinned':
+      case 'unpinned': {
+        checkTarget(sender, target);
+        checkPinner(state.row.kind, sender);
+        if (op.eventKind === 'unpinned') return {};
+        const [[pins], [already]] = await pipelined(
+          tx<{ n: number }[]>`SELECT count(*)::integer AS n FROM pins WHERE conversation_id = ${id}`,
+          tx<
+            { one: number }[]
+          >`SELECT 1 AS one FROM pins WHERE conversation_id = ${id} AND target_seq = ${target.seq}`,
+        );
+        checkPinRoom(pins!.n, already !== undefined);
+        return {};
+      }
+    }
+  }
+
+  /** What an appended event changes besides the log: the wiped message, mentions, reactions, pins. */
+  private async applyEffects(op: AppendOp, event: ChatEvent, tx: Tx): Promise<void> {
+    const id = op.conversationId;
+    const target = op.refSeq!;
+    switch (op.eventKind) {
+      case 'delete':
+        await pipelined(
+          tx`UPDATE events SET body = NULL, data = NULL, deleted = true
+            WHERE conversation_id = ${id} AND (seq = ${target} OR (kind = 'edit' AND ref_seq = ${target}))`,
+          tx`UPDATE events SET data = jsonb_set(jsonb_set(data, '{reply_to,body}', 'null'), '{reply_to,deleted}', 'true')
+            WHERE conversation_id = ${id} AND reply_seq = ${target} AND data IS NOT NULL`,
+          tx`DELETE FROM reactions WHERE conversation_id = ${id} AND target_seq = ${target}`,
+          tx`DELETE FROM reaction_counts WHERE conversation_id = ${id} AND target_seq = ${target}`,
+          tx`DELETE FROM mentions WHERE conversation_id = ${id} AND seq = ${target}`,
+          tx`DELETE FROM pins WHERE conversation_id = ${id} AND target_seq = ${target}`,
+        );
+        return;
+      case 'message': {
+        const users = op.mentions ?? [];
+        if (users.length === 0) return;
+        await tx`INSERT INTO mentions (conversation_id, user_id, seq, sender_id)
+          SELECT ${id}, u, ${event.seq}, ${op.senderId} FROM unnest(${users}::text[]) AS u`;
+        return;
+      }
+      case 'reaction': {
+        const { emoji, action } = op.reaction!;
+        const count = event.data?.count ?? 0;
+        await pipelined(
+          action === 'add'
+            ? tx`INSERT INTO reactions (conversation_id, target_seq, emoji, user_id)
+                VALUES (${id}, ${target}, ${emoji}, ${op.senderId}) ON CONFLICT DO NOTHING`
+            : tx`DELETE FROM reactions WHERE conversation_id = ${id} AND target_seq = ${target}
+                AND emoji = ${emoji} AND user_id = ${op.senderId}`,
+          count === 0
+            ? tx`UPDATE reaction_counts SET count = 0, last_seq = ${event.seq}
+                WHERE conversation_id = ${id} AND target_seq = ${target} AND emoji = ${emoji}`
+            : tx`INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
+                VALUES (${id}, ${target}, ${emoji}, ${count}, ${event.seq}, ${event.seq})
+                ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
+                  first_seq = CASE WHEN reaction_counts.count > 0 THEN reaction_counts.first_seq
+                    ELSE excluded.first_seq END,
+                  last_seq = excluded.last_seq`,
+        );
+        return;
+      }
+      case 'pinned':
+        await tx`INSERT INTO pins (conversation_id, target_seq, pinned_seq) VALUES (${id}, ${target}, ${event.seq})
+          ON CONFLICT (conversation_id, target_seq) DO UPDATE SET pinned_seq = excluded.pinned_seq`;
+        return;
+      case 'unpinned':
+        await tx`DELETE FROM pins WHERE conversation_id = ${id} AND target_seq = ${target}`;
+        return;
+      case 'edit':
+        return;
+    }
+  }
+
+  private async setNotifications(op: NotificationsOp, batch: Batch): Promise<WriteOutcome> {
+    const state = conversation(op.conversationId, batch);
+    const current = requireCurrentMember(await member(batch.tx, op.conversationId, op.userId));
+    if (current.notifications === op.level) return outcome(op.conversationId, []);
+    await batch.tx`UPDATE members SET notifications = ${op.level}
+      WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
+    state.lastChange = batch.positions.next();
+    state.dirty = true;
+    return outcome(op.conversationId, []);
   }
 
   private async moveCursor(op: CursorOp, batch: Batch): Promise<WriteOutcome> {
@@ -362,14 +507,16 @@ export class PostgresLogWriter {
     const seq = state.row.last_seq + 1;
     batch.positions.stampEvent(state.row.id, seq, ordinal);
     state.row.last_seq = seq;
-    state.row.updated_at = batch.now;
+    if (movesActivity(e.kind)) state.row.updated_at = batch.now;
     state.lastChange = ordinal;
     state.dirty = true;
     const data = e.data ? JSON.stringify(e.data) : null;
     const [row] = await batch.tx<EventRow[]>`
-      INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq, data, created_at)
+      INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq,
+        reply_seq, data, created_at)
       VALUES (${state.row.id}, ${seq}, ${ordinal}, ${e.kind}, ${e.senderId}, ${e.deviceId ?? null},
-        ${e.clientMsgId ?? null}, ${e.body ?? null}, ${e.refSeq ?? null}, ${data}::text::jsonb, ${batch.now})
+        ${e.clientMsgId ?? null}, ${e.body ?? null}, ${e.refSeq ?? null}, ${e.replySeq ?? null},
+        ${data}::text::jsonb, ${batch.now})
       RETURNING *`;
     return toChatEvent(row!);
   }

@@ -91,6 +91,49 @@ const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX events_dedupe ON events (conversation_id, sender_id, client_msg_id)
     WHERE client_msg_id IS NOT NULL;
   `,
+  // What points at a message: replies (reply_seq), edits, reactions and pins (ref_seq), the
+  // running reaction counts a read folds in, pins, mentions for the per-member counts, and each
+  // member's notification level. All keyed by conversation_id first, like the rest.
+  `
+  ALTER TABLE events ADD COLUMN reply_seq bigint;
+  CREATE INDEX events_by_ref ON events (conversation_id, ref_seq) WHERE ref_seq IS NOT NULL;
+  CREATE INDEX events_by_reply ON events (conversation_id, reply_seq) WHERE reply_seq IS NOT NULL;
+  ALTER TABLE members ADD COLUMN notifications text NOT NULL DEFAULT 'all'
+    CHECK (notifications IN ('all', 'mentions', 'none'));
+
+  CREATE TABLE reactions (
+    conversation_id text NOT NULL,
+    target_seq bigint NOT NULL,
+    emoji text NOT NULL,
+    user_id text NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq, emoji, user_id)
+  );
+
+  CREATE TABLE reaction_counts (
+    conversation_id text NOT NULL,
+    target_seq bigint NOT NULL,
+    emoji text NOT NULL,
+    count integer NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq, emoji)
+  );
+
+  CREATE TABLE pins (
+    conversation_id text NOT NULL,
+    target_seq bigint NOT NULL,
+    pinned_seq bigint NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq)
+  );
+
+  CREATE TABLE mentions (
+    conversation_id text NOT NULL,
+    user_id text NOT NULL,
+    seq bigint NOT NULL,
+    sender_id text NOT NULL,
+    PRIMARY KEY (conversation_id, user_id, seq)
+  );
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

@@ -69,6 +69,48 @@ const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX events_dedupe ON events (conversation_id, sender_id, client_msg_id)
     WHERE client_msg_id IS NOT NULL;
   `,
+  // What points at a message: replies (reply_seq), edits, reactions and pins (ref_seq), the
+  // running reaction counts a read folds in, pins, mentions for the per-member counts, and each
+  // member's notification level.
+  `
+  ALTER TABLE events ADD COLUMN reply_seq INTEGER;
+  CREATE INDEX events_by_ref ON events (conversation_id, ref_seq) WHERE ref_seq IS NOT NULL;
+  CREATE INDEX events_by_reply ON events (conversation_id, reply_seq) WHERE reply_seq IS NOT NULL;
+  ALTER TABLE members ADD COLUMN notifications TEXT NOT NULL DEFAULT 'all';
+
+  CREATE TABLE reactions (
+    conversation_id TEXT NOT NULL,
+    target_seq INTEGER NOT NULL,
+    emoji TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq, emoji, user_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE reaction_counts (
+    conversation_id TEXT NOT NULL,
+    target_seq INTEGER NOT NULL,
+    emoji TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq, emoji)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE pins (
+    conversation_id TEXT NOT NULL,
+    target_seq INTEGER NOT NULL,
+    pinned_seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, target_seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE mentions (
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender_id TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, user_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -1,5 +1,11 @@
-import type { ChatEvent, ConversationSummary, MemberInfo } from '@natter/protocol';
+import { type ChatEvent, type ConversationSummary, MAX_PINS, type MemberInfo } from '@natter/protocol';
 import type Database from 'better-sqlite3';
+import {
+  type ReactionCountRow,
+  summariesFromCounts,
+  summariesFromEvents,
+  withReactions,
+} from '../annotation-rules.js';
 import type { MemberRow } from '../log-rows.js';
 import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
 import {
@@ -78,6 +84,23 @@ export class SqliteLogReader {
          WHERE conversation_id = @conversation AND user_id != @user AND joined_seq <= @seq
          AND (left_seq IS NULL OR left_seq > @seq)`,
       ),
+      mentions: db.prepare<[string, string, number, number, string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT DISTINCT seq FROM mentions WHERE conversation_id = ?
+         AND user_id IN (?, '@all', '@here') AND seq > ? AND seq <= ? AND sender_id != ? LIMIT ?)`,
+      ),
+      pinned: db.prepare<[string, number, number], { target_seq: number }>(
+        `SELECT target_seq FROM pins WHERE conversation_id = ? AND target_seq >= ? ORDER BY pinned_seq DESC LIMIT ?`,
+      ),
+      reactionCounts: db.prepare<[string, string, number, number], ReactionCountRow>(
+        `SELECT c.target_seq, c.emoji, c.count, c.first_seq, c.last_seq,
+           EXISTS (SELECT 1 FROM reactions r WHERE r.conversation_id = c.conversation_id
+             AND r.target_seq = c.target_seq AND r.emoji = c.emoji AND r.user_id = ?) AS me
+         FROM reaction_counts c WHERE c.conversation_id = ? AND c.target_seq BETWEEN ? AND ?`,
+      ),
+      reactionEvents: db.prepare<[string, number, number, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND kind = 'reaction' AND ref_seq BETWEEN ? AND ?
+         AND seq <= ? ORDER BY seq`,
+      ),
       spans: db.prepare<[string], MemberRow>(`SELECT * FROM members WHERE conversation_id = ?`),
       lastSeq: db.prepare<[string], { last_seq: number }>(`SELECT last_seq FROM conversations WHERE id = ?`),
       activeMembers: db.prepare<[string], MemberRow>(
@@ -126,7 +149,7 @@ export class SqliteLogReader {
     const from = Math.max(afterSeq, visible.joinedSeq - 1);
     const rows = this.sql.eventsAfter.all(conversationId, from, visible.upperSeq, limit + 1);
     const hasMore = rows.length > limit;
-    return { events: rows.slice(0, limit).map(toChatEvent), hasMore };
+    return { events: this.withReactions(view, rows.slice(0, limit).map(toChatEvent)), hasMore };
   }
 
   historyBefore(
@@ -141,7 +164,7 @@ export class SqliteLogReader {
     const before = Math.min(beforeSeq ?? Number.MAX_SAFE_INTEGER, visible.upperSeq + 1);
     const rows = this.sql.eventsBefore.all(conversationId, visible.joinedSeq, before, limit + 1);
     const hasMore = rows.length > limit;
-    return { events: rows.slice(0, limit).reverse().map(toChatEvent), hasMore };
+    return { events: this.withReactions(view, rows.slice(0, limit).reverse().map(toChatEvent)), hasMore };
   }
 
   conversationFor(userId: string, conversationId: string): ConversationSummary | null {
@@ -190,16 +213,44 @@ export class SqliteLogReader {
     const visible = visibleRange(row);
     const before = this.sql.seqAtOrBeforePos.get(row.conversation_id, since)?.seq ?? 0;
     const from = Math.max(before, visible.joinedSeq - 1, heldSeq);
-    return this.sql.eventsAfter.all(row.conversation_id, from, visible.upperSeq, limit).map(toChatEvent);
+    const events = this.sql.eventsAfter
+      .all(row.conversation_id, from, visible.upperSeq, limit)
+      .map(toChatEvent);
+    return this.withReactions(row, events);
+  }
+
+  /**
+   * The messages among `events` with their reactions folded in: from the running counts for a
+   * member, from the reaction events up to their removal for a former member.
+   */
+  private withReactions(view: MemberView, events: ChatEvent[]): ChatEvent[] {
+    const seqs = events.filter((e) => e.kind === 'message').map((e) => e.seq);
+    if (seqs.length === 0) return events;
+    const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
+    const id = view.conversation_id;
+    const summaries =
+      view.left_seq === null
+        ? summariesFromCounts(this.sql.reactionCounts.all(view.user_id, id, low, high))
+        : summariesFromEvents(
+            this.sql.reactionEvents.all(id, low, high, view.left_seq).map(toChatEvent),
+            view.user_id,
+          );
+    return withReactions(events, summaries);
   }
 
   private summarize(row: ViewRow): ConversationSummary {
     const id = row.conversation_id;
     const visible = visibleRange(row);
     const last = this.sql.lastMessage.get(id, visible.joinedSeq, visible.upperSeq);
+    const after = unreadAfter(row);
     const summary = summaryOf(row, {
       lastMessage: last ? toChatEvent(last) : null,
-      unread: this.sql.unread.get(id, unreadAfter(row), visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      unread: this.sql.unread.get(id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      mentions: this.sql.mentions.get(id, row.user_id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      pinned:
+        row.left_seq === null
+          ? this.sql.pinned.all(id, row.joined_seq, MAX_PINS).map((p) => p.target_seq)
+          : [],
       peers: this.sql.peers.get(id, row.user_id)!,
     });
     return row.left_seq === null ? summary : this.frozenAt(summary, row.left_seq, row.user_id);

@@ -1,13 +1,24 @@
 import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import { checkAmend } from '../amend-rules.js';
+import {
+  checkMentions,
+  checkNewEmoji,
+  checkPinner,
+  checkPinRoom,
+  checkTarget,
+  mentionedUsers,
+  quoteOf,
+} from '../annotation-rules.js';
 import { directKeyOf, newConversationId } from '../conversation-ids.js';
 import { clampCursor } from '../cursor-rules.js';
 import {
   appendedEvent,
   createdEvent,
+  type Derived,
   departureEvent,
   memberAddedEvent,
+  movesActivity,
   type NewEvent,
   renamedEvent,
   roleChangedEvent,
@@ -23,7 +34,14 @@ import {
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
-import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../write-ops.js';
+import type {
+  AppendOp,
+  CursorOp,
+  NotificationsOp,
+  WriteOp,
+  WriteOutcome,
+  WriteResult,
+} from '../write-ops.js';
 import { cursorOutcome, outcome } from '../write-outcomes.js';
 import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
@@ -92,12 +110,70 @@ export class SqliteLogWriter {
         `SELECT * FROM events WHERE conversation_id = ? AND seq = ?`,
       ),
       insertEvent: db.prepare(
-        `INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq, data, created_at)
-         VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq, @data, @created_at)`,
+        `INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq, reply_seq, data, created_at)
+         VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq, @reply_seq, @data, @created_at)`,
       ),
       wipe: db.prepare<[string, number, number]>(
         `UPDATE events SET body = NULL, data = NULL, deleted = 1
          WHERE conversation_id = ? AND (seq = ? OR (kind = 'edit' AND ref_seq = ?))`,
+      ),
+      wipeQuotes: db.prepare<[string, number]>(
+        `UPDATE events SET data = json_set(data, '$.reply_to.body', NULL, '$.reply_to.deleted', json('true'))
+         WHERE conversation_id = ? AND reply_seq = ? AND data IS NOT NULL`,
+      ),
+      latestEdit: db.prepare<[string, number], { body: string | null }>(
+        `SELECT body FROM events WHERE conversation_id = ? AND kind = 'edit' AND ref_seq = ? ORDER BY seq DESC LIMIT 1`,
+      ),
+      currentMembersAmong: db.prepare<[string, string], { user_id: string }>(
+        `SELECT user_id FROM members WHERE conversation_id = ? AND left_seq IS NULL
+         AND user_id IN (SELECT value FROM json_each(?))`,
+      ),
+      insertMention: db.prepare<[string, string, number, string]>(
+        `INSERT INTO mentions (conversation_id, user_id, seq, sender_id) VALUES (?, ?, ?, ?)`,
+      ),
+      reactionCount: db.prepare<[string, number, string], { count: number; first_seq: number }>(
+        `SELECT count, first_seq FROM reaction_counts WHERE conversation_id = ? AND target_seq = ? AND emoji = ?`,
+      ),
+      emojiOnMessage: db.prepare<[string, number], { n: number }>(
+        `SELECT count(*) AS n FROM reaction_counts WHERE conversation_id = ? AND target_seq = ? AND count > 0`,
+      ),
+      hasReacted: db.prepare<[string, number, string, string], { one: number }>(
+        `SELECT 1 AS one FROM reactions WHERE conversation_id = ? AND target_seq = ? AND emoji = ? AND user_id = ?`,
+      ),
+      addReaction: db.prepare<[string, number, string, string]>(
+        `INSERT INTO reactions (conversation_id, target_seq, emoji, user_id) VALUES (?, ?, ?, ?)`,
+      ),
+      removeReaction: db.prepare<[string, number, string, string]>(
+        `DELETE FROM reactions WHERE conversation_id = ? AND target_seq = ? AND emoji = ? AND user_id = ?`,
+      ),
+      saveReactionCount: db.prepare(
+        `INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
+         VALUES (@conversation_id, @target_seq, @emoji, @count, @first_seq, @last_seq)
+         ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
+           first_seq = excluded.first_seq, last_seq = excluded.last_seq`,
+      ),
+      pinCount: db.prepare<[string], { n: number }>(
+        `SELECT count(*) AS n FROM pins WHERE conversation_id = ?`,
+      ),
+      isPinned: db.prepare<[string, number], { one: number }>(
+        `SELECT 1 AS one FROM pins WHERE conversation_id = ? AND target_seq = ?`,
+      ),
+      pin: db.prepare<[string, number, number]>(
+        `INSERT INTO pins (conversation_id, target_seq, pinned_seq) VALUES (?, ?, ?)
+         ON CONFLICT (conversation_id, target_seq) DO UPDATE SET pinned_seq = excluded.pinned_seq`,
+      ),
+      unpin: db.prepare<[string, number]>(`DELETE FROM pins WHERE conversation_id = ? AND target_seq = ?`),
+      clearReactions: db.prepare<[string, number]>(
+        `DELETE FROM reactions WHERE conversation_id = ? AND target_seq = ?`,
+      ),
+      clearReactionCounts: db.prepare<[string, number]>(
+        `DELETE FROM reaction_counts WHERE conversation_id = ? AND target_seq = ?`,
+      ),
+      clearMentions: db.prepare<[string, number]>(
+        `DELETE FROM mentions WHERE conversation_id = ? AND seq = ?`,
+      ),
+      setNotifications: db.prepare<[string, string, string]>(
+        `UPDATE members SET notifications = ? WHERE conversation_id = ? AND user_id = ?`,
       ),
     };
     this.position = this.sql.position.get()!.value;
@@ -139,6 +215,8 @@ export class SqliteLogWriter {
         return this.append(op, batch, now);
       case 'cursor':
         return this.moveCursor(op, batch);
+      case 'notifications':
+        return this.setNotifications(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch, now);
       case 'create_group':
@@ -177,18 +255,115 @@ export class SqliteLogWriter {
   }
 
   private append(op: AppendOp, batch: Map<string, ConversationState>, now: number): WriteOutcome {
-    const original = this.sql.byClientMsgId.get(op.conversationId, op.senderId, op.clientMsgId);
-    if (original) return outcome(op.conversationId, [toChatEvent(original)], true);
-    const state = this.conversation(op.conversationId, batch);
-    const sender = requireCurrentMember(this.sql.member.get(op.conversationId, op.senderId));
-    if (op.eventKind !== 'message') {
-      const target = op.refSeq === null ? undefined : this.sql.event.get(op.conversationId, op.refSeq);
-      checkAmend(op.eventKind, state.row.kind, sender, target && toChatEvent(target));
+    const { conversationId: id } = op;
+    const original = this.sql.byClientMsgId.get(id, op.senderId, op.clientMsgId);
+    if (original) return outcome(id, [toChatEvent(original)], true);
+    const state = this.conversation(id, batch);
+    const sender = requireCurrentMember(this.sql.member.get(id, op.senderId));
+    const derived = this.check(op, state, sender);
+    const event = this.appendEvent(state, now, appendedEvent(op, derived));
+    this.applyEffects(op, event);
+    if (op.eventKind === 'message' || op.eventKind === 'edit' || op.eventKind === 'delete') {
+      this.sql.senderRead.run(event.seq, event.seq, id, op.senderId);
     }
-    const event = this.appendEvent(state, now, appendedEvent(op));
-    if (op.eventKind === 'delete') this.sql.wipe.run(op.conversationId, op.refSeq!, op.refSeq!);
-    this.sql.senderRead.run(event.seq, event.seq, op.conversationId, op.senderId);
-    return outcome(op.conversationId, [event]);
+    return outcome(id, [event]);
+  }
+
+  /** The rules each kind of appended event must pass, and what the event derives from the log. */
+  private check(op: AppendOp, state: ConversationState, sender: MemberRow): Derived {
+    const id = op.conversationId;
+    const targetSeq = op.eventKind === 'message' ? op.replyTo : op.refSeq;
+    const row = targetSeq === undefined || targetSeq === null ? undefined : this.sql.event.get(id, targetSeq);
+    const target = row && toChatEvent(row);
+    switch (op.eventKind) {
+      case 'edit':
+      case 'delete':
+        checkAmend(op.eventKind, state.row.kind, sender, target);
+        return {};
+      case 'message': {
+        if (op.mentions && op.mentions.length > 0) {
+          const users = mentionedUsers(op.mentions);
+          const members = this.sql.currentMembersAmong.all(id, JSON.stringify(users));
+          checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
+        }
+        if (op.replyTo === undefined) return {};
+        checkTarget(sender, target);
+        const body = this.sql.latestEdit.get(id, target.seq)?.body ?? target.body;
+        return { quote: quoteOf(target, body) };
+      }
+      case 'reaction': {
+        checkTarget(sender, target);
+        const { emoji, action } = op.reaction!;
+        const count = this.sql.reactionCount.get(id, target.seq, emoji)?.count ?? 0;
+        const mine = this.sql.hasReacted.get(id, target.seq, emoji, op.senderId) !== undefined;
+        if (action === 'add' && !mine && count === 0)
+          checkNewEmoji(this.sql.emojiOnMessage.get(id, target.seq)!.n);
+        return { count: action === 'add' ? count + (mine ? 0 : 1) : count - (mine ? 1 : 0) };
+      }
+      case 'pinned':
+      case 'unpinned':
+        checkTarget(sender, target);
+        checkPinner(state.row.kind, sender);
+        if (op.eventKind === 'pinned') {
+          checkPinRoom(this.sql.pinCount.get(id)!.n, this.sql.isPinned.get(id, target.seq) !== undefined);
+        }
+        return {};
+    }
+  }
+
+  /** What an appended event changes besides the log: the wiped message, mentions, reactions, pins. */
+  private applyEffects(op: AppendOp, event: ChatEvent): void {
+    const id = op.conversationId;
+    const target = op.refSeq!;
+    switch (op.eventKind) {
+      case 'delete':
+        this.sql.wipe.run(id, target, target);
+        this.sql.wipeQuotes.run(id, target);
+        this.sql.clearReactions.run(id, target);
+        this.sql.clearReactionCounts.run(id, target);
+        this.sql.clearMentions.run(id, target);
+        this.sql.unpin.run(id, target);
+        return;
+      case 'message':
+        for (const user of op.mentions ?? []) this.sql.insertMention.run(id, user, event.seq, op.senderId);
+        return;
+      case 'reaction': {
+        const { emoji, action } = op.reaction!;
+        const mine = this.sql.hasReacted.get(id, target, emoji, op.senderId) !== undefined;
+        if (action === 'add' && !mine) this.sql.addReaction.run(id, target, emoji, op.senderId);
+        if (action === 'remove' && mine) this.sql.removeReaction.run(id, target, emoji, op.senderId);
+        const before = this.sql.reactionCount.get(id, target, emoji);
+        const count = event.data?.count ?? 0;
+        if (!before && count === 0) return;
+        this.sql.saveReactionCount.run({
+          conversation_id: id,
+          target_seq: target,
+          emoji,
+          count,
+          first_seq: before && before.count > 0 ? before.first_seq : event.seq,
+          last_seq: event.seq,
+        });
+        return;
+      }
+      case 'pinned':
+        this.sql.pin.run(id, target, event.seq);
+        return;
+      case 'unpinned':
+        this.sql.unpin.run(id, target);
+        return;
+      case 'edit':
+        return;
+    }
+  }
+
+  private setNotifications(op: NotificationsOp, batch: Map<string, ConversationState>): WriteOutcome {
+    const state = this.conversation(op.conversationId, batch);
+    const member = requireCurrentMember(this.sql.member.get(op.conversationId, op.userId));
+    if (member.notifications === op.level) return outcome(op.conversationId, []);
+    this.sql.setNotifications.run(op.level, op.conversationId, op.userId);
+    state.row.change_pos = ++this.position;
+    state.dirty = true;
+    return outcome(op.conversationId, []);
   }
 
   private moveCursor(op: CursorOp, batch: Map<string, ConversationState>): WriteOutcome {
@@ -304,6 +479,7 @@ export class SqliteLogWriter {
       client_msg_id: e.clientMsgId ?? null,
       body: e.body ?? null,
       ref_seq: e.refSeq ?? null,
+      reply_seq: e.replySeq ?? null,
       data: e.data ? JSON.stringify(e.data) : null,
       deleted: 0,
       created_at: now,
@@ -311,7 +487,7 @@ export class SqliteLogWriter {
     this.sql.insertEvent.run(row);
     state.row.last_seq = row.seq;
     state.row.change_pos = row.pos;
-    state.row.updated_at = now;
+    if (movesActivity(e.kind)) state.row.updated_at = now;
     state.dirty = true;
     return toChatEvent(row);
   }

@@ -15,6 +15,7 @@ export interface EventRow {
   client_msg_id: string | null;
   body: string | null;
   ref_seq: number | null;
+  reply_seq: number | null;
   data: string | null;
   deleted: number;
   created_at: number;
