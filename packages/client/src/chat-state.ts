@@ -1,14 +1,17 @@
-import type {
-  ChatEvent,
-  ConversationSummary,
-  EventKind,
-  MemberInfo,
-  PresenceState,
-  ReactionCount,
-  ReceiptUpdateFrame,
-  ReplyQuote,
-  Role,
-  TypingUpdateFrame,
+import {
+  type ChatEvent,
+  type ConversationSummary,
+  type EventKind,
+  type MemberInfo,
+  type PresenceState,
+  type ReactionCount,
+  type ReceiptUpdateFrame,
+  type ReplyQuote,
+  type Role,
+  THREAD_PARTICIPANTS_SHOWN,
+  type ThreadReceiptFrame,
+  type ThreadSummary,
+  type TypingUpdateFrame,
 } from '@natter/protocol';
 import { Emitter } from './emitter.js';
 import { MemberCursors, type MemberReceipt, type MemberView } from './member-cursors.js';
@@ -52,6 +55,11 @@ export interface MessageView {
   reactions: ReactionCount[];
   /** It is pinned in its conversation. */
   pinned: boolean;
+  /** A root: the thread under it (null while it has no replies known). */
+  thread: ThreadSummary | null;
+  /** A reply in a thread: the root's seq, and its own seq in the thread (null while pending). */
+  threadRoot: number | null;
+  threadSeq: number | null;
   edited: boolean;
   deleted: boolean;
   createdAt: number;
@@ -111,6 +119,8 @@ interface ConversationData {
   messages: Map<number, MessageView>;
   notices: Map<number, NoticeView>;
   reactions: ReactionBook;
+  /** Thread summaries by root seq: from reads, kept up by replies and thread receipts. */
+  threads: Map<number, ThreadSummary>;
   typing: Map<string, ReturnType<typeof setTimeout>>;
   members: MemberCursors;
   /** 'idle' until the first member list fetch; 'again' when another is due once this one ends. */
@@ -145,6 +155,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       client.on('event', (event) => this.onEvent(event)),
       client.on('outbox', (entry) => this.onOutbox(entry)),
       client.on('receipt', (receipt) => this.onReceipt(receipt)),
+      client.on('threadReceipt', (receipt) => this.onThreadReceipt(receipt)),
       client.on('typing', (typing) => this.onTyping(typing)),
       client.on('presence', ({ type: _, ...state }) => {
         this.presence.set(state.user_id, state);
@@ -201,12 +212,56 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   messages(conversationId: string): MessageView[] {
     const data = this.data.get(conversationId);
     if (data) this.wantMembers(data);
-    const stored = data ? [...data.messages.values()].sort((a, b) => a.seq! - b.seq!) : [];
+    const stored = data
+      ? [...data.messages.values()].filter((m) => m.threadRoot === null).sort((a, b) => a.seq! - b.seq!)
+      : [];
     const mine = [...this.pending.values()]
-      .filter((e) => e.conversationId === conversationId)
+      .filter((e) => e.conversationId === conversationId && e.threadRoot === undefined)
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((e) => this.pendingView(e));
     return [...stored.map((m) => this.withStatus(this.annotated(m, data!), data)), ...mine];
+  }
+
+  /**
+   * The replies held in the thread under `rootSeq`, in thread order, then yours still in the
+   * outbox. Load them with `loadThread`; new ones arrive live.
+   */
+  threadReplies(conversationId: string, rootSeq: number): MessageView[] {
+    const data = this.data.get(conversationId);
+    const stored = data
+      ? [...data.messages.values()]
+          .filter((m) => m.threadRoot === rootSeq)
+          .sort((a, b) => a.threadSeq! - b.threadSeq!)
+      : [];
+    const mine = [...this.pending.values()]
+      .filter((e) => e.conversationId === conversationId && e.threadRoot === rootSeq)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((e) => this.pendingView(e));
+    return [...stored.map((m) => this.withStatus(this.annotated(m, data!), data)), ...mine];
+  }
+
+  /** The thread under `rootSeq` as known (null while it has no replies known). */
+  thread(conversationId: string, rootSeq: number): ThreadSummary | null {
+    return this.data.get(conversationId)?.threads.get(rootSeq) ?? null;
+  }
+
+  /** Loads the page of the thread before its oldest reply held. True if older replies remain. */
+  async loadThread(conversationId: string, rootSeq: number, limit = 50): Promise<boolean> {
+    const held = this.threadReplies(conversationId, rootSeq).flatMap((m) =>
+      m.threadSeq === null ? [] : [m.threadSeq],
+    );
+    const oldest = held.length > 0 ? Math.min(...held) : undefined;
+    const page = await this.client.threadHistory(conversationId, rootSeq, oldest, limit);
+    for (const event of page.events) this.fold(event, false);
+    this.emit('change', conversationId);
+    return page.has_more;
+  }
+
+  /** Marks the thread under `rootSeq` read up to its newest reply (you follow it from then). */
+  markThreadRead(conversationId: string, rootSeq: number): void {
+    const thread = this.thread(conversationId, rootSeq);
+    if (!thread || (thread.following && thread.read_seq >= thread.reply_count)) return;
+    this.client.markThreadRead(conversationId, rootSeq, thread.reply_count);
   }
 
   /** One stored message as `messages` shows it, if held. */
@@ -290,6 +345,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       messages: new Map(),
       notices: new Map(),
       reactions: new ReactionBook(this.client.me),
+      threads: new Map(),
       typing: new Map(),
       members: new MemberCursors(),
       membersFetch: 'idle',
@@ -401,12 +457,17 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         mentionsMe: this.mentionsMe(event),
         reactions: [],
         pinned: false,
+        thread: null,
+        threadRoot: event.data?.thread?.root_seq ?? null,
+        threadSeq: event.data?.thread?.seq ?? null,
         edited: false,
         deleted: event.deleted,
         createdAt: event.created_at,
         status: 'sent',
       });
       if (event.reactions) data.reactions.merge(event.seq, event.reactions);
+      if (event.thread) this.mergeThread(data, event.seq, event.thread);
+      if (event.data?.thread) this.foldReply(data, event, live);
       if (event.client_msg_id) this.pending.delete(event.client_msg_id);
     } else if (NOTICE_KINDS.has(event.kind)) {
       data.notices.set(event.seq, noticeOf(event));
@@ -449,7 +510,10 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     const summary = { ...data.summary, last_seq: event.seq };
     // A reaction does not lift its conversation in the list (the server's updated_at agrees).
     if (event.kind !== 'reaction') summary.updated_at = event.created_at;
-    if (event.kind === 'message') {
+    if (event.kind === 'message' && event.data?.thread) {
+      // A thread's replies count in the thread, not the conversation; mentions count anywhere.
+      if (this.mentionsMe(event)) summary.mentions += 1;
+    } else if (event.kind === 'message') {
       summary.last_message = event;
       if (event.sender_id === this.client.me) {
         summary.read_seq = event.seq;
@@ -495,13 +559,71 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         const unreadHeld = [...data.messages.values()].filter(
           (m) => m.seq! > summary.read_seq && m.senderId !== this.client.me && !m.deleted,
         );
-        summary.unread = Math.min(summary.unread, unreadHeld.length);
+        summary.unread = Math.min(summary.unread, unreadHeld.filter((m) => m.threadRoot === null).length);
         summary.mentions = Math.min(summary.mentions, unreadHeld.filter((m) => m.mentionsMe).length);
       }
     }
     data.summary = summary;
     this.refreshPeers(data);
     this.emit('change', receipt.conversation_id);
+  }
+
+  private onThreadReceipt(frame: ThreadReceiptFrame): void {
+    const data = this.data.get(frame.conversation_id);
+    const known = data?.threads.get(frame.root_seq);
+    if (!data || !known || frame.read_seq < known.read_seq) return;
+    const before = known.following ? known.unread : 0;
+    data.threads.set(frame.root_seq, {
+      ...known,
+      following: true,
+      read_seq: frame.read_seq,
+      unread: frame.unread,
+    });
+    const threadUnread = Math.max(0, data.summary.thread_unread - (before - frame.unread));
+    data.summary = { ...data.summary, thread_unread: threadUnread };
+    this.emit('change', frame.conversation_id);
+  }
+
+  /** A read's summary of the thread under a root: newer than what is known, it replaces it. */
+  private mergeThread(data: ConversationData, rootSeq: number, summary: ThreadSummary): void {
+    const known = data.threads.get(rootSeq);
+    const newer =
+      !known ||
+      summary.reply_count > known.reply_count ||
+      (summary.reply_count === known.reply_count && summary.read_seq >= known.read_seq);
+    if (newer) data.threads.set(rootSeq, summary);
+  }
+
+  /**
+   * A reply moves its thread's summary once: only a reply beyond the known count is new (replies
+   * loaded with a thread page are already counted in their root's summary).
+   */
+  private foldReply(data: ConversationData, event: ChatEvent, live: boolean): void {
+    const place = event.data!.thread!;
+    const known = data.threads.get(place.root_seq);
+    if (known && place.seq <= known.reply_count) return;
+    const mine = event.sender_id === this.client.me;
+    const rootIsMine = data.messages.get(place.root_seq)?.senderId === this.client.me;
+    const following = mine || (known?.following ?? rootIsMine);
+    const participants = [
+      event.sender_id,
+      ...(known?.participants ?? []).filter((p) => p !== event.sender_id),
+    ];
+    const unreadBefore = known?.following ? known.unread : 0;
+    const unread = mine ? 0 : following ? unreadBefore + 1 : 0;
+    data.threads.set(place.root_seq, {
+      reply_count: place.seq,
+      last_reply_seq: event.seq,
+      last_reply_at: event.created_at,
+      participants: participants.slice(0, THREAD_PARTICIPANTS_SHOWN),
+      following,
+      read_seq: mine ? place.seq : (known?.read_seq ?? 0),
+      unread,
+    });
+    if (live) {
+      const threadUnread = Math.max(0, data.summary.thread_unread + unread - unreadBefore);
+      data.summary = { ...data.summary, thread_unread: threadUnread };
+    }
   }
 
   private onTyping(frame: TypingUpdateFrame): void {
@@ -536,7 +658,12 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   /** A stored message with what is folded beside it: its reactions and whether it is pinned. */
   private annotated(message: MessageView, data: ConversationData): MessageView {
     const seq = message.seq!;
-    return { ...message, reactions: data.reactions.of(seq), pinned: data.summary.pinned.includes(seq) };
+    return {
+      ...message,
+      reactions: data.reactions.of(seq),
+      pinned: data.summary.pinned.includes(seq),
+      thread: data.threads.get(seq) ?? null,
+    };
   }
 
   /** Whether someone else's message mentions you, by id or as everyone. */
@@ -571,6 +698,9 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       mentionsMe: false,
       reactions: [],
       pinned: false,
+      thread: null,
+      threadRoot: entry.threadRoot ?? null,
+      threadSeq: null,
       edited: false,
       deleted: false,
       createdAt: entry.createdAt,

@@ -19,6 +19,7 @@ import {
   type ReceiptUpdateFrame,
   type ServerFrame,
   type SyncResultFrame,
+  type ThreadReceiptFrame,
   type TypingUpdateFrame,
 } from '@natter/protocol';
 import { backoffDelay, restartRetryDelay } from './backoff.js';
@@ -67,6 +68,8 @@ export interface SendOptions {
   replyTo?: number;
   /** User ids of current members this mentions, and `@all` / `@here`. */
   mentions?: string[];
+  /** Sends it as a reply in the thread under this message (its seq). */
+  threadRoot?: number;
 }
 
 /** Each may return a function that removes the listener again; `close()` calls it. */
@@ -83,6 +86,8 @@ export interface NatterClientEvents {
   event: (event: ChatEvent) => void;
   conversation: (summary: ConversationSummary) => void;
   receipt: (receipt: ReceiptUpdateFrame) => void;
+  /** Your read cursor in a thread moved (here or on another of your devices). */
+  threadReceipt: (receipt: ThreadReceiptFrame) => void;
   typing: (typing: TypingUpdateFrame) => void;
   presence: (presence: PresenceUpdateFrame) => void;
   outbox: (entry: OutboxEntry) => void;
@@ -168,6 +173,11 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   /** Receipt cursors waiting to go out (batched, and kept while offline). */
   private readonly deliveredUpTo = new Map<string, number>();
   private readonly readUpTo = new Map<string, number>();
+  /** Thread read cursors waiting to go out, by "conversation root". */
+  private readonly threadReadUpTo = new Map<
+    string,
+    { conversationId: string; rootSeq: number; threadSeq: number }
+  >();
   private receiptTimer: ReturnType<typeof setTimeout> | undefined;
   private watched: string[] = [];
   /** Set while listening to the device's network events (from `connect()` to `close()`). */
@@ -225,13 +235,14 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   /** Queues a message: it shows at once as `sending`, and goes out (again) until acked. */
   async send(conversationId: string, body: string, options: SendOptions = {}): Promise<OutboxEntry> {
-    const { clientMsgId = randomId(), metadata, replyTo, mentions } = options;
+    const { clientMsgId = randomId(), metadata, replyTo, mentions, threadRoot } = options;
     const entry: OutboxEntry = {
       clientMsgId,
       conversationId,
       body,
       ...(metadata === undefined ? {} : { metadata }),
       ...(replyTo === undefined ? {} : { replyTo }),
+      ...(threadRoot === undefined ? {} : { threadRoot }),
       ...(mentions === undefined || mentions.length === 0 ? {} : { mentions }),
       createdAt: Date.now(),
       state: 'sending',
@@ -309,6 +320,37 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     });
     for (const state of result.presence) this.emit('presence', { type: 'presence', ...state });
     return result.presence;
+  }
+
+  /** A page of the thread under `rootSeq`: the replies before `beforeThreadSeq` (newest page when omitted). */
+  async threadHistory(
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq?: number,
+    limit?: number,
+  ): Promise<EventsFrame> {
+    return this.request<EventsFrame>({
+      type: 'thread_history',
+      conversation_id: conversationId,
+      root_seq: rootSeq,
+      ...(beforeThreadSeq === undefined ? {} : { before_thread_seq: beforeThreadSeq }),
+      ...(limit === undefined ? {} : { limit }),
+    });
+  }
+
+  /**
+   * Marks the thread under `rootSeq` read up to thread seq `threadSeq` (your devices hear a
+   * `threadReceipt`). Like `markRead`, it waits for the connection when offline.
+   */
+  markThreadRead(conversationId: string, rootSeq: number, threadSeq: number): void {
+    const key = `${conversationId} ${rootSeq}`;
+    const known = this.threadReadUpTo.get(key);
+    this.threadReadUpTo.set(key, {
+      conversationId,
+      rootSeq,
+      threadSeq: Math.max(threadSeq, known?.threadSeq ?? 0),
+    });
+    this.flushReceipts();
   }
 
   /** Older events, for scrolling up: the page before `beforeSeq` (newest page when omitted). */
@@ -439,6 +481,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       }
       case 'receipt':
         this.emit('receipt', frame);
+        break;
+      case 'thread_receipt':
+        this.emit('threadReceipt', frame);
         break;
       case 'typing':
         this.emit('typing', frame);
@@ -707,6 +752,15 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       for (const [id, seq] of upTo) this.fire({ type: 'receipt', conversation_id: id, kind, seq });
       upTo.clear();
     }
+    for (const { conversationId, rootSeq, threadSeq } of this.threadReadUpTo.values()) {
+      this.fire({
+        type: 'thread_read',
+        conversation_id: conversationId,
+        root_seq: rootSeq,
+        thread_seq: threadSeq,
+      });
+    }
+    this.threadReadUpTo.clear();
   }
 
   /**
@@ -740,6 +794,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         body: entry.body,
         ...(entry.metadata === undefined ? {} : { metadata: entry.metadata }),
         ...(entry.replyTo === undefined ? {} : { reply_to: entry.replyTo }),
+        ...(entry.threadRoot === undefined ? {} : { thread_root: entry.threadRoot }),
         ...(entry.mentions === undefined ? {} : { mentions: entry.mentions }),
       });
       this.inFlight.delete(entry.clientMsgId);

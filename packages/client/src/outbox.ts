@@ -11,6 +11,8 @@ export interface OutboxEntry {
   metadata?: Record<string, unknown>;
   /** The seq of the message it answers, if any. */
   replyTo?: number;
+  /** The root of the thread it is a reply in, if any. */
+  threadRoot?: number;
   /** Who it mentions (user ids, `@all`, `@here`), if anyone. */
   mentions?: string[];
   createdAt: number;

@@ -12,7 +12,7 @@ interface MessageReactions {
  * read carries on each message (`ChatEvent.reactions`) and live `reaction` events, each of which
  * carries the count after it. Either may arrive first and either may repeat: a reaction event is
  * applied only when it is newer than everything known of its message and emoji, so the fold is
- * the same whatever the order (protocol §6.4). Messages need not be held: a reaction to a message
+ * the same whatever the order (protocol §10.16). Messages need not be held: a reaction to a message
  * not loaded yet waits here for it.
  */
 export class ReactionBook {
@@ -44,6 +44,8 @@ export class ReactionBook {
     }
     const known = message.byEmoji.get(emoji);
     if (event.seq <= message.base || (known && event.seq <= known.seq)) return;
+    // An emoji back from 0 goes to the end, as the server orders it (by when it was last first added).
+    if (known && known.count === 0) message.byEmoji.delete(emoji);
     message.byEmoji.set(emoji, {
       emoji,
       count: event.data?.count ?? 0,

@@ -165,6 +165,7 @@ export function summaryOf(conversationId: string, lastSeq: number, kind: 'direct
     mentions: 0,
     pinned: [],
     notifications: 'all' as const,
+    thread_unread: 0,
     peers_read_seq: lastSeq,
     peers_delivered_seq: lastSeq,
     last_message: null,

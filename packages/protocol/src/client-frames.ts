@@ -63,6 +63,8 @@ export const SendFrame = z.strictObject({
   content_type: z.literal('text').optional(),
   /** The seq of the message this answers (same conversation): the event carries a quote of it. */
   reply_to: seq.min(1).optional(),
+  /** Sends this as a reply in the thread under the message `thread_root` (same conversation). */
+  thread_root: seq.min(1).optional(),
   /** Users this message mentions (current members), and `@all` / `@here`: no duplicates. */
   mentions: z
     .array(mention)
@@ -90,6 +92,25 @@ export const PinFrame = z.strictObject({
   client_msg_id: clientMsgId,
   target_seq: seq.min(1),
   action: z.enum(['pin', 'unpin']),
+});
+
+/** A page of a thread's replies, ascending: those before `before_thread_seq` (newest page when omitted). */
+export const ThreadHistoryFrame = z.strictObject({
+  type: z.literal('thread_history'),
+  id: requestId,
+  conversation_id: conversationId,
+  root_seq: seq.min(1),
+  before_thread_seq: seq.optional(),
+  limit: pageLimit.optional(),
+});
+
+/** Moves your read cursor in a thread to `thread_seq` (forward only; you follow the thread from then). */
+export const ThreadReadFrame = z.strictObject({
+  type: z.literal('thread_read'),
+  id: requestId.optional(),
+  conversation_id: conversationId,
+  root_seq: seq.min(1),
+  thread_seq: seq,
 });
 
 /** Sets which of a conversation's messages should notify you: all, only those mentioning you, none. */
@@ -185,6 +206,8 @@ export const ClientFrame = z.discriminatedUnion('type', [
   ReactFrame,
   PinFrame,
   SetNotificationsFrame,
+  ThreadHistoryFrame,
+  ThreadReadFrame,
   SyncFrame,
   FetchFrame,
   HistoryFrame,
@@ -205,6 +228,8 @@ export type DeleteFrame = z.infer<typeof DeleteFrame>;
 export type ReactFrame = z.infer<typeof ReactFrame>;
 export type PinFrame = z.infer<typeof PinFrame>;
 export type SetNotificationsFrame = z.infer<typeof SetNotificationsFrame>;
+export type ThreadHistoryFrame = z.infer<typeof ThreadHistoryFrame>;
+export type ThreadReadFrame = z.infer<typeof ThreadReadFrame>;
 export type SyncFrame = z.infer<typeof SyncFrame>;
 export type FetchFrame = z.infer<typeof FetchFrame>;
 export type HistoryFrame = z.infer<typeof HistoryFrame>;

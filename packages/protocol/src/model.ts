@@ -66,6 +66,33 @@ export interface ReactionSummary {
   counts: ReactionCount[];
 }
 
+/** Where a thread reply sits: under the root message `root_seq`, numbered 1, 2, 3, ... in the thread. */
+export interface ThreadPlace {
+  root_seq: number;
+  /** The reply's place in its thread: gap-free, in commit order, like a conversation's seq. */
+  seq: number;
+}
+
+/** The most recent repliers a thread summary names. */
+export const THREAD_PARTICIPANTS_SHOWN = 5;
+
+/** A thread's state as the reader sees it, on its root message in read answers. */
+export interface ThreadSummary {
+  /** Replies so far (the highest thread seq: deleted replies stay as tombstones and count). */
+  reply_count: number;
+  /** The conversation seq of the newest reply, and when it was sent. */
+  last_reply_seq: number;
+  last_reply_at: number;
+  /** The most recent distinct repliers, newest first (at most THREAD_PARTICIPANTS_SHOWN). */
+  participants: string[];
+  /** Whether you follow it: you wrote its root, replied in it, or read it. */
+  following: boolean;
+  /** Your thread read cursor: the thread seq you have read up to (0: none). */
+  read_seq: number;
+  /** Replies by others after your cursor, not deleted (0 unless you follow it). */
+  unread: number;
+}
+
 /** Data carried by membership and rename events, and a message's metadata. */
 export interface EventData {
   /** member_added, member_removed, member_left, role_changed: the member concerned. */
@@ -90,6 +117,8 @@ export interface EventData {
   action?: 'add' | 'remove';
   /** reaction: how many users have this emoji on the message after this event. */
   count?: number;
+  /** message: set on a reply in a thread. */
+  thread?: ThreadPlace;
 }
 
 /**
@@ -119,6 +148,8 @@ export interface ChatEvent {
    * live `event` pushes, where a new message has none yet.
    */
   reactions?: ReactionSummary;
+  /** message, in read answers only: the thread under it, when it has replies. */
+  thread?: ThreadSummary;
 }
 
 /** How a user sees one conversation: what they need to render a conversation list. */
@@ -147,6 +178,8 @@ export interface ConversationSummary {
   pinned: number[];
   /** Your notification level for this conversation (see `set_notifications`). */
   notifications: NotificationLevel;
+  /** Unread replies in the threads you follow here (by others, after your thread cursors; capped alike). */
+  thread_unread: number;
   /** The lowest read / delivered cursor among the other current members: "everyone has read up to". */
   peers_read_seq: number;
   peers_delivered_seq: number;

@@ -63,13 +63,13 @@ export interface SyncResultFrame {
   has_more: boolean;
 }
 
-/** Answer to fetch and history: a page of events ascending by seq. */
+/** Answer to fetch, history and thread_history: a page of events ascending by seq. */
 export interface EventsFrame {
   type: 'events';
   re: string;
   conversation_id: string;
   events: ChatEvent[];
-  /** fetch: more events after the last one; history: more events before the first one. */
+  /** fetch: more events after the last one; history, thread_history: more events before the first one. */
   has_more: boolean;
 }
 
@@ -107,6 +107,16 @@ export interface ReceiptUpdateFrame {
   user_id: string;
   delivered_seq: number;
   read_seq: number;
+}
+
+/** Your thread read cursor moved (from this or another of your devices): sent to your devices only. */
+export interface ThreadReceiptFrame {
+  type: 'thread_receipt';
+  conversation_id: string;
+  root_seq: number;
+  read_seq: number;
+  /** Replies by others after it, not deleted, as of the move. */
+  unread: number;
 }
 
 export interface TypingUpdateFrame {
@@ -149,6 +159,7 @@ export type ServerFrame =
   | ErrorFrame
   | EventFrame
   | ReceiptUpdateFrame
+  | ThreadReceiptFrame
   | TypingUpdateFrame
   | PresenceUpdateFrame
   | ServerPingFrame

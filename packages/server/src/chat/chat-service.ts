@@ -9,6 +9,7 @@ import {
   type ReceiptFrame,
   type SendFrame,
   type SetNotificationsFrame,
+  type ThreadReadFrame,
 } from '@natter/protocol';
 import type { Metrics } from '../metrics.js';
 import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
@@ -49,7 +50,9 @@ export class ChatService {
     // The sending connection hears of its event only here: it gets the event itself when the
     // server derived part of it (a reaction's count, a reply's quote), which it cannot build.
     const derived =
-      frame.type === 'react' || frame.type === 'pin' || (frame.type === 'send' && frame.reply_to);
+      frame.type === 'react' ||
+      frame.type === 'pin' ||
+      (frame.type === 'send' && (frame.reply_to !== undefined || frame.thread_root !== undefined));
     return {
       type: 'ack',
       re: frame.id,
@@ -69,6 +72,17 @@ export class ChatService {
       conversationId: frame.conversation_id,
       userId: actor.userId,
       level: frame.level,
+    });
+  }
+
+  /** Moves the actor's read cursor in a thread; the Publisher tells the actor's devices if it moved. */
+  async threadRead(actor: Actor, frame: ThreadReadFrame): Promise<void> {
+    await this.committer.write({
+      kind: 'thread_read',
+      conversationId: frame.conversation_id,
+      userId: actor.userId,
+      rootSeq: frame.root_seq,
+      threadSeq: frame.thread_seq,
     });
   }
 
@@ -94,6 +108,7 @@ export class ChatService {
           metadata: frame.metadata ?? null,
           ...(frame.content_type === undefined ? {} : { contentType: frame.content_type }),
           ...(frame.reply_to === undefined ? {} : { replyTo: frame.reply_to }),
+          ...(frame.thread_root === undefined ? {} : { threadRoot: frame.thread_root }),
           ...(frame.mentions === undefined ? {} : { mentions: frame.mentions }),
         };
       case 'edit':

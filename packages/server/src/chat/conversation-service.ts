@@ -136,6 +136,25 @@ export class ConversationService {
     );
   }
 
+  /** A page of the thread under `rootSeq`, before thread seq `beforeThreadSeq` (newest page when undefined). */
+  async threadHistory(
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | undefined,
+    limit?: number,
+  ): Promise<EventsPage> {
+    return page(
+      await this.store.threadBefore(
+        userId,
+        conversationId,
+        rootSeq,
+        beforeThreadSeq ?? null,
+        limit ?? DEFAULT_PAGE,
+      ),
+    );
+  }
+
   private async write(op: WriteOp) {
     return this.committer.write(op);
   }

@@ -1,4 +1,4 @@
-import type { EventFrame, ReceiptUpdateFrame } from '@natter/protocol';
+import type { EventFrame, ReceiptUpdateFrame, ThreadReceiptFrame } from '@natter/protocol';
 import type { Broadcaster } from './broadcaster.js';
 import type { Committed } from './group-commit.js';
 import type { MemberDirectory } from './member-directory.js';
@@ -6,7 +6,8 @@ import type { MemberDirectory } from './member-directory.js';
 /**
  * Live delivery of what was just committed: each new event to every device of every member who may
  * see it (the sender's other devices included, the sending connection excluded: it gets the ack),
- * and each moved cursor to every device of every current member. Each frame is serialized once.
+ * each moved cursor to every device of every current member, and a moved thread cursor to its
+ * owner's devices. Each frame is serialized once.
  */
 export class Publisher {
   constructor(
@@ -23,6 +24,17 @@ export class Publisher {
         const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
         this.directory.route(event, (recipients) => this.broadcaster.toUsers(recipients, frame, origin));
         if (event.kind === 'message') this.messageSent(event.conversation_id, event.sender_id);
+      }
+      const thread = result.value.threadCursor;
+      if (thread) {
+        const frame = JSON.stringify({
+          type: 'thread_receipt',
+          conversation_id: thread.conversationId,
+          root_seq: thread.rootSeq,
+          read_seq: thread.readSeq,
+          unread: thread.unread,
+        } satisfies ThreadReceiptFrame);
+        this.broadcaster.toUsers([thread.userId], frame);
       }
       const cursor = result.value.cursor;
       if (op.kind === 'cursor' && cursor) {

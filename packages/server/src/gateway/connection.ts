@@ -27,7 +27,7 @@ export class Connection implements PresenceWatcher {
   /** The change token of the last ping sent, repeated while a new one cannot be computed. */
   lastPingToken: string | undefined;
   invalidFrames = 0;
-  /** Requests received and not yet answered; `readsInFlight` of them sync, fetch or history. */
+  /** Requests received and not yet answered; `readsInFlight` of them sync, fetch, history or thread_history. */
   inFlight = 0;
   readsInFlight = 0;
   /** Frames pipelined behind the auth frame while its token is checked; replayed once ready. */

@@ -31,6 +31,20 @@ export function createFrameRouter(services: RouterServices) {
     delete: (frame, actor) => chat.append(actor, frame),
     react: (frame, actor) => chat.append(actor, frame),
     pin: (frame, actor) => chat.append(actor, frame),
+    thread_history: async (frame, actor) => {
+      const page = await conversations.threadHistory(
+        actor.userId,
+        frame.conversation_id,
+        frame.root_seq,
+        frame.before_thread_seq,
+        frame.limit,
+      );
+      return { type: 'events', re: frame.id, conversation_id: frame.conversation_id, ...page };
+    },
+    thread_read: async (frame, actor) => {
+      await chat.threadRead(actor, frame);
+      return frame.id === undefined ? undefined : { type: 'ok', re: frame.id };
+    },
     set_notifications: async (frame, actor) => {
       await chat.setNotifications(actor, frame);
       return { type: 'ok', re: frame.id };

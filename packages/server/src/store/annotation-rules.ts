@@ -150,14 +150,17 @@ export function summariesFromEvents(
   return out;
 }
 
-/** Puts each message's reaction summary on it (messages without reactions are left as they are). */
+/**
+ * Puts each message's reaction summary on it (messages without reactions are left as they are, and
+ * so are deleted ones: their reactions went with them).
+ */
 export function withReactions(
   events: ChatEvent[],
   summaries: ReadonlyMap<number, ReactionSummary>,
 ): ChatEvent[] {
   if (summaries.size === 0) return events;
   return events.map((e) => {
-    const reactions = e.kind === 'message' ? summaries.get(e.seq) : undefined;
+    const reactions = e.kind === 'message' && !e.deleted ? summaries.get(e.seq) : undefined;
     return reactions ? { ...e, reactions } : e;
   });
 }

@@ -1,4 +1,4 @@
-import type { ChatEvent, EventData, ReplyQuote, Role } from '@natter/protocol';
+import type { ChatEvent, EventData, ReplyQuote, Role, ThreadPlace } from '@natter/protocol';
 import type { AppendOp } from './write-ops.js';
 
 /**
@@ -14,6 +14,8 @@ export interface NewEvent {
   refSeq?: number | null;
   /** message: the seq it replies to (indexed, so a parent's deletion finds the quotes to wipe). */
   replySeq?: number | null;
+  /** message in a thread: its place there (indexed, for thread pages and counts). */
+  thread?: ThreadPlace | null;
   data?: EventData | null;
 }
 
@@ -28,6 +30,8 @@ export interface Derived {
   quote?: ReplyQuote;
   /** reaction: how many users have the emoji on the message after this event. */
   count?: number;
+  /** message in a thread: its root and its seq in the thread. */
+  thread?: ThreadPlace;
 }
 
 /** A message, edit, delete, reaction, pin or unpin, as the member sent it plus what the store derived. */
@@ -36,6 +40,7 @@ export function appendedEvent(op: AppendOp, derived: Derived = {}): NewEvent {
   if (op.contentType) data.content_type = op.contentType;
   if (op.metadata !== null) data.metadata = op.metadata;
   if (derived.quote) data.reply_to = derived.quote;
+  if (derived.thread) data.thread = derived.thread;
   if (op.mentions && op.mentions.length > 0) data.mentions = op.mentions;
   if (op.reaction) {
     data.emoji = op.reaction.emoji;
@@ -50,6 +55,7 @@ export function appendedEvent(op: AppendOp, derived: Derived = {}): NewEvent {
     body: op.body,
     refSeq: op.refSeq,
     replySeq: derived.quote?.seq ?? null,
+    thread: derived.thread ?? null,
     data: Object.keys(data).length === 0 ? null : data,
   };
 }

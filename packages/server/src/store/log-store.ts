@@ -75,6 +75,18 @@ export interface LogStore {
     beforeSeq: number | null,
     limit: number,
   ): Promise<EventPage | null>;
+  /**
+   * The page of the thread under `rootSeq` just before thread seq `beforeThreadSeq` (newest page
+   * when null), ascending by thread seq: only replies the user may see. Null when the user is not
+   * (and never was) a member, or no thread grows under that seq.
+   */
+  threadBefore(
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | null,
+    limit: number,
+  ): Promise<EventPage | null>;
   conversationFor(userId: string, conversationId: string): Promise<ConversationSummary | null>;
   /** Current members with cursors, or null when the user is not a current member. */
   membersFor(userId: string, conversationId: string): Promise<MemberInfo[] | null>;

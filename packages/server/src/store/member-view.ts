@@ -23,7 +23,10 @@ export function visibleRange(view: MemberView): Visible {
   return { joinedSeq: view.joined_seq, upperSeq: view.left_seq ?? view.last_seq };
 }
 
-/** Unread messages are the visible ones after this seq (by others, not deleted, up to UNREAD_CAP). */
+/**
+ * Unread messages are the visible ones after this seq (by others, not deleted, not in a thread: a
+ * thread's replies count in its own unread; up to UNREAD_CAP).
+ */
 export function unreadAfter(view: MemberView): number {
   return Math.max(view.read_seq, view.joined_seq - 1);
 }
@@ -42,6 +45,8 @@ export interface SummaryReads {
   unread: number;
   /** Unread messages (same rule as `unread`) that mention the member: see mentionsAfter. */
   mentions: number;
+  /** Unread replies in the threads the member follows. */
+  threadUnread: number;
   /** Pinned seqs, most recently pinned first (a former member's are not read: see frozenSummary). */
   pinned: number[];
   peers: PeerCursors;
@@ -70,6 +75,7 @@ export function summaryOf(view: MemberView, reads: SummaryReads): ConversationSu
     mentions: reads.mentions,
     pinned: reads.pinned,
     notifications: view.notifications,
+    thread_unread: reads.threadUnread,
     peers_read_seq: peers.read ?? view.read_seq,
     peers_delivered_seq: peers.delivered ?? view.delivered_seq,
     last_message: reads.lastMessage,

@@ -13,6 +13,7 @@ export type WriteOp =
   | { kind: 'set_role'; actorId: string; conversationId: string; userId: string; role: Role }
   | { kind: 'rename'; actorId: string; conversationId: string; title: string }
   | CursorOp
+  | ThreadReadOp
   | NotificationsOp;
 
 /**
@@ -32,12 +33,23 @@ export interface AppendOp {
   metadata: Record<string, unknown> | null;
   /** message: its content type when the sender named one (absent: text). */
   contentType?: 'text';
+  /** message: the root message of the thread it is a reply in. */
+  threadRoot?: number;
   /** message: the seq of the message it answers (the store copies a quote of it into the event). */
   replyTo?: number;
   /** message: user ids (current members) and `@all` / `@here` it mentions, without repeats. */
   mentions?: string[];
   /** reaction: the emoji and whether it is added or removed. */
   reaction?: { emoji: string; action: 'add' | 'remove' };
+}
+
+/** Moves a member's read cursor in a thread forward (never back), clamped to its newest reply. */
+export interface ThreadReadOp {
+  kind: 'thread_read';
+  conversationId: string;
+  userId: string;
+  rootSeq: number;
+  threadSeq: number;
 }
 
 /** Sets a member's notification level; like a cursor move, it changes only that member's view. */
@@ -74,4 +86,15 @@ export interface WriteOutcome {
   duplicate: boolean;
   /** cursor ops: the new cursors, or null when nothing moved. */
   cursor: CursorState | null;
+  /** thread_read ops: the member's new thread cursor, when it moved. */
+  threadCursor?: ThreadCursorState;
+}
+
+export interface ThreadCursorState {
+  conversationId: string;
+  userId: string;
+  rootSeq: number;
+  readSeq: number;
+  /** Replies by others after the cursor, not deleted. */
+  unread: number;
 }

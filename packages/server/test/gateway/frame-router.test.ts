@@ -51,11 +51,13 @@ function recordingServices() {
       append: record('chat.append', ACK),
       receipt: record('chat.receipt', undefined),
       setNotifications: record('chat.setNotifications', undefined),
+      threadRead: record('chat.threadRead', undefined),
     },
     conversations: {
       sync: record('conversations.sync', SYNCED),
       fetch: record('conversations.fetch', PAGE),
       history: record('conversations.history', PAGE),
+      threadHistory: record('conversations.threadHistory', PAGE),
     },
     presence: { subscribe: record('presence.subscribe', PRESENCE) },
     typing: { typing: record('typing.typing', undefined) },
@@ -96,6 +98,13 @@ const pin = {
   target_seq: 3,
   action: 'pin',
 } as const;
+const threadRead = {
+  type: 'thread_read',
+  id: 'r10',
+  conversation_id: 'c1',
+  root_seq: 3,
+  thread_seq: 2,
+} as const;
 const notifications = {
   type: 'set_notifications',
   id: 'r9',
@@ -112,6 +121,23 @@ const CASES: Record<Exclude<ClientFrameType, 'auth'>, Case> = {
   delete: { frame: del, call: ['chat.append', actor, del], answer: ACK },
   react: { frame: react, call: ['chat.append', actor, react], answer: ACK },
   pin: { frame: pin, call: ['chat.append', actor, pin], answer: ACK },
+  thread_history: {
+    frame: {
+      type: 'thread_history',
+      id: 'r11',
+      conversation_id: 'c1',
+      root_seq: 3,
+      before_thread_seq: 7,
+      limit: 5,
+    },
+    call: ['conversations.threadHistory', 'u1', 'c1', 3, 7, 5],
+    answer: { type: 'events', re: 'r11', conversation_id: 'c1', ...PAGE },
+  },
+  thread_read: {
+    frame: threadRead,
+    call: ['chat.threadRead', actor, threadRead],
+    answer: { type: 'ok', re: 'r10' },
+  },
   set_notifications: {
     frame: notifications,
     call: ['chat.setNotifications', actor, notifications],

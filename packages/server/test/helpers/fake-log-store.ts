@@ -13,6 +13,7 @@ export function fakeLogStore(parts: Partial<LogStore>): LogStore {
     syncSince: unused('syncSince'),
     fetchAfter: unused('fetchAfter'),
     historyBefore: unused('historyBefore'),
+    threadBefore: unused('threadBefore'),
     conversationFor: unused('conversationFor'),
     membersFor: unused('membersFor'),
     memberSpans: unused('memberSpans'),

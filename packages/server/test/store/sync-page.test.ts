@@ -27,6 +27,7 @@ function summary(conversationId: string): ConversationSummary {
     mentions: 0,
     pinned: [],
     notifications: 'all',
+    thread_unread: 0,
     peers_read_seq: 0,
     peers_delivered_seq: 0,
     last_message: null,

@@ -1,4 +1,10 @@
-import { type ChatEvent, type ConversationSummary, MAX_PINS, type MemberInfo } from '@natter/protocol';
+import {
+  type ChatEvent,
+  type ConversationSummary,
+  MAX_PINS,
+  type MemberInfo,
+  type ThreadSummary,
+} from '@natter/protocol';
 import {
   type ReactionCountRow,
   summariesFromCounts,
@@ -16,6 +22,7 @@ import {
   visibleRange,
 } from '../member-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
+import { type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
 import type { Queryable, Tx } from './postgres-connection.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
@@ -58,7 +65,7 @@ export class PostgresLogReader {
               page.eventsToRead,
             ),
       ]);
-      page.add(summary, await this.withReactions(tx, row, found.map(toChatEvent)));
+      page.add(summary, await this.annotate(tx, row, found.map(toChatEvent)));
     }
     return page.finish(page.hasMore ? null : await this.latestPosition(tx, userId));
   }
@@ -80,7 +87,7 @@ export class PostgresLogReader {
       visible.upperSeq,
       limit + 1,
     );
-    const events = await this.withReactions(tx, view, rows.slice(0, limit).map(toChatEvent));
+    const events = await this.annotate(tx, view, rows.slice(0, limit).map(toChatEvent));
     return { events, hasMore: rows.length > limit };
   }
 
@@ -98,7 +105,31 @@ export class PostgresLogReader {
     const rows = await tx<EventRow[]>`
       SELECT * FROM events WHERE conversation_id = ${conversationId} AND seq >= ${visible.joinedSeq} AND seq < ${before}
       ORDER BY seq DESC LIMIT ${limit + 1}`;
-    const events = await this.withReactions(tx, view, rows.slice(0, limit).reverse().map(toChatEvent));
+    const events = await this.annotate(tx, view, rows.slice(0, limit).reverse().map(toChatEvent));
+    return { events, hasMore: rows.length > limit };
+  }
+
+  async threadBefore(
+    tx: Tx,
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | null,
+    limit: number,
+  ): Promise<EventPage | null> {
+    const [view, [root]] = await Promise.all([
+      this.view(tx, conversationId, userId),
+      tx<{ kind: string; thread_root: number | null }[]>`
+        SELECT kind, thread_root FROM events WHERE conversation_id = ${conversationId} AND seq = ${rootSeq}`,
+    ]);
+    if (!view || root?.kind !== 'message' || root.thread_root !== null) return null;
+    const visible = visibleRange(view);
+    const before = beforeThreadSeq ?? Number.MAX_SAFE_INTEGER;
+    const rows = await tx<EventRow[]>`
+      SELECT * FROM events WHERE conversation_id = ${conversationId} AND thread_root = ${rootSeq}
+        AND thread_seq < ${before} AND seq >= ${visible.joinedSeq} AND seq <= ${visible.upperSeq}
+      ORDER BY thread_seq DESC LIMIT ${limit + 1}`;
+    const events = await this.annotate(tx, view, rows.slice(0, limit).reverse().map(toChatEvent));
     return { events, hasMore: rows.length > limit };
   }
 
@@ -191,10 +222,10 @@ export class PostgresLogReader {
   }
 
   /**
-   * The messages among `events` with their reactions folded in: from the running counts for a
-   * member, from the reaction events up to their removal for a former member.
+   * The messages among `events` with their reactions and threads folded in: from the running
+   * counts for a member; from the events up to their removal for a former member.
    */
-  private async withReactions(tx: Tx, view: MemberView, events: ChatEvent[]): Promise<ChatEvent[]> {
+  private async annotate(tx: Tx, view: MemberView, events: ChatEvent[]): Promise<ChatEvent[]> {
     const seqs = events.filter((e) => e.kind === 'message').map((e) => e.seq);
     if (seqs.length === 0) return events;
     const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
@@ -205,30 +236,77 @@ export class PostgresLogReader {
           EXISTS (SELECT 1 FROM reactions r WHERE r.conversation_id = c.conversation_id
             AND r.target_seq = c.target_seq AND r.emoji = c.emoji AND r.user_id = ${view.user_id}) AS me
         FROM reaction_counts c WHERE c.conversation_id = ${id} AND c.target_seq BETWEEN ${low} AND ${high}`;
-      return withReactions(events, summariesFromCounts(rows));
+      const threads = await this.threadSummaries(tx, view, low, high);
+      return withThreads(withReactions(events, summariesFromCounts(rows)), threads);
     }
-    const rows = await tx<EventRow[]>`
-      SELECT * FROM events WHERE conversation_id = ${id} AND kind = 'reaction'
-        AND ref_seq BETWEEN ${low} AND ${high} AND seq <= ${view.left_seq} ORDER BY seq`;
-    return withReactions(events, summariesFromEvents(rows.map(toChatEvent), view.user_id));
+    const [rows, threads] = await Promise.all([
+      tx<EventRow[]>`
+        SELECT * FROM events WHERE conversation_id = ${id} AND kind = 'reaction'
+          AND ref_seq BETWEEN ${low} AND ${high} AND seq <= ${view.left_seq} ORDER BY seq`,
+      this.threadSummaries(tx, view, low, high),
+    ]);
+    return withThreads(
+      withReactions(events, summariesFromEvents(rows.map(toChatEvent), view.user_id)),
+      threads,
+    );
+  }
+
+  /** The thread summaries of the roots among seqs low..high, as the view's user sees them. */
+  private async threadSummaries(
+    tx: Tx,
+    view: MemberView,
+    low: number,
+    high: number,
+  ): Promise<Map<number, ThreadSummary>> {
+    const id = view.conversation_id;
+    const out = new Map<number, ThreadSummary>();
+    if (view.left_seq !== null) {
+      const rows = await tx<ThreadRow[]>`
+        SELECT DISTINCT ON (thread_root) thread_root AS root_seq, thread_seq AS reply_count, seq AS last_reply_seq,
+          created_at AS last_reply_at, '[]'::jsonb AS participants
+        FROM events WHERE conversation_id = ${id} AND thread_root BETWEEN ${low} AND ${high}
+          AND seq <= ${view.left_seq}
+        ORDER BY thread_root, thread_seq DESC`;
+      for (const row of rows) out.set(row.root_seq, threadSummaryOf(row, null, 0));
+      return out;
+    }
+    const rows = await tx<(ThreadRow & { my_read: number | null; unread: number })[]>`
+      SELECT t.root_seq, t.reply_count, t.last_reply_seq, t.last_reply_at, t.participants, r.read_seq AS my_read,
+        CASE WHEN r.read_seq IS NULL THEN 0 ELSE (SELECT count(*)::integer FROM events e
+          WHERE e.conversation_id = t.conversation_id AND e.thread_root = t.root_seq AND e.thread_seq > r.read_seq
+            AND e.sender_id <> ${view.user_id} AND NOT e.deleted) END AS unread
+      FROM threads t LEFT JOIN thread_reads r
+        ON r.conversation_id = t.conversation_id AND r.root_seq = t.root_seq AND r.user_id = ${view.user_id}
+      WHERE t.conversation_id = ${id} AND t.root_seq BETWEEN ${low} AND ${high}`;
+    for (const { my_read: read, unread, ...row } of rows)
+      out.set(row.root_seq, threadSummaryOf(row, read, unread));
+    return out;
   }
 
   private async summarize(tx: Tx, row: MemberView): Promise<ConversationSummary> {
     const visible = visibleRange(row);
     const after = unreadAfter(row);
-    const [[last], [unread], [mentions], pinned, [peers]] = await Promise.all([
+    const [[last], [unread], [mentions], [threadUnread], pinned, [peers]] = await Promise.all([
       tx<EventRow[]>`
         SELECT * FROM events WHERE conversation_id = ${row.conversation_id} AND kind = 'message'
-          AND seq >= ${visible.joinedSeq} AND seq <= ${visible.upperSeq}
+          AND thread_root IS NULL AND seq >= ${visible.joinedSeq} AND seq <= ${visible.upperSeq}
         ORDER BY seq DESC LIMIT 1`,
       tx<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM (SELECT 1 FROM events WHERE conversation_id = ${row.conversation_id}
-          AND seq > ${after} AND seq <= ${visible.upperSeq} AND kind = 'message' AND NOT deleted
+          AND seq > ${after} AND seq <= ${visible.upperSeq} AND kind = 'message' AND thread_root IS NULL
+          AND NOT deleted
           AND sender_id <> ${row.user_id} LIMIT ${UNREAD_CAP}) capped`,
       tx<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM (SELECT DISTINCT seq FROM mentions
           WHERE conversation_id = ${row.conversation_id} AND user_id IN (${row.user_id}, '@all', '@here')
             AND seq > ${after} AND seq <= ${visible.upperSeq} AND sender_id <> ${row.user_id}
+          LIMIT ${UNREAD_CAP}) capped`,
+      tx<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM (SELECT 1 FROM thread_reads r JOIN events e
+            ON e.conversation_id = r.conversation_id AND e.thread_root = r.root_seq AND e.thread_seq > r.read_seq
+          WHERE r.conversation_id = ${row.conversation_id} AND r.user_id = ${row.user_id}
+            AND e.sender_id <> ${row.user_id} AND NOT e.deleted
+            AND e.seq >= ${visible.joinedSeq} AND e.seq <= ${visible.upperSeq}
           LIMIT ${UNREAD_CAP}) capped`,
       row.left_seq === null
         ? tx<{ target_seq: number }[]>`
@@ -243,6 +321,7 @@ export class PostgresLogReader {
       lastMessage: last ? toChatEvent(last) : null,
       unread: unread!.n,
       mentions: mentions!.n,
+      threadUnread: threadUnread!.n,
       pinned: pinned.map((p) => p.target_seq),
       peers: peers!,
     });

@@ -55,6 +55,18 @@ export class PostgresLogStore implements LogStore {
     return this.read((tx) => this.reader.historyBefore(tx, userId, conversationId, beforeSeq, limit));
   }
 
+  threadBefore(
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | null,
+    limit: number,
+  ) {
+    return this.read((tx) =>
+      this.reader.threadBefore(tx, userId, conversationId, rootSeq, beforeThreadSeq, limit),
+    );
+  }
+
   conversationFor(userId: string, conversationId: string) {
     return this.read((tx) => this.reader.conversationFor(tx, userId, conversationId));
   }

@@ -34,10 +34,12 @@ import {
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
+import { checkThreadRoot, movedThreadCursor, nextParticipants, type ThreadRow } from '../thread-rules.js';
 import type {
   AppendOp,
   CursorOp,
   NotificationsOp,
+  ThreadReadOp,
   WriteOp,
   WriteOutcome,
   WriteResult,
@@ -159,6 +161,8 @@ export class PostgresLogWriter {
         return this.moveCursor(op, batch);
       case 'notifications':
         return this.setNotifications(op, batch);
+      case 'thread_read':
+        return this.moveThreadCursor(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch);
       case 'create_group':
@@ -240,6 +244,7 @@ export class PostgresLogWriter {
         checkAmend(op.eventKind, state.row.kind, sender, target);
         return {};
       case 'message': {
+        const derived: Derived = {};
         if (op.mentions && op.mentions.length > 0) {
           const users = mentionedUsers(op.mentions);
           const members = await tx<{ user_id: string }[]>`
@@ -247,12 +252,23 @@ export class PostgresLogWriter {
               AND user_id = ANY(${users}::text[])`;
           checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
         }
-        if (op.replyTo === undefined) return {};
-        checkTarget(sender, target);
-        const [edit] = await tx<{ body: string | null }[]>`
-          SELECT body FROM events WHERE conversation_id = ${id} AND kind = 'edit' AND ref_seq = ${target.seq}
-          ORDER BY seq DESC LIMIT 1`;
-        return { quote: quoteOf(target, edit ? edit.body : target.body) };
+        if (op.threadRoot !== undefined) {
+          const [[root], [thread]] = await pipelined(
+            tx<EventRow[]>`SELECT * FROM events WHERE conversation_id = ${id} AND seq = ${op.threadRoot}`,
+            tx<{ reply_count: number }[]>`
+              SELECT reply_count FROM threads WHERE conversation_id = ${id} AND root_seq = ${op.threadRoot}`,
+          );
+          checkThreadRoot(sender, root && toChatEvent(root));
+          derived.thread = { root_seq: op.threadRoot, seq: (thread?.reply_count ?? 0) + 1 };
+        }
+        if (op.replyTo !== undefined) {
+          checkTarget(sender, target);
+          const [edit] = await tx<{ body: string | null }[]>`
+            SELECT body FROM events WHERE conversation_id = ${id} AND kind = 'edit' AND ref_seq = ${target.seq}
+            ORDER BY seq DESC LIMIT 1`;
+          derived.quote = quoteOf(target, edit ? edit.body : target.body);
+        }
+        return derived;
       }
       case 'reaction': {
         checkTarget(sender, target);
@@ -305,9 +321,13 @@ export class PostgresLogWriter {
         return;
       case 'message': {
         const users = op.mentions ?? [];
-        if (users.length === 0) return;
-        await tx`INSERT INTO mentions (conversation_id, user_id, seq, sender_id)
-          SELECT ${id}, u, ${event.seq}, ${op.senderId} FROM unnest(${users}::text[]) AS u`;
+        await pipelined(
+          users.length === 0
+            ? Promise.resolve(null)
+            : tx`INSERT INTO mentions (conversation_id, user_id, seq, sender_id)
+                SELECT ${id}, u, ${event.seq}, ${op.senderId} FROM unnest(${users}::text[]) AS u`,
+          event.data?.thread ? this.addThreadReply(event, tx) : Promise.resolve(null),
+        );
         return;
       }
       case 'reaction': {
@@ -341,6 +361,68 @@ export class PostgresLogWriter {
       case 'edit':
         return;
     }
+  }
+
+  /**
+   * A reply updates its thread's summary; its sender follows the thread, having read up to their
+   * reply, and the root's sender follows it from its first reply.
+   */
+  private async addThreadReply(event: ChatEvent, tx: Tx): Promise<void> {
+    const { root_seq: root, seq } = event.data!.thread!;
+    const id = event.conversation_id;
+    const [thread] = await tx<ThreadRow[]>`
+      SELECT root_seq, reply_count, last_reply_seq, last_reply_at, participants FROM threads
+      WHERE conversation_id = ${id} AND root_seq = ${root}`;
+    const participants = nextParticipants(
+      (thread?.participants as string[] | undefined) ?? [],
+      event.sender_id,
+    );
+    await pipelined(
+      tx`INSERT INTO threads (conversation_id, root_seq, reply_count, last_reply_seq, last_reply_at, participants)
+        VALUES (${id}, ${root}, ${seq}, ${event.seq}, ${event.created_at}, ${JSON.stringify(participants)}::text::jsonb)
+        ON CONFLICT (conversation_id, root_seq) DO UPDATE SET reply_count = excluded.reply_count,
+          last_reply_seq = excluded.last_reply_seq, last_reply_at = excluded.last_reply_at,
+          participants = excluded.participants`,
+      tx`INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq)
+        VALUES (${id}, ${event.sender_id}, ${root}, ${seq})
+        ON CONFLICT (conversation_id, user_id, root_seq) DO UPDATE
+          SET read_seq = greatest(thread_reads.read_seq, excluded.read_seq)`,
+      thread
+        ? Promise.resolve(null)
+        : tx`INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq)
+            SELECT ${id}, sender_id, ${root}, 0 FROM events WHERE conversation_id = ${id} AND seq = ${root}
+            ON CONFLICT DO NOTHING`,
+    );
+  }
+
+  private async moveThreadCursor(op: ThreadReadOp, batch: Batch): Promise<WriteOutcome> {
+    const { tx } = batch;
+    const { conversationId: id, userId, rootSeq } = op;
+    const state = conversation(id, batch);
+    const [current, [thread], [cursor]] = await pipelined(
+      member(tx, id, userId),
+      tx<
+        { reply_count: number }[]
+      >`SELECT reply_count FROM threads WHERE conversation_id = ${id} AND root_seq = ${rootSeq}`,
+      tx<{ read_seq: number }[]>`SELECT read_seq FROM thread_reads
+        WHERE conversation_id = ${id} AND user_id = ${userId} AND root_seq = ${rootSeq}`,
+    );
+    requireCurrentMember(current);
+    if (!thread) throw new NatterError('not_found', 'No thread under that message.');
+    const moved = movedThreadCursor(cursor?.read_seq ?? null, op.threadSeq, thread.reply_count);
+    if (moved === null) return outcome(id, []);
+    const [, [unread]] = await pipelined(
+      tx`INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq) VALUES (${id}, ${userId}, ${rootSeq}, ${moved})
+        ON CONFLICT (conversation_id, user_id, root_seq) DO UPDATE SET read_seq = excluded.read_seq`,
+      tx<{ n: number }[]>`SELECT count(*)::integer AS n FROM events WHERE conversation_id = ${id}
+        AND thread_root = ${rootSeq} AND thread_seq > ${moved} AND sender_id <> ${userId} AND NOT deleted`,
+    );
+    state.lastChange = batch.positions.next();
+    state.dirty = true;
+    return {
+      ...outcome(id, []),
+      threadCursor: { conversationId: id, userId, rootSeq, readSeq: moved, unread: unread!.n },
+    };
   }
 
   private async setNotifications(op: NotificationsOp, batch: Batch): Promise<WriteOutcome> {
@@ -513,10 +595,10 @@ export class PostgresLogWriter {
     const data = e.data ? JSON.stringify(e.data) : null;
     const [row] = await batch.tx<EventRow[]>`
       INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq,
-        reply_seq, data, created_at)
+        reply_seq, thread_root, thread_seq, data, created_at)
       VALUES (${state.row.id}, ${seq}, ${ordinal}, ${e.kind}, ${e.senderId}, ${e.deviceId ?? null},
         ${e.clientMsgId ?? null}, ${e.body ?? null}, ${e.refSeq ?? null}, ${e.replySeq ?? null},
-        ${data}::text::jsonb, ${batch.now})
+        ${e.thread?.root_seq ?? null}, ${e.thread?.seq ?? null}, ${data}::text::jsonb, ${batch.now})
       RETURNING *`;
     return toChatEvent(row!);
   }

@@ -134,6 +134,32 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (conversation_id, user_id, seq)
   );
   `,
+  // Threads: a reply's place in its thread (thread_root, thread_seq: gap-free per root), the
+  // running summary on each root, and each follower's read cursor in it.
+  `
+  ALTER TABLE events ADD COLUMN thread_root bigint;
+  ALTER TABLE events ADD COLUMN thread_seq bigint;
+  CREATE UNIQUE INDEX events_by_thread ON events (conversation_id, thread_root, thread_seq)
+    WHERE thread_root IS NOT NULL;
+
+  CREATE TABLE threads (
+    conversation_id text NOT NULL,
+    root_seq bigint NOT NULL,
+    reply_count bigint NOT NULL,
+    last_reply_seq bigint NOT NULL,
+    last_reply_at bigint NOT NULL,
+    participants jsonb NOT NULL,
+    PRIMARY KEY (conversation_id, root_seq)
+  );
+
+  CREATE TABLE thread_reads (
+    conversation_id text NOT NULL,
+    user_id text NOT NULL,
+    root_seq bigint NOT NULL,
+    read_seq bigint NOT NULL,
+    PRIMARY KEY (conversation_id, user_id, root_seq)
+  );
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

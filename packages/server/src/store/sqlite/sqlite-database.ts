@@ -111,6 +111,32 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (conversation_id, user_id, seq)
   ) WITHOUT ROWID;
   `,
+  // Threads: a reply's place in its thread (thread_root, thread_seq: gap-free per root), the
+  // running summary on each root, and each follower's read cursor in it.
+  `
+  ALTER TABLE events ADD COLUMN thread_root INTEGER;
+  ALTER TABLE events ADD COLUMN thread_seq INTEGER;
+  CREATE UNIQUE INDEX events_by_thread ON events (conversation_id, thread_root, thread_seq)
+    WHERE thread_root IS NOT NULL;
+
+  CREATE TABLE threads (
+    conversation_id TEXT NOT NULL,
+    root_seq INTEGER NOT NULL,
+    reply_count INTEGER NOT NULL,
+    last_reply_seq INTEGER NOT NULL,
+    last_reply_at INTEGER NOT NULL,
+    participants TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, root_seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE thread_reads (
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    root_seq INTEGER NOT NULL,
+    read_seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id, root_seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -1,4 +1,10 @@
-import { type ChatEvent, type ConversationSummary, MAX_PINS, type MemberInfo } from '@natter/protocol';
+import {
+  type ChatEvent,
+  type ConversationSummary,
+  MAX_PINS,
+  type MemberInfo,
+  type ThreadSummary,
+} from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import {
   type ReactionCountRow,
@@ -17,6 +23,7 @@ import {
   visibleRange,
 } from '../member-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
+import { type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
 import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
 /** A member row joined with its conversation, and the position at which the member's view last changed. */
@@ -55,12 +62,46 @@ export class SqliteLogReader {
         `SELECT * FROM events WHERE conversation_id = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
       lastMessage: db.prepare<[string, number, number], EventRow>(
-        `SELECT * FROM events WHERE conversation_id = ? AND kind = 'message' AND seq >= ? AND seq <= ?
-         ORDER BY seq DESC LIMIT 1`,
+        `SELECT * FROM events WHERE conversation_id = ? AND kind = 'message' AND thread_root IS NULL
+         AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT 1`,
       ),
       unread: db.prepare<[string, number, number, string, number], { n: number }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ?
-         AND kind = 'message' AND deleted = 0 AND sender_id != ? LIMIT ?)`,
+         AND kind = 'message' AND thread_root IS NULL AND deleted = 0 AND sender_id != ? LIMIT ?)`,
+      ),
+      threadUnread: db.prepare<
+        { conversation: string; user: string; joined: number; upper: number; cap: number },
+        { n: number }
+      >(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM thread_reads r JOIN events e
+           ON e.conversation_id = r.conversation_id AND e.thread_root = r.root_seq AND e.thread_seq > r.read_seq
+         WHERE r.conversation_id = @conversation AND r.user_id = @user AND e.sender_id != @user
+           AND e.deleted = 0 AND e.seq >= @joined AND e.seq <= @upper LIMIT @cap)`,
+      ),
+      threads: db.prepare<[string, string, number, number], ThreadRow & { my_read: number | null }>(
+        `SELECT t.root_seq, t.reply_count, t.last_reply_seq, t.last_reply_at, t.participants, r.read_seq AS my_read
+         FROM threads t LEFT JOIN thread_reads r
+           ON r.conversation_id = t.conversation_id AND r.root_seq = t.root_seq AND r.user_id = ?
+         WHERE t.conversation_id = ? AND t.root_seq BETWEEN ? AND ?`,
+      ),
+      threadsUpTo: db.prepare<{ conversation: string; low: number; high: number; upper: number }, ThreadRow>(
+        `SELECT e.thread_root AS root_seq, e.thread_seq AS reply_count, e.seq AS last_reply_seq,
+           e.created_at AS last_reply_at, '[]' AS participants
+         FROM events e WHERE e.conversation_id = @conversation AND e.thread_root BETWEEN @low AND @high
+           AND e.seq <= @upper
+           AND e.thread_seq = (SELECT max(x.thread_seq) FROM events x WHERE x.conversation_id = e.conversation_id
+             AND x.thread_root = e.thread_root AND x.seq <= @upper)`,
+      ),
+      event: db.prepare<[string, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND seq = ?`,
+      ),
+      threadUnreadOne: db.prepare<[string, number, number, string], { n: number }>(
+        `SELECT count(*) AS n FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq > ?
+         AND sender_id != ? AND deleted = 0`,
+      ),
+      threadPage: db.prepare<[string, number, number, number, number, number], EventRow>(
+        `SELECT * FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq < ?
+         AND seq >= ? AND seq <= ? ORDER BY thread_seq DESC LIMIT ?`,
       ),
       peers: db.prepare<
         [string, string],
@@ -149,7 +190,7 @@ export class SqliteLogReader {
     const from = Math.max(afterSeq, visible.joinedSeq - 1);
     const rows = this.sql.eventsAfter.all(conversationId, from, visible.upperSeq, limit + 1);
     const hasMore = rows.length > limit;
-    return { events: this.withReactions(view, rows.slice(0, limit).map(toChatEvent)), hasMore };
+    return { events: this.annotate(view, rows.slice(0, limit).map(toChatEvent)), hasMore };
   }
 
   historyBefore(
@@ -164,7 +205,31 @@ export class SqliteLogReader {
     const before = Math.min(beforeSeq ?? Number.MAX_SAFE_INTEGER, visible.upperSeq + 1);
     const rows = this.sql.eventsBefore.all(conversationId, visible.joinedSeq, before, limit + 1);
     const hasMore = rows.length > limit;
-    return { events: this.withReactions(view, rows.slice(0, limit).reverse().map(toChatEvent)), hasMore };
+    return { events: this.annotate(view, rows.slice(0, limit).reverse().map(toChatEvent)), hasMore };
+  }
+
+  threadBefore(
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | null,
+    limit: number,
+  ): EventPage | null {
+    const view = this.sql.view.get(conversationId, userId);
+    const root = view && this.sql.event.get(conversationId, rootSeq);
+    if (!view || root?.kind !== 'message' || root.thread_root !== null) return null;
+    const visible = visibleRange(view);
+    const before = beforeThreadSeq ?? Number.MAX_SAFE_INTEGER;
+    const rows = this.sql.threadPage.all(
+      conversationId,
+      rootSeq,
+      before,
+      visible.joinedSeq,
+      visible.upperSeq,
+      limit + 1,
+    );
+    const hasMore = rows.length > limit;
+    return { events: this.annotate(view, rows.slice(0, limit).reverse().map(toChatEvent)), hasMore };
   }
 
   conversationFor(userId: string, conversationId: string): ConversationSummary | null {
@@ -216,14 +281,14 @@ export class SqliteLogReader {
     const events = this.sql.eventsAfter
       .all(row.conversation_id, from, visible.upperSeq, limit)
       .map(toChatEvent);
-    return this.withReactions(row, events);
+    return this.annotate(row, events);
   }
 
   /**
-   * The messages among `events` with their reactions folded in: from the running counts for a
-   * member, from the reaction events up to their removal for a former member.
+   * The messages among `events` with their reactions and threads folded in: from the running
+   * counts for a member; from the events up to their removal for a former member.
    */
-  private withReactions(view: MemberView, events: ChatEvent[]): ChatEvent[] {
+  private annotate(view: MemberView, events: ChatEvent[]): ChatEvent[] {
     const seqs = events.filter((e) => e.kind === 'message').map((e) => e.seq);
     if (seqs.length === 0) return events;
     const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
@@ -235,7 +300,24 @@ export class SqliteLogReader {
             this.sql.reactionEvents.all(id, low, high, view.left_seq).map(toChatEvent),
             view.user_id,
           );
-    return withReactions(events, summaries);
+    return withThreads(withReactions(events, summaries), this.threadSummaries(view, low, high));
+  }
+
+  /** The thread summaries of the roots among seqs low..high, as the view's user sees them. */
+  private threadSummaries(view: MemberView, low: number, high: number): Map<number, ThreadSummary> {
+    const id = view.conversation_id;
+    const out = new Map<number, ThreadSummary>();
+    if (view.left_seq !== null) {
+      for (const row of this.sql.threadsUpTo.all({ conversation: id, low, high, upper: view.left_seq }))
+        out.set(row.root_seq, threadSummaryOf(row, null, 0));
+      return out;
+    }
+    for (const { my_read: read, ...row } of this.sql.threads.all(view.user_id, id, low, high)) {
+      const unread =
+        read === null ? 0 : this.sql.threadUnreadOne.get(id, row.root_seq, read, view.user_id)!.n;
+      out.set(row.root_seq, threadSummaryOf(row, read, unread));
+    }
+    return out;
   }
 
   private summarize(row: ViewRow): ConversationSummary {
@@ -247,6 +329,13 @@ export class SqliteLogReader {
       lastMessage: last ? toChatEvent(last) : null,
       unread: this.sql.unread.get(id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
       mentions: this.sql.mentions.get(id, row.user_id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      threadUnread: this.sql.threadUnread.get({
+        conversation: id,
+        user: row.user_id,
+        joined: visible.joinedSeq,
+        upper: visible.upperSeq,
+        cap: UNREAD_CAP,
+      })!.n,
       pinned:
         row.left_seq === null
           ? this.sql.pinned.all(id, row.joined_seq, MAX_PINS).map((p) => p.target_seq)

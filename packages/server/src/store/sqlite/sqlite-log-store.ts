@@ -52,6 +52,16 @@ export class SqliteLogStore implements LogStore {
     return this.read(() => this.reader.historyBefore(userId, conversationId, beforeSeq, limit));
   }
 
+  threadBefore(
+    userId: string,
+    conversationId: string,
+    rootSeq: number,
+    beforeThreadSeq: number | null,
+    limit: number,
+  ) {
+    return this.read(() => this.reader.threadBefore(userId, conversationId, rootSeq, beforeThreadSeq, limit));
+  }
+
   conversationFor(userId: string, conversationId: string) {
     return this.read(() => this.reader.conversationFor(userId, conversationId));
   }

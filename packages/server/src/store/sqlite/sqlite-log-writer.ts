@@ -34,10 +34,18 @@ import {
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
+import {
+  checkThreadRoot,
+  movedThreadCursor,
+  nextParticipants,
+  participantsOf,
+  type ThreadRow,
+} from '../thread-rules.js';
 import type {
   AppendOp,
   CursorOp,
   NotificationsOp,
+  ThreadReadOp,
   WriteOp,
   WriteOutcome,
   WriteResult,
@@ -110,8 +118,10 @@ export class SqliteLogWriter {
         `SELECT * FROM events WHERE conversation_id = ? AND seq = ?`,
       ),
       insertEvent: db.prepare(
-        `INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq, reply_seq, data, created_at)
-         VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq, @reply_seq, @data, @created_at)`,
+        `INSERT INTO events (conversation_id, seq, pos, kind, sender_id, device_id, client_msg_id, body, ref_seq,
+           reply_seq, thread_root, thread_seq, data, created_at)
+         VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq,
+           @reply_seq, @thread_root, @thread_seq, @data, @created_at)`,
       ),
       wipe: db.prepare<[string, number, number]>(
         `UPDATE events SET body = NULL, data = NULL, deleted = 1
@@ -172,6 +182,28 @@ export class SqliteLogWriter {
       clearMentions: db.prepare<[string, number]>(
         `DELETE FROM mentions WHERE conversation_id = ? AND seq = ?`,
       ),
+      thread: db.prepare<[string, number], ThreadRow>(
+        `SELECT root_seq, reply_count, last_reply_seq, last_reply_at, participants FROM threads
+         WHERE conversation_id = ? AND root_seq = ?`,
+      ),
+      saveThread: db.prepare(
+        `INSERT INTO threads (conversation_id, root_seq, reply_count, last_reply_seq, last_reply_at, participants)
+         VALUES (@conversation_id, @root_seq, @reply_count, @last_reply_seq, @last_reply_at, @participants)
+         ON CONFLICT (conversation_id, root_seq) DO UPDATE SET reply_count = excluded.reply_count,
+           last_reply_seq = excluded.last_reply_seq, last_reply_at = excluded.last_reply_at,
+           participants = excluded.participants`,
+      ),
+      threadCursor: db.prepare<[string, string, number], { read_seq: number }>(
+        `SELECT read_seq FROM thread_reads WHERE conversation_id = ? AND user_id = ? AND root_seq = ?`,
+      ),
+      followThread: db.prepare<[string, string, number, number]>(
+        `INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT (conversation_id, user_id, root_seq) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)`,
+      ),
+      threadUnread: db.prepare<[string, number, number, string], { n: number }>(
+        `SELECT count(*) AS n FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq > ?
+         AND sender_id != ? AND deleted = 0`,
+      ),
       setNotifications: db.prepare<[string, string, string]>(
         `UPDATE members SET notifications = ? WHERE conversation_id = ? AND user_id = ?`,
       ),
@@ -217,6 +249,8 @@ export class SqliteLogWriter {
         return this.moveCursor(op, batch);
       case 'notifications':
         return this.setNotifications(op, batch);
+      case 'thread_read':
+        return this.moveThreadCursor(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch, now);
       case 'create_group':
@@ -281,15 +315,24 @@ export class SqliteLogWriter {
         checkAmend(op.eventKind, state.row.kind, sender, target);
         return {};
       case 'message': {
+        const derived: Derived = {};
         if (op.mentions && op.mentions.length > 0) {
           const users = mentionedUsers(op.mentions);
           const members = this.sql.currentMembersAmong.all(id, JSON.stringify(users));
           checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
         }
-        if (op.replyTo === undefined) return {};
-        checkTarget(sender, target);
-        const body = this.sql.latestEdit.get(id, target.seq)?.body ?? target.body;
-        return { quote: quoteOf(target, body) };
+        if (op.threadRoot !== undefined) {
+          const root = this.sql.event.get(id, op.threadRoot);
+          checkThreadRoot(sender, root && toChatEvent(root));
+          const replies = this.sql.thread.get(id, op.threadRoot)?.reply_count ?? 0;
+          derived.thread = { root_seq: op.threadRoot, seq: replies + 1 };
+        }
+        if (op.replyTo !== undefined) {
+          checkTarget(sender, target);
+          const body = this.sql.latestEdit.get(id, target.seq)?.body ?? target.body;
+          derived.quote = quoteOf(target, body);
+        }
+        return derived;
       }
       case 'reaction': {
         checkTarget(sender, target);
@@ -326,6 +369,7 @@ export class SqliteLogWriter {
         return;
       case 'message':
         for (const user of op.mentions ?? []) this.sql.insertMention.run(id, user, event.seq, op.senderId);
+        if (event.data?.thread) this.addThreadReply(event);
         return;
       case 'reaction': {
         const { emoji, action } = op.reaction!;
@@ -354,6 +398,45 @@ export class SqliteLogWriter {
       case 'edit':
         return;
     }
+  }
+
+  /**
+   * A reply updates its thread's summary; its sender follows the thread, having read up to their
+   * reply, and the root's sender follows it from its first reply.
+   */
+  private addThreadReply(event: ChatEvent): void {
+    const { root_seq: root, seq } = event.data!.thread!;
+    const id = event.conversation_id;
+    const thread = this.sql.thread.get(id, root);
+    this.sql.saveThread.run({
+      conversation_id: id,
+      root_seq: root,
+      reply_count: seq,
+      last_reply_seq: event.seq,
+      last_reply_at: event.created_at,
+      participants: JSON.stringify(nextParticipants(thread ? participantsOf(thread) : [], event.sender_id)),
+    });
+    this.sql.followThread.run(id, event.sender_id, root, seq);
+    if (!thread) this.sql.followThread.run(id, this.sql.event.get(id, root)!.sender_id, root, 0);
+  }
+
+  private moveThreadCursor(op: ThreadReadOp, batch: Map<string, ConversationState>): WriteOutcome {
+    const { conversationId: id, userId, rootSeq } = op;
+    const state = this.conversation(id, batch);
+    requireCurrentMember(this.sql.member.get(id, userId));
+    const thread = this.sql.thread.get(id, rootSeq);
+    if (!thread) throw new NatterError('not_found', 'No thread under that message.');
+    const current = this.sql.threadCursor.get(id, userId, rootSeq)?.read_seq ?? null;
+    const moved = movedThreadCursor(current, op.threadSeq, thread.reply_count);
+    if (moved === null) return outcome(id, []);
+    this.sql.followThread.run(id, userId, rootSeq, moved);
+    state.row.change_pos = ++this.position;
+    state.dirty = true;
+    const unread = this.sql.threadUnread.get(id, rootSeq, moved, userId)!.n;
+    return {
+      ...outcome(id, []),
+      threadCursor: { conversationId: id, userId, rootSeq, readSeq: moved, unread },
+    };
   }
 
   private setNotifications(op: NotificationsOp, batch: Map<string, ConversationState>): WriteOutcome {
@@ -480,6 +563,8 @@ export class SqliteLogWriter {
       body: e.body ?? null,
       ref_seq: e.refSeq ?? null,
       reply_seq: e.replySeq ?? null,
+      thread_root: e.thread?.root_seq ?? null,
+      thread_seq: e.thread?.seq ?? null,
       data: e.data ? JSON.stringify(e.data) : null,
       deleted: 0,
       created_at: now,

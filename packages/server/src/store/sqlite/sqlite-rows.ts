@@ -16,6 +16,8 @@ export interface EventRow {
   body: string | null;
   ref_seq: number | null;
   reply_seq: number | null;
+  thread_root: number | null;
+  thread_seq: number | null;
   data: string | null;
   deleted: number;
   created_at: number;
