@@ -2,6 +2,7 @@ import {
   type ChatEvent,
   type ConversationSummary,
   type EventKind,
+  type GroupMentionPolicy,
   type MemberInfo,
   type PresenceState,
   type ReactionCount,
@@ -78,6 +79,7 @@ export type NoticeKind = Extract<
   | 'renamed'
   | 'pinned'
   | 'unpinned'
+  | 'settings_changed'
 >;
 
 const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
@@ -89,7 +91,14 @@ const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
   'renamed',
   'pinned',
   'unpinned',
+  'settings_changed',
 ]);
+
+/** Fields a saved summary from an older version may lack. */
+const RESTORED_DEFAULTS: Pick<
+  ConversationSummary,
+  'mentions' | 'pinned' | 'notifications' | 'thread_unread' | 'group_mentions'
+> = { mentions: 0, pinned: [], notifications: 'all', thread_unread: 0, group_mentions: 'anyone' };
 
 /** "Alice added Bob", "Bob left", "Alice renamed the group": one membership or title event. */
 export interface NoticeView {
@@ -108,6 +117,8 @@ export interface NoticeView {
   memberIds: string[];
   /** pinned, unpinned: the message concerned. */
   refSeq: number | null;
+  /** settings_changed: who may mention `@all` / `@here` from then on. */
+  groupMentions: GroupMentionPolicy | null;
   createdAt: number;
 }
 
@@ -333,8 +344,9 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     for (const summary of summaries) {
       const id = summary.conversation_id;
       if (this.data.has(id)) continue;
-      // Only the summary: member cursors wait for the server's, which know who "me" is.
-      this.data.set(id, this.emptyData(summary));
+      // Only the summary: member cursors wait for the server's, which know who "me" is. A summary
+      // saved by an older version lacks the newer fields: they start empty until the server's.
+      this.data.set(id, this.emptyData({ ...RESTORED_DEFAULTS, ...summary }));
       this.emit('change', id);
     }
   }
@@ -531,9 +543,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       const others = summary.pinned.filter((seq) => seq !== event.ref_seq);
       summary.pinned = event.kind === 'pinned' ? [event.ref_seq, ...others] : others;
     }
+    if (event.kind === 'settings_changed' && event.data?.group_mentions) {
+      summary.group_mentions = event.data.group_mentions;
+    }
     if (event.kind === 'delete' && event.ref_seq !== null && event.ref_seq > summary.read_seq) {
+      // A deleted message stops counting as unread (and as a mention) on the server too.
       const target = data.messages.get(event.ref_seq);
       if (target?.mentionsMe) summary.mentions = Math.max(0, summary.mentions - 1);
+      if (target && target.senderId !== this.client.me && target.threadRoot === null)
+        summary.unread = Math.max(0, summary.unread - 1);
     }
     data.summary = summary;
   }
@@ -721,6 +739,7 @@ function noticeOf(event: ChatEvent): NoticeView {
     title: data.title ?? null,
     memberIds: data.member_ids ?? [],
     refSeq: event.ref_seq,
+    groupMentions: data.group_mentions ?? null,
     createdAt: event.created_at,
   };
 }

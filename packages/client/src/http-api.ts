@@ -2,6 +2,7 @@ import {
   type ChatEvent,
   type ConversationSummary,
   type ErrorCode,
+  type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
   type Role,
@@ -69,6 +70,16 @@ export class NatterHttp {
 
   conversation(id: string): Promise<{ conversation: ConversationSummary; members: MemberInfo[] }> {
     return this.call('GET', `/v1/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /** Who may mention `@all` / `@here` in a group (admins and owners set it; a `settings_changed` event follows). */
+  async setGroupMentions(id: string, policy: GroupMentionPolicy): Promise<ConversationSummary> {
+    const body = await this.call<{ conversation: ConversationSummary }>(
+      'PATCH',
+      `/v1/conversations/${encodeURIComponent(id)}`,
+      { group_mentions: policy },
+    );
+    return body.conversation;
   }
 
   async rename(id: string, title: string): Promise<ConversationSummary> {

@@ -910,6 +910,7 @@ interface OwnWrite {
   body: string | null;
   refSeq: number | null;
   metadata?: Record<string, unknown>;
+  mentions?: string[];
 }
 
 /** The event our own acked write became: the server does not echo it to the sending connection. */
@@ -923,10 +924,18 @@ function ownEvent(write: OwnWrite, ack: AckFrame, userId: string, deviceId: stri
     client_msg_id: write.clientMsgId,
     body: write.body,
     ref_seq: write.refSeq,
-    data: write.metadata === undefined ? null : { metadata: write.metadata },
+    data: ownData(write),
     deleted: false,
     created_at: ack.created_at,
   };
+}
+
+/** The `data` the server stores for what we sent (what it derives comes back in the ack's event). */
+function ownData(write: OwnWrite): ChatEvent['data'] {
+  const data: NonNullable<ChatEvent['data']> = {};
+  if (write.metadata !== undefined) data.metadata = write.metadata;
+  if (write.mentions !== undefined && write.mentions.length > 0) data.mentions = write.mentions;
+  return Object.keys(data).length === 0 ? null : data;
 }
 
 function browserNetwork(): NetworkSignals | undefined {

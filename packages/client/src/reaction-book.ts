@@ -1,10 +1,15 @@
 import type { ChatEvent, ReactionCount, ReactionSummary } from '@natter/protocol';
 
+/** One emoji's state; `me` is a guess until `meKnown` (from a summary or your own event). */
+interface EmojiState extends ReactionCount {
+  meKnown: boolean;
+}
+
 interface MessageReactions {
   /** The newest read summary's `as_of`: every reaction event up to it is reflected. */
   base: number;
   /** In the order each emoji was first added; entries may fall to count 0 and stay, for their seq. */
-  byEmoji: Map<string, ReactionCount>;
+  byEmoji: Map<string, EmojiState>;
 }
 
 /**
@@ -17,18 +22,23 @@ interface MessageReactions {
  */
 export class ReactionBook {
   private readonly messages = new Map<number, MessageReactions>();
+  /** Deleted messages: their reactions are gone for good, whatever a later page still carries. */
+  private readonly deleted = new Set<number>();
 
   constructor(private readonly me: string) {}
 
   /** A read's summary of one message (absent on live pushes: nothing to merge). */
   merge(messageSeq: number, summary: ReactionSummary): void {
     const known = this.messages.get(messageSeq);
-    if (known && known.base >= summary.as_of) return;
-    const byEmoji = new Map<string, ReactionCount>();
-    for (const count of summary.counts) byEmoji.set(count.emoji, { ...count });
-    // Events applied here that the summary had not seen yet stay.
-    for (const [emoji, count] of known?.byEmoji ?? []) {
-      if (count.seq > summary.as_of) byEmoji.set(emoji, count);
+    if (this.deleted.has(messageSeq) || (known && known.base >= summary.as_of)) return;
+    const byEmoji = new Map<string, EmojiState>();
+    for (const count of summary.counts) byEmoji.set(count.emoji, { ...count, meKnown: true });
+    // Events applied here that the summary had not seen yet stay. Where only others' events were
+    // seen, whether you are among the reactors comes from the summary (absent there: you are not).
+    for (const [emoji, state] of known?.byEmoji ?? []) {
+      if (state.seq <= summary.as_of) continue;
+      const me = state.meKnown ? state.me : (byEmoji.get(emoji)?.me ?? false);
+      byEmoji.set(emoji, { ...state, me, meKnown: true });
     }
     this.messages.set(messageSeq, { base: summary.as_of, byEmoji });
   }
@@ -37,6 +47,7 @@ export class ReactionBook {
   apply(event: ChatEvent): void {
     const emoji = event.data?.emoji;
     if (event.kind !== 'reaction' || event.ref_seq === null || emoji === undefined) return;
+    if (this.deleted.has(event.ref_seq)) return;
     let message = this.messages.get(event.ref_seq);
     if (!message) {
       message = { base: 0, byEmoji: new Map() };
@@ -46,23 +57,30 @@ export class ReactionBook {
     if (event.seq <= message.base || (known && event.seq <= known.seq)) return;
     // An emoji back from 0 goes to the end, as the server orders it (by when it was last first added).
     if (known && known.count === 0) message.byEmoji.delete(emoji);
+    const mine = event.sender_id === this.me;
     message.byEmoji.set(emoji, {
       emoji,
       count: event.data?.count ?? 0,
-      me: event.sender_id === this.me ? event.data?.action === 'add' : (known?.me ?? false),
+      me: mine ? event.data?.action === 'add' : (known?.me ?? false),
       seq: event.seq,
+      // Before any summary of the message, someone else's event says nothing of yours.
+      meKnown: mine || (known?.meKnown ?? message.base > 0),
     });
   }
 
-  /** The message was deleted: its reactions go with it. */
+  /** The message was deleted: its reactions go with it, for good. */
   forget(messageSeq: number): void {
     this.messages.delete(messageSeq);
+    this.deleted.add(messageSeq);
   }
 
   /** The emoji on a message with at least one reaction, in the order first added. */
   of(messageSeq: number): ReactionCount[] {
     const message = this.messages.get(messageSeq);
-    return message ? [...message.byEmoji.values()].filter((c) => c.count > 0).map((c) => ({ ...c })) : [];
+    if (!message) return [];
+    return [...message.byEmoji.values()]
+      .filter((c) => c.count > 0)
+      .map(({ emoji, count, me, seq }) => ({ emoji, count, me, seq }));
   }
 
   /** Whether you reacted with `emoji` on the message. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from './model.js';
+import { GROUP_MENTION_POLICIES, ROLES } from './model.js';
 
 /** Bodies of the HTTP API's requests (JSON). Responses are described in docs/protocol.md. */
 
@@ -30,7 +30,13 @@ export const CreateGroupBody = z.strictObject({
   member_ids: z.array(userId).max(1000).default([]),
 });
 
-export const RenameBody = z.strictObject({ title: z.string().min(1).max(128) });
+/** PATCH of a group: its title, who may mention `@all` / `@here`, or both. */
+export const UpdateGroupBody = z
+  .strictObject({
+    title: z.string().min(1).max(128).optional(),
+    group_mentions: z.enum(GROUP_MENTION_POLICIES).optional(),
+  })
+  .refine((b) => b.title !== undefined || b.group_mentions !== undefined, 'name title or group_mentions');
 
 export const AddMemberBody = z.strictObject({
   user_id: userId,

@@ -16,6 +16,7 @@ export const EVENT_KINDS = [
   'reaction',
   'pinned',
   'unpinned',
+  'settings_changed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -30,6 +31,10 @@ export type NotificationLevel = (typeof NOTIFICATION_LEVELS)[number];
 
 /** Mentions that stand for every member of the conversation, rather than one user id. */
 export const GROUP_MENTIONS = ['@all', '@here'] as const;
+
+/** Who may use `@all` / `@here` in a group: anyone, or only its admins and owners. */
+export const GROUP_MENTION_POLICIES = ['anyone', 'admins'] as const;
+export type GroupMentionPolicy = (typeof GROUP_MENTION_POLICIES)[number];
 
 /** What a reply carries of the message it answers, copied when the reply is stored. */
 export interface ReplyQuote {
@@ -119,6 +124,8 @@ export interface EventData {
   count?: number;
   /** message: set on a reply in a thread. */
   thread?: ThreadPlace;
+  /** settings_changed: who may mention `@all` / `@here` from now on. */
+  group_mentions?: GroupMentionPolicy;
 }
 
 /**
@@ -178,6 +185,8 @@ export interface ConversationSummary {
   pinned: number[];
   /** Your notification level for this conversation (see `set_notifications`). */
   notifications: NotificationLevel;
+  /** group: who may mention `@all` / `@here` (admins and owners set it); always `anyone` in a direct one. */
+  group_mentions: GroupMentionPolicy;
   /** Unread replies in the threads you follow here (by others, after your thread cursors; capped alike). */
   thread_unread: number;
   /** The lowest read / delivered cursor among the other current members: "everyone has read up to". */

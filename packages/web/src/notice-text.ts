@@ -48,6 +48,10 @@ export function noticeText(
       const what = text ? `“${clip(text, PIN_QUOTE_CHARS)}”` : 'a message';
       return `${actor} ${notice.kind} ${what}`;
     }
+    case 'settings_changed':
+      return notice.groupMentions === 'admins'
+        ? `${actor} allowed only admins to mention @all and @here`
+        : `${actor} allowed everyone to mention @all and @here`;
   }
 }
 

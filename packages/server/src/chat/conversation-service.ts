@@ -2,6 +2,7 @@ import {
   type ChatEvent,
   type ConversationSummary,
   type EventsFrame,
+  type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
   type Role,
@@ -57,8 +58,17 @@ export class ConversationService {
     return this.lastSeq(await this.write({ kind: 'set_role', actorId, conversationId, userId, role }));
   }
 
-  async rename(actorId: string, conversationId: string, title: string): Promise<ConversationSummary> {
-    await this.write({ kind: 'rename', actorId, conversationId, title });
+  /** Renames a group and/or sets who may mention @all / @here in it (admins and owners only). */
+  async update(
+    actorId: string,
+    conversationId: string,
+    change: { title?: string; groupMentions?: GroupMentionPolicy },
+  ): Promise<ConversationSummary> {
+    if (change.title !== undefined)
+      await this.write({ kind: 'rename', actorId, conversationId, title: change.title });
+    if (change.groupMentions !== undefined) {
+      await this.write({ kind: 'group_mentions', actorId, conversationId, policy: change.groupMentions });
+    }
     return this.summary(actorId, conversationId);
   }
 

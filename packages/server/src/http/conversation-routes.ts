@@ -4,8 +4,8 @@ import {
   CreateGroupBody,
   HistoryQuery,
   NatterError,
-  RenameBody,
   SetRoleBody,
+  UpdateGroupBody,
 } from '@natter/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ConversationService } from '../chat/conversation-service.js';
@@ -56,8 +56,13 @@ export function registerConversationRoutes(
 
   app.patch<{ Params: ConversationParams }>('/v1/conversations/:id', async (request) => {
     const { userId } = await kit.identify(request);
-    const { title } = kit.parse(RenameBody, request.body);
-    return { conversation: await conversations.rename(userId, request.params.id, title) };
+    const body = kit.parse(UpdateGroupBody, request.body);
+    return {
+      conversation: await conversations.update(userId, request.params.id, {
+        ...(body.title === undefined ? {} : { title: body.title }),
+        ...(body.group_mentions === undefined ? {} : { groupMentions: body.group_mentions }),
+      }),
+    };
   });
 
   app.post<{ Params: ConversationParams }>('/v1/conversations/:id/members', async (request) => {

@@ -2,6 +2,7 @@ import {
   type ChatEvent,
   type ConversationKind,
   GROUP_MENTIONS,
+  type GroupMentionPolicy,
   MAX_PINS,
   MAX_REACTION_EMOJI,
   NatterError,
@@ -48,6 +49,23 @@ export function checkMentions(mentioned: readonly string[], members: ReadonlySet
       'bad_request',
       `mentions: ${JSON.stringify(id)} is not a member of this conversation.`,
     );
+  }
+}
+
+/** In a group that reserves them for admins, a plain member may not mention `@all` / `@here`. */
+export function checkGroupMentions(
+  mentioned: readonly string[],
+  conversation: { kind: ConversationKind; group_mentions: GroupMentionPolicy },
+  sender: MemberRow,
+): void {
+  const everyone = mentioned.some((id) => (GROUP_MENTIONS as readonly string[]).includes(id));
+  if (
+    everyone &&
+    conversation.kind === 'group' &&
+    conversation.group_mentions === 'admins' &&
+    sender.role === 'member'
+  ) {
+    throw new NatterError('forbidden', 'Only admins and owners may mention @all or @here in this group.');
   }
 }
 

@@ -1,4 +1,11 @@
-import type { ChatEvent, EventData, ReplyQuote, Role, ThreadPlace } from '@natter/protocol';
+import type {
+  ChatEvent,
+  EventData,
+  GroupMentionPolicy,
+  ReplyQuote,
+  Role,
+  ThreadPlace,
+} from '@natter/protocol';
 import type { AppendOp } from './write-ops.js';
 
 /**
@@ -69,6 +76,10 @@ export function roleChangedEvent(actorId: string, userId: string, role: Role): N
   return { kind: 'role_changed', senderId: actorId, data: { user_id: userId, role } };
 }
 
+export function settingsChangedEvent(actorId: string, policy: GroupMentionPolicy): NewEvent {
+  return { kind: 'settings_changed', senderId: actorId, data: { group_mentions: policy } };
+}
+
 export function renamedEvent(actorId: string, title: string): NewEvent {
   return { kind: 'renamed', senderId: actorId, data: { title } };
 }
@@ -88,4 +99,15 @@ export function departureEvent(actorId: string, userId: string): NewEvent {
  */
 export function movesActivity(kind: ChatEvent['kind']): boolean {
   return kind !== 'reaction';
+}
+
+/**
+ * Whether an appended event moves its sender's read and delivered cursors to it: writing in the
+ * conversation's timeline (a message, an edit, a delete) shows they have seen it. A reaction, a
+ * pin or a reply in a thread does not: one can answer in a thread or react to an old message
+ * without having read what came after it.
+ */
+export function movesSenderCursors(op: AppendOp): boolean {
+  if (op.eventKind === 'message') return op.threadRoot === undefined;
+  return op.eventKind === 'edit' || op.eventKind === 'delete';
 }

@@ -1,4 +1,4 @@
-import type { ConversationKind, NotificationLevel, Role } from '@natter/protocol';
+import type { ConversationKind, GroupMentionPolicy, NotificationLevel, Role } from '@natter/protocol';
 
 /**
  * Row shapes both SQL adapters read alike: the `conversations` and `members` tables have the same
@@ -12,6 +12,7 @@ export interface ConversationRow {
   last_seq: number;
   change_pos: number;
   member_count: number;
+  group_mentions: GroupMentionPolicy;
   created_at: number;
   updated_at: number;
 }

@@ -1,4 +1,4 @@
-import type { ChatEvent, NatterError, NotificationLevel, Role } from '@natter/protocol';
+import type { ChatEvent, GroupMentionPolicy, NatterError, NotificationLevel, Role } from '@natter/protocol';
 
 /**
  * The writes the log store commits. Every op is checked (membership, roles, dedupe) inside the
@@ -12,6 +12,7 @@ export type WriteOp =
   | { kind: 'remove_member'; actorId: string; conversationId: string; userId: string }
   | { kind: 'set_role'; actorId: string; conversationId: string; userId: string; role: Role }
   | { kind: 'rename'; actorId: string; conversationId: string; title: string }
+  | { kind: 'group_mentions'; actorId: string; conversationId: string; policy: GroupMentionPolicy }
   | CursorOp
   | ThreadReadOp
   | NotificationsOp;

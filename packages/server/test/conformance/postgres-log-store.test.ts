@@ -9,7 +9,9 @@ import { changedViews } from '../../src/store/postgres/postgres-log-reader.js';
 import { openPostgresStores, type PostgresStores } from '../../src/store/postgres/postgres-stores.js';
 import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
+import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describeThreadsConformance } from './threads.conformance.js';
 
 const adminUrl = await reachablePostgres('the PostgreSQL log store tests');
 
@@ -83,6 +85,18 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   });
 
   describeLogStoreConformance('PostgreSQL', async () => {
+    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
+    await stores.whenReady();
+    return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
+  });
+
+  describeAnnotationsConformance('PostgreSQL', async () => {
+    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
+    await stores.whenReady();
+    return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
+  });
+
+  describeThreadsConformance('PostgreSQL', async () => {
     const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
     await stores.whenReady();
     return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };

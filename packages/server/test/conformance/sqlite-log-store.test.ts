@@ -10,7 +10,9 @@ import type { LogStore } from '../../src/store/log-store.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import type { AppendOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
+import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describeThreadsConformance } from './threads.conformance.js';
 
 interface Opened {
   /** A connection opened exactly as the stores open theirs (reader and writer thread alike). */
@@ -39,6 +41,32 @@ async function tempDir(): Promise<string> {
 }
 
 describeLogStoreConformance('SQLite', async () => {
+  const dir = await tempDir();
+  const opened = openAt(dir);
+  return {
+    store: opened.store,
+    accounts: opened.accounts,
+    async close() {
+      await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeAnnotationsConformance('SQLite', async () => {
+  const dir = await tempDir();
+  const opened = openAt(dir);
+  return {
+    store: opened.store,
+    accounts: opened.accounts,
+    async close() {
+      await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeThreadsConformance('SQLite', async () => {
   const dir = await tempDir();
   const opened = openAt(dir);
   return {

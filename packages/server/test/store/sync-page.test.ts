@@ -28,6 +28,7 @@ function summary(conversationId: string): ConversationSummary {
     pinned: [],
     notifications: 'all',
     thread_unread: 0,
+    group_mentions: 'anyone',
     peers_read_seq: 0,
     peers_delivered_seq: 0,
     last_message: null,

@@ -274,7 +274,7 @@ export class PostgresLogReader {
       SELECT t.root_seq, t.reply_count, t.last_reply_seq, t.last_reply_at, t.participants, r.read_seq AS my_read,
         CASE WHEN r.read_seq IS NULL THEN 0 ELSE (SELECT count(*)::integer FROM events e
           WHERE e.conversation_id = t.conversation_id AND e.thread_root = t.root_seq AND e.thread_seq > r.read_seq
-            AND e.sender_id <> ${view.user_id} AND NOT e.deleted) END AS unread
+            AND e.sender_id <> ${view.user_id} AND NOT e.deleted AND e.seq >= ${view.joined_seq}) END AS unread
       FROM threads t LEFT JOIN thread_reads r
         ON r.conversation_id = t.conversation_id AND r.root_seq = t.root_seq AND r.user_id = ${view.user_id}
       WHERE t.conversation_id = ${id} AND t.root_seq BETWEEN ${low} AND ${high}`;
@@ -301,7 +301,10 @@ export class PostgresLogReader {
           WHERE conversation_id = ${row.conversation_id} AND user_id IN (${row.user_id}, '@all', '@here')
             AND seq > ${after} AND seq <= ${visible.upperSeq} AND sender_id <> ${row.user_id}
           LIMIT ${UNREAD_CAP}) capped`,
-      tx<{ n: number }[]>`
+      // A former member follows no thread any more (their roots say following: false).
+      row.left_seq !== null
+        ? [{ n: 0 }]
+        : tx<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM (SELECT 1 FROM thread_reads r JOIN events e
             ON e.conversation_id = r.conversation_id AND e.thread_root = r.root_seq AND e.thread_seq > r.read_seq
           WHERE r.conversation_id = ${row.conversation_id} AND r.user_id = ${row.user_id}

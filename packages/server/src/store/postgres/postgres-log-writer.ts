@@ -2,6 +2,7 @@ import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import postgres from 'postgres';
 import { checkAmend } from '../amend-rules.js';
 import {
+  checkGroupMentions,
   checkMentions,
   checkNewEmoji,
   checkPinner,
@@ -19,9 +20,11 @@ import {
   departureEvent,
   memberAddedEvent,
   movesActivity,
+  movesSenderCursors,
   type NewEvent,
   renamedEvent,
   roleChangedEvent,
+  settingsChangedEvent,
 } from '../log-events.js';
 import type { ConversationRow, MemberRow } from '../log-rows.js';
 import {
@@ -191,6 +194,16 @@ export class PostgresLogWriter {
         await setRole(tx, op.conversationId, op.userId, op.role);
         return outcome(op.conversationId, [event]);
       }
+      case 'group_mentions': {
+        const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
+        if (state.row.group_mentions === op.policy) return outcome(op.conversationId, [], true);
+        const [event] = await pipelined(
+          this.appendEvent(state, batch, settingsChangedEvent(op.actorId, op.policy)),
+          tx`UPDATE conversations SET group_mentions = ${op.policy} WHERE id = ${op.conversationId}`,
+        );
+        state.row.group_mentions = op.policy;
+        return outcome(op.conversationId, [event]);
+      }
       case 'rename': {
         const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
         const event = await this.appendEvent(state, batch, renamedEvent(op.actorId, op.title));
@@ -220,7 +233,7 @@ export class PostgresLogWriter {
     const seq = state.row.last_seq + 1;
     const [event] = await pipelined(
       this.appendEvent(state, batch, appendedEvent(op, derived)),
-      op.eventKind === 'message' || op.eventKind === 'edit' || op.eventKind === 'delete'
+      movesSenderCursors(op)
         ? tx`UPDATE members SET read_seq = greatest(read_seq, ${seq}), delivered_seq = greatest(delivered_seq, ${seq})
             WHERE conversation_id = ${id} AND user_id = ${op.senderId}`
         : Promise.resolve(null),
@@ -251,6 +264,7 @@ export class PostgresLogWriter {
             SELECT user_id FROM members WHERE conversation_id = ${id} AND left_seq IS NULL
               AND user_id = ANY(${users}::text[])`;
           checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
+          checkGroupMentions(op.mentions, state.row, sender);
         }
         if (op.threadRoot !== undefined) {
           const [[root], [thread]] = await pipelined(
@@ -309,7 +323,9 @@ export class PostgresLogWriter {
     switch (op.eventKind) {
       case 'delete':
         await pipelined(
-          tx`UPDATE events SET body = NULL, data = NULL, deleted = true
+          // A deleted reply in a thread keeps its place there (data.thread), and nothing else.
+          tx`UPDATE events SET body = NULL, deleted = true, data = CASE WHEN thread_root IS NULL THEN NULL
+              ELSE jsonb_build_object('thread', jsonb_build_object('root_seq', thread_root, 'seq', thread_seq)) END
             WHERE conversation_id = ${id} AND (seq = ${target} OR (kind = 'edit' AND ref_seq = ${target}))`,
           tx`UPDATE events SET data = jsonb_set(jsonb_set(data, '{reply_to,body}', 'null'), '{reply_to,deleted}', 'true')
             WHERE conversation_id = ${id} AND reply_seq = ${target} AND data IS NOT NULL`,
@@ -339,15 +355,13 @@ export class PostgresLogWriter {
                 VALUES (${id}, ${target}, ${emoji}, ${op.senderId}) ON CONFLICT DO NOTHING`
             : tx`DELETE FROM reactions WHERE conversation_id = ${id} AND target_seq = ${target}
                 AND emoji = ${emoji} AND user_id = ${op.senderId}`,
-          count === 0
-            ? tx`UPDATE reaction_counts SET count = 0, last_seq = ${event.seq}
-                WHERE conversation_id = ${id} AND target_seq = ${target} AND emoji = ${emoji}`
-            : tx`INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
-                VALUES (${id}, ${target}, ${emoji}, ${count}, ${event.seq}, ${event.seq})
-                ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
-                  first_seq = CASE WHEN reaction_counts.count > 0 THEN reaction_counts.first_seq
-                    ELSE excluded.first_seq END,
-                  last_seq = excluded.last_seq`,
+          // A row even for a remove of an emoji nobody has: it carries the message's as_of forward.
+          tx`INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
+            VALUES (${id}, ${target}, ${emoji}, ${count}, ${event.seq}, ${event.seq})
+            ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
+              first_seq = CASE WHEN reaction_counts.count > 0 THEN reaction_counts.first_seq
+                ELSE excluded.first_seq END,
+              last_seq = excluded.last_seq`,
         );
         return;
       }
@@ -407,7 +421,7 @@ export class PostgresLogWriter {
       tx<{ read_seq: number }[]>`SELECT read_seq FROM thread_reads
         WHERE conversation_id = ${id} AND user_id = ${userId} AND root_seq = ${rootSeq}`,
     );
-    requireCurrentMember(current);
+    const { joined_seq: joined } = requireCurrentMember(current);
     if (!thread) throw new NatterError('not_found', 'No thread under that message.');
     const moved = movedThreadCursor(cursor?.read_seq ?? null, op.threadSeq, thread.reply_count);
     if (moved === null) return outcome(id, []);
@@ -415,7 +429,8 @@ export class PostgresLogWriter {
       tx`INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq) VALUES (${id}, ${userId}, ${rootSeq}, ${moved})
         ON CONFLICT (conversation_id, user_id, root_seq) DO UPDATE SET read_seq = excluded.read_seq`,
       tx<{ n: number }[]>`SELECT count(*)::integer AS n FROM events WHERE conversation_id = ${id}
-        AND thread_root = ${rootSeq} AND thread_seq > ${moved} AND sender_id <> ${userId} AND NOT deleted`,
+        AND thread_root = ${rootSeq} AND thread_seq > ${moved} AND sender_id <> ${userId} AND NOT deleted
+        AND seq >= ${joined}`,
     );
     state.lastChange = batch.positions.next();
     state.dirty = true;
@@ -532,6 +547,7 @@ export class PostgresLogWriter {
       last_seq: 0,
       change_pos: 0,
       member_count: 0,
+      group_mentions: 'anyone',
       created_at: now,
       updated_at: now,
     };

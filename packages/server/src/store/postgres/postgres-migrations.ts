@@ -135,8 +135,11 @@ const MIGRATIONS: string[] = [
   );
   `,
   // Threads: a reply's place in its thread (thread_root, thread_seq: gap-free per root), the
-  // running summary on each root, and each follower's read cursor in it.
+  // running summary on each root, and each follower's read cursor in it. And who may mention
+  // @all / @here in a group.
   `
+  ALTER TABLE conversations ADD COLUMN group_mentions text NOT NULL DEFAULT 'anyone'
+    CHECK (group_mentions IN ('anyone', 'admins'));
   ALTER TABLE events ADD COLUMN thread_root bigint;
   ALTER TABLE events ADD COLUMN thread_seq bigint;
   CREATE UNIQUE INDEX events_by_thread ON events (conversation_id, thread_root, thread_seq)

@@ -112,8 +112,10 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   `,
   // Threads: a reply's place in its thread (thread_root, thread_seq: gap-free per root), the
-  // running summary on each root, and each follower's read cursor in it.
+  // running summary on each root, and each follower's read cursor in it. And who may mention
+  // @all / @here in a group.
   `
+  ALTER TABLE conversations ADD COLUMN group_mentions TEXT NOT NULL DEFAULT 'anyone';
   ALTER TABLE events ADD COLUMN thread_root INTEGER;
   ALTER TABLE events ADD COLUMN thread_seq INTEGER;
   CREATE UNIQUE INDEX events_by_thread ON events (conversation_id, thread_root, thread_seq)

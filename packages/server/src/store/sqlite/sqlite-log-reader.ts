@@ -95,9 +95,9 @@ export class SqliteLogReader {
       event: db.prepare<[string, number], EventRow>(
         `SELECT * FROM events WHERE conversation_id = ? AND seq = ?`,
       ),
-      threadUnreadOne: db.prepare<[string, number, number, string], { n: number }>(
+      threadUnreadOne: db.prepare<[string, number, number, string, number], { n: number }>(
         `SELECT count(*) AS n FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq > ?
-         AND sender_id != ? AND deleted = 0`,
+         AND sender_id != ? AND deleted = 0 AND seq >= ?`,
       ),
       threadPage: db.prepare<[string, number, number, number, number, number], EventRow>(
         `SELECT * FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq < ?
@@ -314,7 +314,9 @@ export class SqliteLogReader {
     }
     for (const { my_read: read, ...row } of this.sql.threads.all(view.user_id, id, low, high)) {
       const unread =
-        read === null ? 0 : this.sql.threadUnreadOne.get(id, row.root_seq, read, view.user_id)!.n;
+        read === null
+          ? 0
+          : this.sql.threadUnreadOne.get(id, row.root_seq, read, view.user_id, view.joined_seq)!.n;
       out.set(row.root_seq, threadSummaryOf(row, read, unread));
     }
     return out;
@@ -329,13 +331,17 @@ export class SqliteLogReader {
       lastMessage: last ? toChatEvent(last) : null,
       unread: this.sql.unread.get(id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
       mentions: this.sql.mentions.get(id, row.user_id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
-      threadUnread: this.sql.threadUnread.get({
-        conversation: id,
-        user: row.user_id,
-        joined: visible.joinedSeq,
-        upper: visible.upperSeq,
-        cap: UNREAD_CAP,
-      })!.n,
+      // A former member follows no thread any more (their roots say following: false).
+      threadUnread:
+        row.left_seq === null
+          ? this.sql.threadUnread.get({
+              conversation: id,
+              user: row.user_id,
+              joined: visible.joinedSeq,
+              upper: visible.upperSeq,
+              cap: UNREAD_CAP,
+            })!.n
+          : 0,
       pinned:
         row.left_seq === null
           ? this.sql.pinned.all(id, row.joined_seq, MAX_PINS).map((p) => p.target_seq)

@@ -2,6 +2,7 @@ import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import { checkAmend } from '../amend-rules.js';
 import {
+  checkGroupMentions,
   checkMentions,
   checkNewEmoji,
   checkPinner,
@@ -19,9 +20,11 @@ import {
   departureEvent,
   memberAddedEvent,
   movesActivity,
+  movesSenderCursors,
   type NewEvent,
   renamedEvent,
   roleChangedEvent,
+  settingsChangedEvent,
 } from '../log-events.js';
 import type { ConversationRow, MemberRow } from '../log-rows.js';
 import {
@@ -123,8 +126,10 @@ export class SqliteLogWriter {
          VALUES (@conversation_id, @seq, @pos, @kind, @sender_id, @device_id, @client_msg_id, @body, @ref_seq,
            @reply_seq, @thread_root, @thread_seq, @data, @created_at)`,
       ),
+      // A deleted reply in a thread keeps its place there (data.thread), and nothing else.
       wipe: db.prepare<[string, number, number]>(
-        `UPDATE events SET body = NULL, data = NULL, deleted = 1
+        `UPDATE events SET body = NULL, deleted = 1, data = CASE WHEN thread_root IS NULL THEN NULL
+           ELSE json_object('thread', json_object('root_seq', thread_root, 'seq', thread_seq)) END
          WHERE conversation_id = ? AND (seq = ? OR (kind = 'edit' AND ref_seq = ?))`,
       ),
       wipeQuotes: db.prepare<[string, number]>(
@@ -200,9 +205,12 @@ export class SqliteLogWriter {
         `INSERT INTO thread_reads (conversation_id, user_id, root_seq, read_seq) VALUES (?, ?, ?, ?)
          ON CONFLICT (conversation_id, user_id, root_seq) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)`,
       ),
-      threadUnread: db.prepare<[string, number, number, string], { n: number }>(
+      threadUnread: db.prepare<[string, number, number, string, number], { n: number }>(
         `SELECT count(*) AS n FROM events WHERE conversation_id = ? AND thread_root = ? AND thread_seq > ?
-         AND sender_id != ? AND deleted = 0`,
+         AND sender_id != ? AND deleted = 0 AND seq >= ?`,
+      ),
+      setGroupMentions: db.prepare<[string, string]>(
+        `UPDATE conversations SET group_mentions = ? WHERE id = ?`,
       ),
       setNotifications: db.prepare<[string, string, string]>(
         `UPDATE members SET notifications = ? WHERE conversation_id = ? AND user_id = ?`,
@@ -279,6 +287,14 @@ export class SqliteLogWriter {
         this.sql.setRole.run(op.role, op.conversationId, op.userId);
         return outcome(op.conversationId, [event]);
       }
+      case 'group_mentions': {
+        const state = this.conversationForManager(op.conversationId, op.actorId, batch);
+        if (state.row.group_mentions === op.policy) return outcome(op.conversationId, [], true);
+        const event = this.appendEvent(state, now, settingsChangedEvent(op.actorId, op.policy));
+        state.row.group_mentions = op.policy;
+        this.sql.setGroupMentions.run(op.policy, op.conversationId);
+        return outcome(op.conversationId, [event]);
+      }
       case 'rename': {
         const state = this.conversationForManager(op.conversationId, op.actorId, batch);
         const event = this.appendEvent(state, now, renamedEvent(op.actorId, op.title));
@@ -297,7 +313,7 @@ export class SqliteLogWriter {
     const derived = this.check(op, state, sender);
     const event = this.appendEvent(state, now, appendedEvent(op, derived));
     this.applyEffects(op, event);
-    if (op.eventKind === 'message' || op.eventKind === 'edit' || op.eventKind === 'delete') {
+    if (movesSenderCursors(op)) {
       this.sql.senderRead.run(event.seq, event.seq, id, op.senderId);
     }
     return outcome(id, [event]);
@@ -320,6 +336,7 @@ export class SqliteLogWriter {
           const users = mentionedUsers(op.mentions);
           const members = this.sql.currentMembersAmong.all(id, JSON.stringify(users));
           checkMentions(op.mentions, new Set(members.map((m) => m.user_id)));
+          checkGroupMentions(op.mentions, state.row, sender);
         }
         if (op.threadRoot !== undefined) {
           const root = this.sql.event.get(id, op.threadRoot);
@@ -378,7 +395,7 @@ export class SqliteLogWriter {
         if (action === 'remove' && mine) this.sql.removeReaction.run(id, target, emoji, op.senderId);
         const before = this.sql.reactionCount.get(id, target, emoji);
         const count = event.data?.count ?? 0;
-        if (!before && count === 0) return;
+        // A row even for a remove of an emoji nobody has: it carries the message's as_of forward.
         this.sql.saveReactionCount.run({
           conversation_id: id,
           target_seq: target,
@@ -423,7 +440,7 @@ export class SqliteLogWriter {
   private moveThreadCursor(op: ThreadReadOp, batch: Map<string, ConversationState>): WriteOutcome {
     const { conversationId: id, userId, rootSeq } = op;
     const state = this.conversation(id, batch);
-    requireCurrentMember(this.sql.member.get(id, userId));
+    const member = requireCurrentMember(this.sql.member.get(id, userId));
     const thread = this.sql.thread.get(id, rootSeq);
     if (!thread) throw new NatterError('not_found', 'No thread under that message.');
     const current = this.sql.threadCursor.get(id, userId, rootSeq)?.read_seq ?? null;
@@ -432,7 +449,7 @@ export class SqliteLogWriter {
     this.sql.followThread.run(id, userId, rootSeq, moved);
     state.row.change_pos = ++this.position;
     state.dirty = true;
-    const unread = this.sql.threadUnread.get(id, rootSeq, moved, userId)!.n;
+    const unread = this.sql.threadUnread.get(id, rootSeq, moved, userId, member.joined_seq)!.n;
     return {
       ...outcome(id, []),
       threadCursor: { conversationId: id, userId, rootSeq, readSeq: moved, unread },
