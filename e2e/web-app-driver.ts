@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 
 /** Where browser tests leave screenshots for people to look at (git-ignored). */
 export const ARTIFACTS = new URL('../test-artifacts/web/', import.meta.url).pathname;
@@ -27,6 +27,8 @@ export class WebUser {
     viewport = DESKTOP,
   ): Promise<WebUser> {
     const context = await browser.newContext({ viewport });
+    // An exception in the app shows in the test's output, not only as a blank screen.
+    context.on('weberror', (error) => console.error(`[${username}] ${error.error().stack}`));
     const page = await context.newPage();
     const user = new WebUser(username, context, page);
     await page.goto(baseUrl);
@@ -74,6 +76,42 @@ export class WebUser {
     await input.press('Enter');
   }
 
+  /** Reacts with one of the toolbar's quick emoji on the message with this text (desktop). */
+  async react(text: string, emoji: string, page = this.page): Promise<void> {
+    const message = messageWith(page, text);
+    await message.hover();
+    await message
+      .getByRole('toolbar', { name: 'Message actions' })
+      .getByRole('button', { name: `React with ${emoji}` })
+      .click();
+  }
+
+  /** Opens the actions of the message with this text through its "More actions" button: a menu on desktop, a sheet on phones. */
+  async openMessageActions(text: string, page = this.page): Promise<Locator> {
+    const message = messageWith(page, text);
+    await message.locator('.bubble').focus();
+    await message.getByRole('button', { name: 'More actions' }).click();
+    return page.getByRole('dialog', { name: 'Message actions' });
+  }
+
+  /** Presses and holds the message with this text, as a finger does on a phone: its action sheet opens. */
+  async longPress(text: string, page = this.page): Promise<Locator> {
+    const box = await messageWith(page, text).locator('.bubble').boundingBox();
+    if (!box) throw new Error(`no message "${text}" on screen`);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForTimeout(700);
+    await page.mouse.up();
+    return page.getByRole('dialog', { name: 'Message actions' });
+  }
+
+  /** The id of the conversation open in `page` (from its address). */
+  async openConversationId(page = this.page): Promise<string> {
+    const match = /#c=(.+)$/.exec(page.url());
+    if (!match) throw new Error('no conversation is open');
+    return decodeURIComponent(match[1]!);
+  }
+
   async screenshot(name: string, page = this.page): Promise<void> {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
@@ -96,6 +134,18 @@ export function messageTexts(page: Page): Promise<string[]> {
 /** The open conversation's timeline as text: each message's text and each notice line, in order. */
 export function timelineLines(page: Page): Promise<string[]> {
   return page.locator('.message .bubble-text, .notice').allTextContents();
+}
+
+/** The message (bubble, actions and reactions) whose own text contains `text` (a quote of it does not count). */
+export function messageWith(page: Page, text: string): Locator {
+  return page.locator('.message', { has: page.locator('.bubble-text', { hasText: text }) });
+}
+
+/** The reaction chips under the message with this text, as they read: "👍 2, you reacted". */
+export function reactionsOf(page: Page, text: string): Promise<string[]> {
+  return messageWith(page, text)
+    .locator('.reaction-chip')
+    .evaluateAll((chips) => chips.map((chip) => chip.getAttribute('aria-label') ?? ''));
 }
 
 /** The tick state of your own message with this text. */

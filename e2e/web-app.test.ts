@@ -74,9 +74,8 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await alice.screenshot('conversation-desktop');
 
     // Editing and deleting your own message shows on both sides.
-    const mine = statusOf(alice.page, 'lunch today');
-    await mine.locator('.bubble').focus();
-    await mine.getByRole('button', { name: 'Edit message' }).click();
+    const actions = await alice.openMessageActions('lunch today');
+    await actions.getByRole('button', { name: 'Edit message' }).click();
     const editor = alice.page.getByLabel('Edit your message');
     await editor.fill('Hi Bob, lunch tomorrow?');
     await editor.press('Enter');
@@ -87,9 +86,7 @@ describe.runIf(enabled)('the web app in a real browser', () => {
       await page.locator('.message .edited').waitFor();
     }
     bob.page.once('dialog', (dialog) => void dialog.accept());
-    const reply = statusOf(bob.page, 'at noon');
-    await reply.locator('.bubble').focus();
-    await reply.getByRole('button', { name: 'Delete message' }).click();
+    await (await bob.openMessageActions('at noon')).getByRole('button', { name: 'Delete message' }).click();
     for (const page of [alice.page, bob.page]) {
       await expect
         .poll(() => messageTexts(page), POLL)

@@ -100,9 +100,13 @@ export class ChatSession {
     return typer;
   }
 
-  send(conversationId: string, body: string): void {
+  send(
+    conversationId: string,
+    body: string,
+    options: { replyTo?: number; mentions?: string[]; threadRoot?: number } = {},
+  ): void {
     this.typer(conversationId).stop();
-    void this.client.send(conversationId, body);
+    void this.client.send(conversationId, body, options);
   }
 
   /** Presence as last heard, only while connected: offline, nobody can be vouched for as online. */
@@ -115,6 +119,15 @@ export class ChatSession {
     if (summary.kind === 'group') return summary.title ?? 'Group';
     if (!summary.peer_id || summary.peer_id === this.account.userId) return 'Notes to self';
     return this.profiles.nameOf(summary.peer_id);
+  }
+
+  /**
+   * What follows "@" when mentioning a user: the username, else (a JWT user has none) the name
+   * with its spaces turned into underscores. The composer inserts it and message text highlights it.
+   */
+  handleOf(userId: string): string {
+    const name = this.profiles.nameOf(userId);
+    return this.profiles.usernameOf(userId) ?? name.replace(/\s+/g, '_');
   }
 
   private readonly saveConversations = (): void => {

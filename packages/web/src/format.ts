@@ -39,10 +39,14 @@ export function formatListTime(at: number, now = Date.now()): string {
 }
 
 export function formatLastSeen(at: number | null, now = Date.now()): string {
-  if (at === null) return 'offline';
+  return at === null ? 'offline' : `last seen ${formatAgo(at, now)}`;
+}
+
+/** How long ago, for "last seen …" and "last reply …": just now, 5 min ago, today at 10:32, yesterday at 10:32. */
+export function formatAgo(at: number, now = Date.now()): string {
   const minutes = Math.floor((now - at) / 60_000);
-  if (minutes < 1) return 'last seen just now';
-  if (minutes < 60) return `last seen ${minutes} min ago`;
-  if (sameDay(at, now)) return `last seen today at ${formatTime(at)}`;
-  return `last seen ${formatDay(at, now).toLowerCase()} at ${formatTime(at)}`;
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  if (sameDay(at, now)) return `today at ${formatTime(at)}`;
+  return `${formatDay(at, now).toLowerCase()} at ${formatTime(at)}`;
 }

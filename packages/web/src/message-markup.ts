@@ -26,7 +26,9 @@ export type Inline =
   | { kind: 'bold'; children: Inline[] }
   | { kind: 'italic'; children: Inline[] }
   | { kind: 'code'; text: string }
-  | { kind: 'link'; href: string; text: string };
+  | { kind: 'link'; href: string; text: string }
+  /** Never made by the parser: `highlightMentions` (mentions.ts) marks the `@name`s a message mentions. */
+  | { kind: 'mention'; text: string; me: boolean };
 
 type Emphasis = 'bold' | 'italic';
 

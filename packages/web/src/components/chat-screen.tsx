@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
@@ -6,16 +6,26 @@ import { ConnectionBanner } from './connection-banner.js';
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
 import { NewConversationDialog } from './new-conversation-dialog.js';
+import { ThreadPanel } from './thread-panel.js';
 
 const MAX_WATCHED = 256;
 
-/** The signed-in app: the conversation list beside the open conversation (one at a time on phones). */
+/**
+ * The signed-in app: the conversation list beside the open conversation (one at a time on phones),
+ * and a thread opened from it beside that (over it on phones).
+ */
 export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
   useSessionVersion(session);
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
+  const [thread, setThread] = useState<{ conversationId: string; rootSeq: number } | null>(null);
   const conversations = session.state.conversations();
   const open = openId ? session.state.conversation(openId) : undefined;
+  const openThread = useCallback(
+    (rootSeq: number) => setThread(openId ? { conversationId: openId, rootSeq } : null),
+    [openId],
+  );
+  const threadOpen = open && thread?.conversationId === open.conversation_id ? thread : null;
 
   useEffect(() => {
     history.replaceState(null, '', openId ? `#c=${encodeURIComponent(openId)}` : location.pathname);
@@ -37,7 +47,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
 
   const me = session.account;
   return (
-    <div className={`chat-screen${open ? ' has-open' : ''}`}>
+    <div className={`chat-screen${open ? ' has-open' : ''}${threadOpen ? ' has-thread' : ''}`}>
       <aside className="sidebar" aria-label="Conversations">
         <header className="sidebar-header">
           <Avatar name={me.username} />
@@ -73,6 +83,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             session={session}
             summary={open}
             onBack={() => setOpenId(null)}
+            onOpenThread={openThread}
           />
         ) : (
           <div className="empty-main">
@@ -80,6 +91,15 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             <h2>Pick a conversation</h2>
             <p>Or start a new one with the + button.</p>
           </div>
+        )}
+        {open && threadOpen && (
+          <ThreadPanel
+            key={`${threadOpen.conversationId}-${threadOpen.rootSeq}`}
+            session={session}
+            summary={open}
+            rootSeq={threadOpen.rootSeq}
+            onClose={() => setThread(null)}
+          />
         )}
       </main>
       {creating && (

@@ -1,5 +1,17 @@
-import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react';
+import type { MessageView } from '@natter/client';
+import type { ConversationSummary } from '@natter/protocol';
+import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import {
+  filterCandidates,
+  insertMention,
+  type MentionCandidate,
+  mentionQueryAt,
+  mentionsInText,
+} from '../mentions.js';
+import { plainText } from '../message-markup.js';
+import { Avatar } from './avatar.js';
+import { Icon } from './icons.js';
 
 export interface Editing {
   seq: number;
@@ -8,20 +20,47 @@ export interface Editing {
 
 interface Props {
   session: ChatSession;
-  conversationId: string;
+  summary: ConversationSummary;
   editing: Editing | null;
   onDoneEditing: () => void;
+  /** The message being answered: shown above the input and sent as `replyTo`. */
+  replyingTo: MessageView | null;
+  onCancelReply: () => void;
+  /** In a thread's panel: the root's seq, sent as `threadRoot`. */
+  threadRoot?: number;
 }
 
-/** Enter sends, Shift+Enter starts a new line, Escape cancels an edit. Keystrokes signal typing. */
-export function Composer({ session, conversationId, editing, onDoneEditing }: Props) {
+/**
+ * Enter sends, Shift+Enter starts a new line, Escape cancels an edit or a reply. Typing "@" offers
+ * the conversation's people (arrows and Enter or Tab to pick, or the mouse); a picked mention is
+ * inserted as "@handle " and sent in `mentions` if it is still in the text. Keystrokes signal typing.
+ */
+export function Composer({
+  session,
+  summary,
+  editing,
+  onDoneEditing,
+  replyingTo,
+  onCancelReply,
+  threadRoot,
+}: Props) {
+  const conversationId = summary.conversation_id;
   const [text, setText] = useState(editing?.body ?? '');
   const [error, setError] = useState<string | null>(null);
+  const [query, setQuery] = useState<{ start: number; query: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const [picked, setPicked] = useState<MentionCandidate[]>([]);
   const typer = session.typer(conversationId);
   const input = useRef<HTMLTextAreaElement>(null);
+  const listId = useId();
+  const suggestions =
+    query && !editing ? filterCandidates(mentionCandidates(session, summary), query.query) : [];
+  const suggesting = suggestions.length > 0;
+  const activeIndex = Math.min(active, suggestions.length - 1);
 
-  // Opening a conversation (or starting an edit) puts the cursor in the composer.
-  useEffect(() => input.current?.focus(), []);
+  // Opening a conversation, starting an edit or choosing "Reply" puts the cursor in the composer.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus again whenever the message replied to changes
+  useEffect(() => input.current?.focus(), [replyingTo]);
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -36,44 +75,130 @@ export function Composer({ session, conversationId, editing, onDoneEditing }: Pr
       }
       return;
     }
-    session.send(conversationId, body);
+    const mentions = mentionsInText(body, picked);
+    session.send(conversationId, body, {
+      ...(replyingTo?.seq != null && { replyTo: replyingTo.seq }),
+      ...(threadRoot !== undefined && { threadRoot }),
+      ...(mentions.length > 0 && { mentions }),
+    });
     setText('');
+    setPicked([]);
+    setQuery(null);
+    if (replyingTo) onCancelReply();
+  }
+
+  /** Where the caret is decides whether an "@query" is being typed. */
+  function followCaret(element: HTMLTextAreaElement) {
+    const caret = element.selectionStart;
+    const found = caret === element.selectionEnd ? mentionQueryAt(element.value, caret) : null;
+    if (found?.start !== query?.start) setActive(0);
+    setQuery(found);
+  }
+
+  function pick(candidate: MentionCandidate) {
+    const element = input.current;
+    if (!query || !element) return;
+    const inserted = insertMention(text, query.start, element.selectionStart, candidate.handle);
+    setText(inserted.text);
+    setPicked((before) => [...before, candidate]);
+    setQuery(null);
+    requestAnimationFrame(() => {
+      element.focus();
+      element.setSelectionRange(inserted.caret, inserted.caret);
+    });
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+    if (event.nativeEvent.isComposing) return;
+    if (suggesting) {
+      const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
+      if (step !== 0) {
+        event.preventDefault();
+        setActive((activeIndex + step + suggestions.length) % suggestions.length);
+        return;
+      }
+      if (event.key === 'Enter' || event.key === 'Tab') {
+        event.preventDefault();
+        pick(suggestions[activeIndex]!);
+        return;
+      }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        setQuery(null);
+        return;
+      }
+    }
+    if (event.key === 'Enter' && !event.shiftKey) {
       event.preventDefault();
       void submit();
-    } else if (event.key === 'Escape' && editing) {
-      onDoneEditing();
+    } else if (event.key === 'Escape') {
+      // Handled here: a thread panel around it closes on an Escape nobody handled.
+      if (editing || replyingTo) event.preventDefault();
+      if (editing) onDoneEditing();
+      else if (replyingTo) onCancelReply();
     }
   }
 
   return (
     <form className="composer" onSubmit={submit}>
       {editing && (
-        <div className="composer-editing">
-          <span>Editing message</span>
+        <div className="composer-context">
+          <Icon name="edit" />
+          <span className="composer-context-text">
+            <span className="composer-context-title">Editing message</span>
+          </span>
           <button type="button" className="link" onClick={onDoneEditing}>
             Cancel
           </button>
         </div>
       )}
+      {replyingTo && !editing && <ReplyBar session={session} message={replyingTo} onCancel={onCancelReply} />}
       {error && (
         <p className="form-error" role="alert">
           {error}
         </p>
       )}
+      {suggesting && (
+        <div className="mention-list" role="listbox" id={listId} aria-label="People to mention">
+          {suggestions.map((candidate, index) => (
+            // biome-ignore lint/a11y/useKeyWithClickEvents: the keyboard picks from the textarea (arrows, Enter, Tab)
+            <div
+              key={candidate.id}
+              id={`${listId}-${index}`}
+              role="option"
+              tabIndex={-1}
+              aria-selected={index === activeIndex}
+              className={`mention-option${index === activeIndex ? ' active' : ''}`}
+              // Keep the focus (and the caret) in the textarea.
+              onMouseDown={(event) => event.preventDefault()}
+              onMouseEnter={() => setActive(index)}
+              onClick={() => pick(candidate)}
+            >
+              <Avatar name={candidate.name} />
+              <span className="mention-option-name">{candidate.name}</span>
+              <span className="mention-option-handle">@{candidate.handle}</span>
+            </div>
+          ))}
+        </div>
+      )}
       <div className="composer-row">
         <textarea
-          aria-label={editing ? 'Edit your message' : 'Message'}
-          placeholder="Write a message"
+          aria-label={
+            editing ? 'Edit your message' : threadRoot !== undefined ? 'Reply in thread' : 'Message'
+          }
+          placeholder={replyingTo || threadRoot !== undefined ? 'Write a reply' : 'Write a message'}
           rows={1}
           value={text}
           ref={input}
+          aria-autocomplete="list"
+          aria-controls={suggesting ? listId : undefined}
+          aria-activedescendant={suggesting ? `${listId}-${activeIndex}` : undefined}
           onKeyDown={onKeyDown}
+          onSelect={(event) => followCaret(event.currentTarget)}
+          onBlur={() => setQuery(null)}
           onChange={(event) => {
             setText(event.target.value);
+            followCaret(event.target);
             if (event.target.value.trim()) typer.keystroke();
             else typer.stop();
           }}
@@ -91,4 +216,58 @@ export function Composer({ session, conversationId, editing, onDoneEditing }: Pr
       </div>
     </form>
   );
+}
+
+/** "Replying to Alice" and the start of her message, with a × to cancel. */
+function ReplyBar({
+  session,
+  message,
+  onCancel,
+}: {
+  session: ChatSession;
+  message: MessageView;
+  onCancel: () => void;
+}) {
+  const name =
+    message.senderId === session.account.userId ? 'yourself' : session.profiles.nameOf(message.senderId);
+  return (
+    <div className="composer-context reply">
+      <Icon name="reply" />
+      <span className="composer-context-text">
+        <span className="composer-context-title">
+          Replying to <strong>{name}</strong>
+        </span>
+        <span className="composer-context-quote">{plainText(message.body ?? '')}</span>
+      </span>
+      <button type="button" className="icon-button small" aria-label="Cancel reply" onClick={onCancel}>
+        <Icon name="close" />
+      </button>
+    </div>
+  );
+}
+
+/**
+ * Whom "@" offers: the other members of a group and `@all` / `@here` (unless the group reserves them
+ * for admins and you are a plain member), or the other person of a 1:1.
+ */
+function mentionCandidates(session: ChatSession, summary: ConversationSummary): MentionCandidate[] {
+  const me = session.account.userId;
+  const person = (userId: string): MentionCandidate => ({
+    id: userId,
+    handle: session.handleOf(userId),
+    name: session.profiles.nameOf(userId),
+  });
+  if (summary.kind === 'direct') {
+    return summary.peer_id && summary.peer_id !== me ? [person(summary.peer_id)] : [];
+  }
+  const members = (session.state.membersOf(summary.conversation_id) ?? [])
+    .filter((member) => member.userId !== me)
+    .map((member) => person(member.userId))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (summary.group_mentions === 'admins' && summary.role === 'member') return members;
+  return [
+    ...members,
+    { id: '@all', handle: 'all', name: 'Everyone in the group' },
+    { id: '@here', handle: 'here', name: 'Everyone here' },
+  ];
 }

@@ -4,6 +4,7 @@ import { formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';
 import { useNow } from '../use-session.js';
 import { Avatar } from './avatar.js';
+import { Icon } from './icons.js';
 
 interface Props {
   session: ChatSession;
@@ -12,7 +13,11 @@ interface Props {
   onSelect: (conversationId: string) => void;
 }
 
-/** Conversations by last activity, with the last message, the unread badge and presence. */
+/**
+ * Conversations by last activity, with the last message, presence, the unread badge (grey when
+ * the conversation is quieted), an "@" badge while unread messages mention you, and a thread
+ * mark with the count of unread replies in the threads you follow.
+ */
 export function ConversationList({ session, conversations, selectedId, onSelect }: Props) {
   const now = useNow();
   if (conversations.length === 0) {
@@ -45,8 +50,30 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
                 </span>
                 <span className="conversation-bottom">
                   <span className="conversation-preview">{preview(session, summary)}</span>
+                  {summary.notifications !== 'all' && (
+                    <span
+                      className="muted-icon"
+                      role="img"
+                      aria-label={summary.notifications === 'none' ? 'Muted' : 'Mentions only'}
+                      title={summary.notifications === 'none' ? 'Muted' : 'Notifies only for mentions'}
+                    >
+                      <Icon name="bellOff" />
+                    </span>
+                  )}
+                  {summary.thread_unread > 0 && (
+                    <span className="thread-badge" title="Unread replies in threads you follow">
+                      <Icon name="thread" />
+                      {summary.thread_unread > 99 ? '99+' : summary.thread_unread}
+                      <span className="sr-only"> unread in threads</span>
+                    </span>
+                  )}
+                  {summary.mentions > 0 && (
+                    <span className="badge mention-badge" title="You were mentioned">
+                      @<span className="sr-only"> mentioned</span>
+                    </span>
+                  )}
                   {unread > 0 && (
-                    <span className="badge">
+                    <span className={`badge${summary.notifications === 'all' ? '' : ' quiet'}`}>
                       {unread > 99 ? '99+' : unread}
                       <span className="sr-only"> unread</span>
                     </span>

@@ -1,26 +1,58 @@
-import type { ConversationSummary } from '@natter/protocol';
-import { useEffect, useState } from 'react';
+import type { MessageView } from '@natter/client';
+import type { ConversationSummary, NotificationLevel } from '@natter/protocol';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatLastSeen } from '../format.js';
+import type { MessageHandlers } from '../message-actions.js';
 import { useNow, useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Composer, type Editing } from './composer.js';
+import { ConversationMenu, NOTIFICATION_LABELS } from './conversation-menu.js';
+import { Icon } from './icons.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageList } from './message-list.js';
+import { PinnedPanel } from './pinned-panel.js';
 
 interface Props {
   session: ChatSession;
   summary: ConversationSummary;
   onBack: () => void;
+  /** "Reply in thread" or a thread's summary chip: the thread under the message at `rootSeq`. */
+  onOpenThread: (rootSeq: number) => void;
 }
 
-/** One conversation: header with presence or typing, the messages, and the composer. */
-export function ConversationView({ session, summary, onBack }: Props) {
+const TOAST_MS = 2500;
+
+/**
+ * One conversation: header with presence or typing, the pinned messages and the settings menu;
+ * the messages; and the composer, which also edits and replies.
+ */
+export function ConversationView({ session, summary, onBack, onOpenThread }: Props) {
   const version = useSessionVersion(session);
   const now = useNow();
   const id = summary.conversation_id;
   const [editing, setEditing] = useState<Editing | null>(null);
+  const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const [showMembers, setShowMembers] = useState(false);
+  const [headerPanel, setHeaderPanel] = useState<{ kind: 'pins' | 'menu'; anchor: HTMLElement } | null>(null);
+  const [toast, notify] = useToast();
+  const handlers = useMemo<MessageHandlers>(
+    () => ({
+      reply(message) {
+        setEditing(null);
+        setReplyingTo(message);
+      },
+      edit(message) {
+        setReplyingTo(null);
+        setEditing({ seq: message.seq!, body: message.body ?? '' });
+      },
+      openThread(message) {
+        if (message.seq !== null) onOpenThread(message.seq);
+      },
+      notify,
+    }),
+    [notify, onOpenThread],
+  );
   const timeline = session.state.timeline(id);
   const typing = session.state.typingIn(id).filter((user) => user !== session.account.userId);
   const title = session.titleOf(summary);
@@ -46,6 +78,13 @@ export function ConversationView({ session, summary, onBack }: Props) {
   else if (presence) status = presence.online ? 'online' : formatLastSeen(presence.last_seen, now);
   else status = '';
 
+  function setNotifications(level: NotificationLevel) {
+    session.client
+      .setNotifications(id, level)
+      .then(() => notify(`Notifications: ${NOTIFICATION_LABELS[level]}`))
+      .catch(() => notify('The setting could not be saved. Try again when you are online.'));
+  }
+
   return (
     <section className="conversation" aria-label={`Conversation with ${title}`}>
       <header className="conversation-header">
@@ -66,24 +105,62 @@ export function ConversationView({ session, summary, onBack }: Props) {
             {status}
           </p>
         </div>
+        {summary.pinned.length > 0 && (
+          <button
+            type="button"
+            className="header-chip"
+            aria-label={`Pinned messages (${summary.pinned.length})`}
+            title="Pinned messages"
+            aria-expanded={headerPanel?.kind === 'pins'}
+            onClick={(event) => setHeaderPanel({ kind: 'pins', anchor: event.currentTarget })}
+          >
+            <Icon name="pin" />
+            <span aria-hidden="true">{summary.pinned.length}</span>
+          </button>
+        )}
         {summary.kind === 'group' && (
           <button
             type="button"
-            className="ghost"
+            className="ghost desktop-only"
             aria-expanded={showMembers}
             onClick={() => setShowMembers(!showMembers)}
           >
             Members
           </button>
         )}
+        {member && (
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Conversation settings"
+            title={`Notifications: ${NOTIFICATION_LABELS[summary.notifications]}`}
+            aria-expanded={headerPanel?.kind === 'menu'}
+            onClick={(event) => setHeaderPanel({ kind: 'menu', anchor: event.currentTarget })}
+          >
+            <Icon name={summary.notifications === 'all' ? 'more' : 'bellOff'} />
+          </button>
+        )}
       </header>
-      <div className="conversation-body">
-        <MessageList
+      {headerPanel?.kind === 'pins' && (
+        <PinnedPanel
           session={session}
           summary={summary}
-          timeline={timeline}
-          onEdit={(message) => setEditing({ seq: message.seq!, body: message.body ?? '' })}
+          anchor={headerPanel.anchor}
+          onClose={() => setHeaderPanel(null)}
+          onMissing={() => notify('That message cannot be shown.')}
         />
+      )}
+      {headerPanel?.kind === 'menu' && (
+        <ConversationMenu
+          anchor={headerPanel.anchor}
+          level={summary.notifications}
+          onLevel={setNotifications}
+          onMembers={summary.kind === 'group' ? () => setShowMembers(true) : undefined}
+          onClose={() => setHeaderPanel(null)}
+        />
+      )}
+      <div className="conversation-body">
+        <MessageList session={session} summary={summary} timeline={timeline} handlers={handlers} />
         {showMembers && summary.kind === 'group' && (
           <MembersPanel session={session} summary={summary} onClose={() => setShowMembers(false)} />
         )}
@@ -92,12 +169,19 @@ export function ConversationView({ session, summary, onBack }: Props) {
         <Composer
           key={editing ? `edit-${editing.seq}` : 'new'}
           session={session}
-          conversationId={id}
+          summary={summary}
           editing={editing}
           onDoneEditing={() => setEditing(null)}
+          replyingTo={replyingTo}
+          onCancelReply={() => setReplyingTo(null)}
         />
       ) : (
         <p className="composer-closed">You are no longer a member of this conversation.</p>
+      )}
+      {toast !== null && (
+        <div className="toast" role="status">
+          {toast}
+        </div>
       )}
     </section>
   );
@@ -107,4 +191,20 @@ function typingText(names: string[]): string {
   if (names.length === 1) return `${names[0]} is typing…`;
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return `${names.length} people are typing…`;
+}
+
+/** A line shown for a few seconds ("Copied"); showing another replaces it. */
+export function useToast(): [string | null, (text: string) => void] {
+  const [text, setText] = useState<string | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const show = useMemo(
+    () => (next: string) => {
+      clearTimeout(timer.current);
+      setText(next);
+      timer.current = setTimeout(() => setText(null), TOAST_MS);
+    },
+    [],
+  );
+  return [text, show];
 }

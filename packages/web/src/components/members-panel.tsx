@@ -95,6 +95,18 @@ export function MembersPanel({ session, summary, onClose }: Props) {
         })}
       </ul>
       {manager && (
+        <label className="setting-toggle">
+          <input
+            type="checkbox"
+            checked={summary.group_mentions === 'admins'}
+            onChange={(e) =>
+              act(() => session.http.setGroupMentions(id, e.target.checked ? 'admins' : 'anyone'))
+            }
+          />
+          Only admins can mention @all and @here
+        </label>
+      )}
+      {manager && (
         <form className="add-member" onSubmit={add}>
           <input
             aria-label="Username to add"

@@ -1,17 +1,27 @@
 import type { MemberReceipt, MessageStatus, MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
-import { useMemo } from 'react';
+import { type ConversationSummary, GROUP_MENTIONS, type ReplyQuote } from '@natter/protocol';
+import { type MouseEvent, type PointerEvent, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatTime } from '../format.js';
-import { parseMessage } from '../message-markup.js';
+import { jumpToMessage } from '../jump-to-message.js';
+import { highlightMentions, type MentionHandle } from '../mentions.js';
+import { canReact, type MessageHandlers, toggleReaction } from '../message-actions.js';
+import { parseMessage, plainText } from '../message-markup.js';
+import { Icon } from './icons.js';
+import { EmojiPicker, MessageMenu, MessageToolbar, type OpenPanel } from './message-menu.js';
 import { MessageText } from './message-text.js';
+import { isPhoneLayout } from './popover.js';
+import { ReactionBar } from './reaction-bar.js';
+import { ThreadSummaryChip } from './thread-summary-chip.js';
 
 interface Props {
   session: ChatSession;
   summary: ConversationSummary;
   message: MessageView;
   showSender: boolean;
-  onEdit: (message: MessageView) => void;
+  /** Just jumped to: shown highlighted for a moment. */
+  highlighted: boolean;
+  handlers: MessageHandlers;
 }
 
 const STATUS_LABELS: Record<MessageStatus, string> = {
@@ -22,59 +32,203 @@ const STATUS_LABELS: Record<MessageStatus, string> = {
   failed: 'Not sent',
 };
 
-/** One message: formatted text (or "deleted"), time, "edited", ticks on your own, and edit/delete actions. */
-export function MessageBubble({ session, summary, message, showSender, onEdit }: Props) {
-  const mine = message.senderId === session.account.userId;
-  const canChange = mine && message.seq !== null && !message.deleted && summary.left_seq === null;
+const LONG_PRESS_MS = 450;
+/** A finger that moves further than this is scrolling, not pressing. */
+const LONG_PRESS_SLOP_PX = 10;
+
+/**
+ * One message: the quote it replies to, its formatted text (mentions as pills) or "deleted", time,
+ * "edited", a pin, ticks on your own, its reactions, and its actions (a toolbar on hover or focus,
+ * a long-press sheet on phones).
+ */
+export function MessageBubble({ session, summary, message, showSender, highlighted, handlers }: Props) {
+  const me = session.account.userId;
+  const mine = message.senderId === me;
+  const [panel, setPanel] = useState<OpenPanel>(null);
+  const bubble = useRef<HTMLDivElement>(null);
   const receipts =
     mine && summary.kind === 'group' && message.seq !== null
       ? session.state.receiptsOf(summary.conversation_id, message.seq)
       : undefined;
-  const markup = useMemo(
-    () => (message.deleted ? null : parseMessage(message.body ?? '')),
-    [message.deleted, message.body],
-  );
+  const handles = mentionHandles(session, message);
+  const handleKey = handles.map((h) => `${h.handle}:${h.me}`).join(' ');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: handleKey stands for handles
+  const markup = useMemo(() => {
+    if (message.deleted) return null;
+    const parsed = parseMessage(message.body ?? '');
+    return parsed.emojiOnly ? parsed : { ...parsed, blocks: highlightMentions(parsed.blocks, handles) };
+  }, [message.deleted, message.body, handleKey]);
+  const longPress = useLongPress(() => setPanel({ kind: 'menu', anchor: bubble.current }));
+  const reactable = canReact(summary, message);
+
+  const classes = [
+    'message',
+    mine ? 'mine' : 'theirs',
+    message.deleted && 'deleted',
+    markup?.emojiOnly && 'emoji-only',
+    message.mentionsMe && !message.deleted && 'mentions-me',
+    highlighted && 'highlighted',
+    panel && 'panel-open',
+  ];
   return (
     <div
-      className={`message ${mine ? 'mine' : 'theirs'}${message.deleted ? ' deleted' : ''}${markup?.emojiOnly ? ' emoji-only' : ''}`}
+      className={classes.filter(Boolean).join(' ')}
       data-seq={message.seq ?? undefined}
       data-status={mine ? message.status : undefined}
     >
-      {/* Focusable, so a tap or Tab on your own message reveals its actions. */}
-      <div className="bubble" tabIndex={canChange ? 0 : undefined}>
-        {showSender && <span className="sender">{session.profiles.nameOf(message.senderId)}</span>}
-        {/* A div: a code block (<pre>) may be inside. */}
-        <div className="bubble-text">
-          {markup ? <MessageText blocks={markup.blocks} /> : 'This message was deleted'}
+      <div className="message-main">
+        {/* Focusable, so Tab (or a tap) on a message reveals its actions. */}
+        {/* biome-ignore lint/a11y/noNoninteractiveTabindex: focus is how a keyboard or a tap reaches the message's toolbar */}
+        <div className="bubble" tabIndex={0} ref={bubble} {...longPress}>
+          {showSender && <span className="sender">{session.profiles.nameOf(message.senderId)}</span>}
+          {message.replyTo && !message.deleted && (
+            <QuoteButton session={session} message={message} quote={message.replyTo} handlers={handlers} />
+          )}
+          {/* A div: a code block (<pre>) may be inside. */}
+          <div className="bubble-text">
+            {markup ? <MessageText blocks={markup.blocks} /> : 'This message was deleted'}
+          </div>
+          <span className="meta">
+            {message.pinned && !message.deleted && (
+              <span className="pin-marker" role="img" aria-label="Pinned" title="Pinned">
+                <Icon name="pin" />
+              </span>
+            )}
+            {message.edited && !message.deleted && <span className="edited">edited</span>}
+            <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
+            {mine && <Ticks status={message.status} detail={receipts && receiptDetail(session, receipts)} />}
+          </span>
         </div>
-        <span className="meta">
-          {message.edited && !message.deleted && <span className="edited">edited</span>}
-          <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
-          {mine && <Ticks status={message.status} detail={receipts && receiptDetail(session, receipts)} />}
-        </span>
+        {!message.deleted && (
+          <MessageToolbar
+            session={session}
+            summary={summary}
+            message={message}
+            handlers={handlers}
+            onOpen={setPanel}
+          />
+        )}
       </div>
-      {canChange && (
-        <div className="message-actions">
-          <button type="button" className="link" onClick={() => onEdit(message)} aria-label="Edit message">
-            Edit
-          </button>
-          <button
-            type="button"
-            className="link danger"
-            aria-label="Delete message"
-            onClick={() => {
-              if (confirm('Delete this message for everyone?'))
-                void session.client
-                  .deleteMessage(message.conversationId, message.seq!)
-                  .catch(() => alert('The message could not be deleted. Try again when you are online.'));
-            }}
-          >
-            Delete
-          </button>
-        </div>
+      {message.reactions.length > 0 && !message.deleted && (
+        <ReactionBar
+          reactions={message.reactions}
+          onToggle={reactable ? (emoji) => toggleReaction(session, message, emoji, handlers) : undefined}
+        />
+      )}
+      {message.thread && message.thread.reply_count > 0 && handlers.openThread && (
+        <ThreadSummaryChip
+          session={session}
+          thread={message.thread}
+          onOpen={() => handlers.openThread?.(message)}
+        />
+      )}
+      {panel?.kind === 'menu' && (
+        <MessageMenu
+          session={session}
+          summary={summary}
+          message={message}
+          handlers={handlers}
+          anchor={panel.anchor}
+          onClose={() => setPanel(null)}
+        />
+      )}
+      {panel?.kind === 'emoji' && (
+        <EmojiPicker
+          anchor={panel.anchor}
+          chosen={new Set(message.reactions.filter((r) => r.me).map((r) => r.emoji))}
+          onPick={(emoji) => toggleReaction(session, message, emoji, handlers)}
+          onClose={() => setPanel(null)}
+        />
       )}
     </div>
   );
+}
+
+/** The message a reply answers: who wrote it and what it said (or that it is gone); a click shows it. */
+function QuoteButton({
+  session,
+  message,
+  quote,
+  handlers,
+}: {
+  session: ChatSession;
+  message: MessageView;
+  quote: ReplyQuote;
+  handlers: MessageHandlers;
+}) {
+  // A reply still sending quotes what is held of its parent, which may be nothing yet (no sender).
+  const name =
+    quote.sender_id === session.account.userId
+      ? 'You'
+      : quote.sender_id
+        ? session.profiles.nameOf(quote.sender_id)
+        : 'Message';
+  const gone = quote.deleted || quote.body === null;
+  const text = gone ? 'Deleted message' : plainText(quote.body ?? '');
+  return (
+    <button
+      type="button"
+      className={`reply-quote${gone ? ' gone' : ''}`}
+      aria-label={`Replying to ${name}: ${text}. Show the message.`}
+      title="Show the message"
+      onClick={() =>
+        void jumpToMessage(session.state, message.conversationId, quote.seq).then((shown) => {
+          if (!shown) handlers.notify('That message cannot be shown.');
+        })
+      }
+    >
+      <span className="reply-sender">{name}</span>
+      <span className="reply-text">{text}</span>
+    </button>
+  );
+}
+
+/** The `@handle`s of the users (and `@all` / `@here`) a message mentions, the reader's own marked. */
+function mentionHandles(session: ChatSession, message: MessageView): MentionHandle[] {
+  const me = session.account.userId;
+  const everyone: readonly string[] = GROUP_MENTIONS;
+  return message.mentions.map((id) =>
+    everyone.includes(id)
+      ? { handle: id.slice(1), me: message.senderId !== me }
+      : { handle: session.handleOf(id), me: id === me },
+  );
+}
+
+/**
+ * Press and hold (a finger, or anything on a phone-sized screen) to open the message's sheet, as
+ * on phones' chat apps; moving the finger (scrolling) cancels it. Links and buttons keep their taps.
+ */
+function useLongPress(onLongPress: () => void) {
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const start = useRef({ x: 0, y: 0 });
+  const cancel = () => {
+    clearTimeout(timer.current);
+    timer.current = undefined;
+  };
+  return {
+    onPointerDown(event: PointerEvent) {
+      if (event.button !== 0 || (event.pointerType !== 'touch' && !isPhoneLayout())) return;
+      if ((event.target as Element).closest('a, .reply-quote')) return;
+      start.current = { x: event.clientX, y: event.clientY };
+      cancel();
+      timer.current = setTimeout(() => {
+        timer.current = undefined;
+        navigator.vibrate?.(10);
+        onLongPress();
+      }, LONG_PRESS_MS);
+    },
+    onPointerMove(event: PointerEvent) {
+      const moved = Math.hypot(event.clientX - start.current.x, event.clientY - start.current.y);
+      if (moved > LONG_PRESS_SLOP_PX) cancel();
+    },
+    onPointerUp: cancel,
+    onPointerCancel: cancel,
+    onPointerLeave: cancel,
+    // The phone's own long-press menu (select, copy) would cover the sheet.
+    onContextMenu(event: MouseEvent) {
+      if (isPhoneLayout()) event.preventDefault();
+    },
+  };
 }
 
 /** Who in a group has read your message, and who only has it: "Read by Bob, Carol · Delivered to Dave". */

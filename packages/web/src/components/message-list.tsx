@@ -4,6 +4,9 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatDay, sameDay } from '../format.js';
+import { HIGHLIGHT_MS, jumpToMessage, registerRevealer } from '../jump-to-message.js';
+import type { MessageHandlers } from '../message-actions.js';
+import { plainText } from '../message-markup.js';
 import { noticeText } from '../notice-text.js';
 import { MessageBubble } from './message-bubble.js';
 
@@ -16,7 +19,7 @@ interface Props {
   session: ChatSession;
   summary: ConversationSummary;
   timeline: TimelineItem[];
-  onEdit: (message: MessageView) => void;
+  handlers: MessageHandlers;
 }
 
 const NEAR_EDGE_PX = 120;
@@ -26,16 +29,14 @@ const NEAR_EDGE_PX = 120;
  * the viewport are in the DOM. It sticks to the bottom while you are there, loads older pages when
  * you scroll near the top, and keeps your place when they arrive.
  */
-export function MessageList({ session, summary, timeline, onEdit }: Props) {
+export function MessageList({ session, summary, timeline, handlers }: Props) {
   const id = summary.conversation_id;
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const [hasOlder, setHasOlder] = useState(true);
+  const [pagesLoaded, setPagesLoaded] = useState(0);
   const loading = useRef(false);
-  const rows = useMemo(
-    () => toRows(timeline, summary.kind === 'group', session),
-    [timeline, summary.kind, session],
-  );
+  const rows = useMemo(() => toRows(timeline, summary, session), [timeline, summary, session]);
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
@@ -46,6 +47,32 @@ export function MessageList({ session, summary, timeline, onEdit }: Props) {
   const lastKey = rows.at(-1)?.key;
   const firstKey = rows[0]?.key;
   const anchor = useRef<{ firstKey: string | undefined; fromBottom: number } | null>(null);
+  const [highlighted, setHighlighted] = useState<number | null>(null);
+  const currentRows = useRef(rows);
+  currentRows.current = rows;
+
+  // Jumps to a message (a reply's quote, the pinned list): scroll to its row and flash it.
+  useEffect(() => {
+    let unflash: ReturnType<typeof setTimeout> | undefined;
+    const unregister = registerRevealer(id, {
+      reveal(seq) {
+        const index = currentRows.current.findIndex(
+          (row) => row.kind === 'message' && row.message.seq === seq,
+        );
+        if (index === -1) return false;
+        atBottom.current = false;
+        virtualizer.scrollToIndex(index, { align: 'center' });
+        setHighlighted(seq);
+        clearTimeout(unflash);
+        unflash = setTimeout(() => setHighlighted(null), HIGHLIGHT_MS);
+        return true;
+      },
+    });
+    return () => {
+      unregister();
+      clearTimeout(unflash);
+    };
+  }, [id, virtualizer]);
 
   const loadOlder = useCallback(async () => {
     if (loading.current || !hasOlder) return;
@@ -54,6 +81,7 @@ export function MessageList({ session, summary, timeline, onEdit }: Props) {
     anchor.current = element ? { firstKey, fromBottom: element.scrollHeight - element.scrollTop } : null;
     try {
       setHasOlder(await session.state.loadOlder(id));
+      setPagesLoaded((pages) => pages + 1);
     } catch {
       anchor.current = null;
     } finally {
@@ -61,13 +89,13 @@ export function MessageList({ session, summary, timeline, onEdit }: Props) {
     }
   }, [session, id, hasOlder, firstKey]);
 
-  // Opening a conversation (or coming back online with it open) loads its newest page unless
-  // enough is held; later pages come from scrolling.
+  // Opening a conversation (or coming back online with it open) loads its newest pages until
+  // enough is held (a page of thread replies adds nothing here); later pages come from scrolling.
   const live = session.connection === 'live';
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once per conversation and connection, not on every change
+  // biome-ignore lint/correctness/useExhaustiveDependencies: per conversation, connection and page loaded, not on every change
   useEffect(() => {
     if (live && summary.last_seq > 0 && timeline.filter(isStored).length < 30) void loadOlder();
-  }, [id, live]);
+  }, [id, live, pagesLoaded]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the first or last row changes
   useLayoutEffect(() => {
@@ -113,16 +141,15 @@ export function MessageList({ session, summary, timeline, onEdit }: Props) {
                   <span>{row.label}</span>
                 </div>
               ) : row.kind === 'notice' ? (
-                <p className="notice" data-seq={row.notice.seq}>
-                  {row.text}
-                </p>
+                <Notice session={session} notice={row.notice} text={row.text} />
               ) : (
                 <MessageBubble
                   session={session}
                   summary={summary}
                   message={row.message}
                   showSender={row.showSender}
-                  onEdit={onEdit}
+                  highlighted={row.message.seq !== null && row.message.seq === highlighted}
+                  handlers={handlers}
                 />
               )}
             </div>
@@ -134,9 +161,35 @@ export function MessageList({ session, summary, timeline, onEdit }: Props) {
   );
 }
 
-function toRows(timeline: TimelineItem[], group: boolean, session: ChatSession): Row[] {
+/** A timeline line; a pin's line also takes you to the message pinned. */
+function Notice({ session, notice, text }: { session: ChatSession; notice: NoticeView; text: string }) {
+  const target = notice.kind === 'pinned' ? notice.refSeq : null;
+  return (
+    <p className="notice" data-seq={notice.seq}>
+      {target === null ? (
+        text
+      ) : (
+        <button
+          type="button"
+          className="notice-link"
+          title="Show the message"
+          onClick={() => void jumpToMessage(session.state, notice.conversationId, target)}
+        >
+          {text}
+        </button>
+      )}
+    </p>
+  );
+}
+
+function toRows(timeline: TimelineItem[], summary: ConversationSummary, session: ChatSession): Row[] {
+  const group = summary.kind === 'group';
   const me = session.account.userId;
   const nameOf = (userId: string) => session.profiles.nameOf(userId);
+  const textOf = (seq: number) => {
+    const body = session.state.message(summary.conversation_id, seq)?.body;
+    return body ? plainText(body) : null;
+  };
   const rows: Row[] = [];
   let day: number | undefined;
   /** The sender of the message just above, if the row above is a message of the same day. */
@@ -149,7 +202,7 @@ function toRows(timeline: TimelineItem[], group: boolean, session: ChatSession):
     }
     day = at;
     if (item.type === 'notice') {
-      const text = noticeText(item.notice, me, nameOf, group);
+      const text = noticeText(item.notice, me, nameOf, group, textOf);
       if (text !== null)
         rows.push({ kind: 'notice', key: `seq-${item.notice.seq}`, notice: item.notice, text });
       previousSender = undefined;
@@ -168,6 +221,6 @@ function isStored(item: TimelineItem): boolean {
 }
 
 /** The outbox id while sending and after: the row keeps its identity when the ack arrives. */
-function keyOf(message: MessageView): string {
+export function keyOf(message: MessageView): string {
   return message.clientMsgId ?? `seq-${message.seq}`;
 }

@@ -47,5 +47,11 @@ function renderInline(node: Inline, index: number): ReactNode {
           {node.text}
         </a>
       );
+    case 'mention':
+      return (
+        <span key={index} className={`mention${node.me ? ' me' : ''}`}>
+          {node.text}
+        </span>
+      );
   }
 }

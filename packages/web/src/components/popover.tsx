@@ -1,0 +1,78 @@
+import { type CSSProperties, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
+
+/** The phone layout (one pane at a time): the same breakpoint as app.css. */
+export function isPhoneLayout(): boolean {
+  return matchMedia('(max-width: 720px)').matches;
+}
+
+interface Props {
+  /** The element it opened from: placed beside it on desktop, focused again when it closes. */
+  anchor: HTMLElement | null;
+  label: string;
+  onClose: () => void;
+  children: ReactNode;
+  className?: string;
+}
+
+const GAP_PX = 6;
+const MARGIN_PX = 8;
+
+/**
+ * A small panel over the page, closed by Escape or a press outside it. On desktop it floats next
+ * to its anchor (below it if there is room, else above); on phones it is a bottom sheet over the
+ * dimmed page. Rendered into <body>, so no scrolling or clipping parent cuts it off.
+ */
+export function Popover({ anchor, label, onClose, children, className }: Props) {
+  const [sheet] = useState(isPhoneLayout);
+  const panel = useRef<HTMLDivElement>(null);
+  const [position, setPosition] = useState<CSSProperties | null>(null);
+  const shown = sheet || position !== null;
+
+  useLayoutEffect(() => {
+    const element = panel.current;
+    if (sheet || !anchor || !element) return;
+    const from = anchor.getBoundingClientRect();
+    const size = element.getBoundingClientRect();
+    const below = from.bottom + GAP_PX;
+    const top = below + size.height <= innerHeight - MARGIN_PX ? below : from.top - GAP_PX - size.height;
+    const left = Math.min(from.right - size.width, innerWidth - size.width - MARGIN_PX);
+    setPosition({ top: Math.max(MARGIN_PX, top), left: Math.max(MARGIN_PX, left) });
+  }, [sheet, anchor]);
+
+  // Focus moves in once the panel is placed (a hidden element cannot take it), and back when it closes.
+  useEffect(() => {
+    if (!shown || !panel.current) return;
+    const focusable = panel.current.querySelectorAll<HTMLElement>('button, input, [tabindex]');
+    [...focusable].find((element) => element.getClientRects().length > 0)?.focus();
+  }, [shown]);
+  useEffect(() => () => anchor?.focus({ preventScroll: true }), [anchor]);
+
+  return createPortal(
+    // biome-ignore lint/a11y/noStaticElementInteractions: a press outside the panel closes it, as Escape does for the keyboard
+    <div
+      className={`popover-layer${sheet ? ' sheet' : ''}`}
+      onPointerDown={(event) => {
+        if (event.target === event.currentTarget) onClose();
+      }}
+      onKeyDown={(event) => {
+        if (event.key === 'Escape') {
+          event.stopPropagation();
+          onClose();
+        }
+      }}
+    >
+      <div
+        ref={panel}
+        role="dialog"
+        aria-label={label}
+        className={`popover${className ? ` ${className}` : ''}`}
+        style={sheet ? undefined : (position ?? { visibility: 'hidden' })}
+      >
+        {sheet && <div className="sheet-handle" aria-hidden="true" />}
+        {children}
+      </div>
+    </div>,
+    document.body,
+  );
+}

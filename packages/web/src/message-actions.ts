@@ -1,0 +1,125 @@
+import type { MessageView } from '@natter/client';
+import type { ConversationSummary } from '@natter/protocol';
+import type { ChatSession } from './chat-session.js';
+import type { IconName } from './components/icons.js';
+
+/** What the conversation screen does for a message's actions that reach beyond the message. */
+export interface MessageHandlers {
+  reply(message: MessageView): void;
+  edit(message: MessageView): void;
+  /** Opens the thread under a message; absent where no thread can start (inside a thread). */
+  openThread?(message: MessageView): void;
+  /** A short line shown for a moment ("Copied", or why something failed). */
+  notify(text: string): void;
+}
+
+export interface MessageAction {
+  id: 'reply' | 'thread' | 'copy' | 'pin' | 'edit' | 'delete';
+  label: string;
+  icon: IconName;
+  danger?: boolean;
+  run(): void;
+}
+
+const OFFLINE = 'Try again when you are online.';
+
+/** Stored, not deleted, and you are still a member: it can be answered, reacted to, pinned. */
+function actionable(
+  summary: ConversationSummary,
+  message: MessageView,
+): message is MessageView & { seq: number } {
+  return message.seq !== null && !message.deleted && summary.left_seq === null;
+}
+
+export function canReact(summary: ConversationSummary, message: MessageView): boolean {
+  return actionable(summary, message);
+}
+
+/** Adds your reaction, or takes it back if you had already reacted with that emoji. */
+export function toggleReaction(
+  session: ChatSession,
+  message: MessageView,
+  emoji: string,
+  handlers: MessageHandlers,
+): void {
+  if (message.seq === null) return;
+  Promise.resolve(session.state.toggleReaction(message.conversationId, message.seq, emoji)).catch(() =>
+    handlers.notify(`The reaction could not be sent. ${OFFLINE}`),
+  );
+}
+
+/**
+ * The actions offered on a message, in menu order: reply, reply in thread (not inside one), copy,
+ * pin (admins and owners of a group, either person of a 1:1), and for your own messages edit and
+ * delete (which group admins and owners may also do to others' messages).
+ */
+export function messageActions(
+  session: ChatSession,
+  summary: ConversationSummary,
+  message: MessageView,
+  handlers: MessageHandlers,
+): MessageAction[] {
+  const actions: MessageAction[] = [];
+  const mine = message.senderId === session.account.userId;
+  const manager = summary.kind === 'direct' || summary.role !== 'member';
+  const stored = actionable(summary, message);
+  if (stored)
+    actions.push({ id: 'reply', label: 'Reply', icon: 'reply', run: () => handlers.reply(message) });
+  const openThread = handlers.openThread;
+  if (stored && openThread && message.threadRoot === null)
+    actions.push({ id: 'thread', label: 'Reply in thread', icon: 'thread', run: () => openThread(message) });
+  if (!message.deleted && message.body) {
+    const body = message.body;
+    actions.push({
+      id: 'copy',
+      label: 'Copy text',
+      icon: 'copy',
+      run: () =>
+        copyText(body).then(
+          () => handlers.notify('Copied'),
+          () => handlers.notify('The text could not be copied.'),
+        ),
+    });
+  }
+  if (stored && manager) {
+    const action = message.pinned ? 'unpin' : 'pin';
+    actions.push({
+      id: 'pin',
+      label: message.pinned ? 'Unpin message' : 'Pin message',
+      icon: message.pinned ? 'unpin' : 'pin',
+      run: () =>
+        void session.client
+          .pin(message.conversationId, message.seq, action)
+          .catch(() => handlers.notify(`The message could not be ${action}ned. ${OFFLINE}`)),
+    });
+  }
+  if (stored && mine)
+    actions.push({ id: 'edit', label: 'Edit message', icon: 'edit', run: () => handlers.edit(message) });
+  if (stored && (mine || (summary.kind === 'group' && summary.role !== 'member'))) {
+    actions.push({
+      id: 'delete',
+      label: 'Delete message',
+      icon: 'trash',
+      danger: true,
+      run: () => {
+        if (
+          !confirm(
+            mine
+              ? 'Delete this message for everyone?'
+              : 'Delete this message for everyone? You are deleting it as a group admin.',
+          )
+        )
+          return;
+        void session.client
+          .deleteMessage(message.conversationId, message.seq)
+          .catch(() => handlers.notify(`The message could not be deleted. ${OFFLINE}`));
+      },
+    });
+  }
+  return actions;
+}
+
+/** The clipboard exists only on secure pages (https, localhost): elsewhere this rejects like a refusal. */
+async function copyText(text: string): Promise<void> {
+  await navigator.clipboard.writeText(text);
+}
