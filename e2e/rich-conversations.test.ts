@@ -157,6 +157,11 @@ describe.runIf(enabled)('rich conversations in a real browser', () => {
     await bob.page.getByRole('button', { name: 'Pinned messages (1)' }).click();
     const panel = bob.page.getByRole('dialog', { name: 'Pinned messages' });
     await expect.poll(() => panel.locator('.pinned-item').count(), POLL).toBe(1);
+    // Not in the loaded history after the reload, yet the panel fetches and shows it.
+    expect(await messageWith(bob.page, 'Ship it on Friday?').count()).toBe(0);
+    await expect
+      .poll(() => panel.locator('.pinned-item').textContent(), POLL)
+      .toBe(`${alice.username}Ship it on Friday?`);
     await bob.screenshot('rich-pinned-panel');
     await panel.locator('.pinned-item').click();
     await expect
