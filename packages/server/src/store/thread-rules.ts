@@ -1,6 +1,7 @@
 import { type ChatEvent, NatterError, THREAD_PARTICIPANTS_SHOWN, type ThreadSummary } from '@natter/protocol';
 import { checkTarget } from './annotation-rules.js';
 import type { MemberRow } from './log-rows.js';
+import type { Visible } from './member-view.js';
 
 /**
  * Threads, as pure rules both adapters apply inside their transactions. A reply in a thread is a
@@ -31,6 +32,23 @@ export function checkThreadRoot(member: MemberRow, root: ChatEvent | undefined):
       'thread_root: a reply in a thread cannot start a thread of its own.',
     );
   }
+}
+
+/**
+ * Whether a reader may page the thread under `rootSeq`: never past their visible range (a former
+ * member learns nothing said after they left); below it, whatever that seq holds, since the answer
+ * is only the replies they may see and must tell nothing about what came before they joined; inside
+ * it, only under a message that is no reply in a thread.
+ */
+export function isThreadRootReadable(
+  visible: Visible,
+  rootSeq: number,
+  root: () => { kind: string; thread_root: number | null } | undefined,
+): boolean {
+  if (rootSeq > visible.upperSeq) return false;
+  if (rootSeq < visible.joinedSeq) return true;
+  const row = root();
+  return row?.kind === 'message' && row.thread_root === null;
 }
 
 /** The repliers a summary names after `senderId` replied: most recent first, without repeats. */

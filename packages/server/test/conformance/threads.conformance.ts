@@ -593,7 +593,7 @@ export function describeThreadsConformance(name: string, open: () => Promise<Log
         expect((await fetched(store, late, conv)).some((e) => e.seq === root.seq)).toBe(false);
       });
 
-      it('a late joiner who reads a thread counts as unread only the replies they may see: the outcome agrees with thread_unread', async () => {
+      it('a late joiner cannot follow a thread under a root from before they joined, nor learn its size; a re-added member counts only what they may see', async () => {
         const [alice, bob, late] = ids('alice', 'bob', 'late');
         const conv = await createGroup(store, alice, [bob]);
         const root = await send(store, conv, alice, 'root');
@@ -602,12 +602,43 @@ export function describeThreadsConformance(name: string, open: () => Promise<Log
         await addMember(store, conv, alice, late);
         const r3 = await replyIn(store, conv, bob, root.seq, 'three');
         expect(await wholeThread(store, late, conv, root.seq)).toEqual([r3]);
-        const moved = await run(store, threadRead(conv, late, root.seq, 0));
-        const s = await summary(store, late, conv);
-        expect(s.thread_unread, 'thread_unread counts visible replies only').toBe(1);
-        expect(moved.threadCursor, 'the unread a thread receipt reports').toMatchObject({
-          readSeq: 0,
-          unread: s.thread_unread,
+        const noThread = await refusal(store, threadRead(conv, late, root.seq + 1, 0));
+        expect(await refusal(store, threadRead(conv, late, root.seq, 1_000_000))).toEqual(noThread);
+        expect((await summary(store, late, conv)).thread_unread).toBe(0);
+
+        // Bob follows, leaves and is added again: replies from before his return never count.
+        await run(store, threadRead(conv, bob, root.seq, 0));
+        await removeMember(store, conv, alice, bob);
+        await replyIn(store, conv, alice, root.seq, 'while bob was away');
+        await addMember(store, conv, alice, bob);
+        expect((await summary(store, bob, conv)).thread_unread).toBe(0);
+      });
+
+      it('threadBefore tells nothing past the visible range, nor what a seq before it holds', async () => {
+        const [alice, bob, late] = ids('alice', 'bob', 'late');
+        const conv = await createGroup(store, alice, [bob]);
+        const root = await send(store, conv, alice, 'root');
+        const edit = only(
+          await run(store, append(conv, alice, 'edit', { refSeq: root.seq, body: 'edited' })),
+        );
+        await addMember(store, conv, alice, late);
+        // Before the late joiner's range: the same empty page for a root and for an edit.
+        expect(await store.threadBefore(late, conv, root.seq, null, 10)).toEqual({
+          events: [],
+          hasMore: false,
+        });
+        expect(await store.threadBefore(late, conv, edit.seq, null, 10)).toEqual({
+          events: [],
+          hasMore: false,
+        });
+        // After a former member's removal: nothing, like a seq that does not exist.
+        await removeMember(store, conv, alice, bob);
+        const later = await send(store, conv, alice, 'after bob left');
+        expect(await store.threadBefore(bob, conv, later.seq, null, 10)).toBeNull();
+        expect(await store.threadBefore(bob, conv, later.seq + 100, null, 10)).toBeNull();
+        expect(await store.threadBefore(alice, conv, later.seq, null, 10)).toEqual({
+          events: [],
+          hasMore: false,
         });
       });
     });
@@ -834,6 +865,21 @@ export function describeThreadsConformance(name: string, open: () => Promise<Log
           readSeq: 3,
           unread: 0,
         });
+      });
+
+      it('a deleted reply that quoted a message stays data.thread only when the quoted message is deleted after it', async () => {
+        const [alice, bob] = ids('alice', 'bob');
+        const conv = await createGroup(store, alice, [bob]);
+        const parent = await send(store, conv, alice, 'quoted');
+        const root = await send(store, conv, alice, 'root');
+        const quoting = only(
+          await run(store, reply(conv, bob, root.seq, 'quoting', { replyTo: parent.seq })),
+        );
+        expect(quoting.data?.reply_to).toMatchObject({ seq: parent.seq, body: 'quoted' });
+        await run(store, del(conv, bob, quoting.seq));
+        await run(store, del(conv, alice, parent.seq));
+        const [stored] = await wholeThread(store, alice, conv, root.seq);
+        expect(stored?.data).toEqual({ thread: { root_seq: root.seq, seq: 1 } });
       });
     });
   });

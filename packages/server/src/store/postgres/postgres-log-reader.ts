@@ -22,7 +22,7 @@ import {
   visibleRange,
 } from '../member-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
-import { type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
+import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
 import type { Queryable, Tx } from './postgres-connection.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
@@ -122,8 +122,9 @@ export class PostgresLogReader {
       tx<{ kind: string; thread_root: number | null }[]>`
         SELECT kind, thread_root FROM events WHERE conversation_id = ${conversationId} AND seq = ${rootSeq}`,
     ]);
-    if (!view || root?.kind !== 'message' || root.thread_root !== null) return null;
+    if (!view) return null;
     const visible = visibleRange(view);
+    if (!isThreadRootReadable(visible, rootSeq, () => root)) return null;
     const before = beforeThreadSeq ?? Number.MAX_SAFE_INTEGER;
     const rows = await tx<EventRow[]>`
       SELECT * FROM events WHERE conversation_id = ${conversationId} AND thread_root = ${rootSeq}

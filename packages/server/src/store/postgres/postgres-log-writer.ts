@@ -328,7 +328,7 @@ export class PostgresLogWriter {
               ELSE jsonb_build_object('thread', jsonb_build_object('root_seq', thread_root, 'seq', thread_seq)) END
             WHERE conversation_id = ${id} AND (seq = ${target} OR (kind = 'edit' AND ref_seq = ${target}))`,
           tx`UPDATE events SET data = jsonb_set(jsonb_set(data, '{reply_to,body}', 'null'), '{reply_to,deleted}', 'true')
-            WHERE conversation_id = ${id} AND reply_seq = ${target} AND data IS NOT NULL`,
+            WHERE conversation_id = ${id} AND reply_seq = ${target} AND data IS NOT NULL AND NOT deleted`,
           tx`DELETE FROM reactions WHERE conversation_id = ${id} AND target_seq = ${target}`,
           tx`DELETE FROM reaction_counts WHERE conversation_id = ${id} AND target_seq = ${target}`,
           tx`DELETE FROM mentions WHERE conversation_id = ${id} AND seq = ${target}`,
@@ -355,13 +355,16 @@ export class PostgresLogWriter {
                 VALUES (${id}, ${target}, ${emoji}, ${op.senderId}) ON CONFLICT DO NOTHING`
             : tx`DELETE FROM reactions WHERE conversation_id = ${id} AND target_seq = ${target}
                 AND emoji = ${emoji} AND user_id = ${op.senderId}`,
-          // A row even for a remove of an emoji nobody has: it carries the message's as_of forward.
-          tx`INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
-            VALUES (${id}, ${target}, ${emoji}, ${count}, ${event.seq}, ${event.seq})
-            ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
-              first_seq = CASE WHEN reaction_counts.count > 0 THEN reaction_counts.first_seq
-                ELSE excluded.first_seq END,
-              last_seq = excluded.last_seq`,
+          // A remove of an emoji the message never had leaves no row behind (it may leave as_of alone).
+          count === 0
+            ? tx`UPDATE reaction_counts SET count = 0, last_seq = ${event.seq}
+                WHERE conversation_id = ${id} AND target_seq = ${target} AND emoji = ${emoji}`
+            : tx`INSERT INTO reaction_counts (conversation_id, target_seq, emoji, count, first_seq, last_seq)
+                VALUES (${id}, ${target}, ${emoji}, ${count}, ${event.seq}, ${event.seq})
+                ON CONFLICT (conversation_id, target_seq, emoji) DO UPDATE SET count = excluded.count,
+                  first_seq = CASE WHEN reaction_counts.count > 0 THEN reaction_counts.first_seq
+                    ELSE excluded.first_seq END,
+                  last_seq = excluded.last_seq`,
         );
         return;
       }
@@ -422,7 +425,8 @@ export class PostgresLogWriter {
         WHERE conversation_id = ${id} AND user_id = ${userId} AND root_seq = ${rootSeq}`,
     );
     const { joined_seq: joined } = requireCurrentMember(current);
-    if (!thread) throw new NatterError('not_found', 'No thread under that message.');
+    // A root from before you joined is one you cannot see: no thread to follow there.
+    if (!thread || rootSeq < joined) throw new NatterError('not_found', 'No thread under that message.');
     const moved = movedThreadCursor(cursor?.read_seq ?? null, op.threadSeq, thread.reply_count);
     if (moved === null) return outcome(id, []);
     const [, [unread]] = await pipelined(

@@ -23,7 +23,7 @@ import {
   visibleRange,
 } from '../member-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
-import { type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
+import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
 import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
 /** A member row joined with its conversation, and the position at which the member's view last changed. */
@@ -216,9 +216,10 @@ export class SqliteLogReader {
     limit: number,
   ): EventPage | null {
     const view = this.sql.view.get(conversationId, userId);
-    const root = view && this.sql.event.get(conversationId, rootSeq);
-    if (!view || root?.kind !== 'message' || root.thread_root !== null) return null;
+    if (!view) return null;
     const visible = visibleRange(view);
+    if (!isThreadRootReadable(visible, rootSeq, () => this.sql.event.get(conversationId, rootSeq)))
+      return null;
     const before = beforeThreadSeq ?? Number.MAX_SAFE_INTEGER;
     const rows = this.sql.threadPage.all(
       conversationId,

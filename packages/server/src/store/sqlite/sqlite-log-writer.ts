@@ -134,7 +134,7 @@ export class SqliteLogWriter {
       ),
       wipeQuotes: db.prepare<[string, number]>(
         `UPDATE events SET data = json_set(data, '$.reply_to.body', NULL, '$.reply_to.deleted', json('true'))
-         WHERE conversation_id = ? AND reply_seq = ? AND data IS NOT NULL`,
+         WHERE conversation_id = ? AND reply_seq = ? AND data IS NOT NULL AND deleted = 0`,
       ),
       latestEdit: db.prepare<[string, number], { body: string | null }>(
         `SELECT body FROM events WHERE conversation_id = ? AND kind = 'edit' AND ref_seq = ? ORDER BY seq DESC LIMIT 1`,
@@ -395,7 +395,8 @@ export class SqliteLogWriter {
         if (action === 'remove' && mine) this.sql.removeReaction.run(id, target, emoji, op.senderId);
         const before = this.sql.reactionCount.get(id, target, emoji);
         const count = event.data?.count ?? 0;
-        // A row even for a remove of an emoji nobody has: it carries the message's as_of forward.
+        // A remove of an emoji the message never had leaves no row behind (it may leave as_of alone).
+        if (!before && count === 0) return;
         this.sql.saveReactionCount.run({
           conversation_id: id,
           target_seq: target,
@@ -441,7 +442,8 @@ export class SqliteLogWriter {
     const { conversationId: id, userId, rootSeq } = op;
     const state = this.conversation(id, batch);
     const member = requireCurrentMember(this.sql.member.get(id, userId));
-    const thread = this.sql.thread.get(id, rootSeq);
+    // A root from before you joined is one you cannot see: no thread to follow there.
+    const thread = rootSeq < member.joined_seq ? undefined : this.sql.thread.get(id, rootSeq);
     if (!thread) throw new NatterError('not_found', 'No thread under that message.');
     const current = this.sql.threadCursor.get(id, userId, rootSeq)?.read_seq ?? null;
     const moved = movedThreadCursor(current, op.threadSeq, thread.reply_count);
