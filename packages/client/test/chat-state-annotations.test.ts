@@ -510,3 +510,81 @@ function reactionEvent(
     data: { emoji, action, count },
   };
 }
+
+describe('ChatState counts thread replies once (scripted server)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A root of yours (seq 10) as a history page shows it, with `replies` replies of which `unread` unread. */
+  const rootWithThread = (replies: number, readSeq: number, unread: number): ChatEvent => ({
+    ...messageEvent('c', 10, 'me'),
+    thread: {
+      reply_count: replies,
+      last_reply_seq: 10 + replies,
+      last_reply_at: 0,
+      participants: ['peer'],
+      following: true,
+      read_seq: readSeq,
+      unread,
+    },
+  });
+  const replyEvent = (seq: number, threadSeq: number, sender = 'peer'): ChatEvent => ({
+    ...messageEvent('c', seq, sender),
+    data: { thread: { root_seq: 10, seq: threadSeq } },
+  });
+
+  async function deviceWith(
+    syncs: Array<(f: Parameters<typeof syncAnswer>[0]) => ReturnType<typeof syncAnswer>>,
+  ) {
+    const page: ChatEvent[] = [];
+    let sync = 0;
+    const scripted = scriptedServer({
+      override: (f) => {
+        if (f.type === 'sync') return syncs[Math.min(sync++, syncs.length - 1)]!(f);
+        if (f.type === 'history')
+          return { type: 'events', re: f.id ?? '', conversation_id: 'c', events: page, has_more: false };
+        if (f.type === 'send') return null;
+        return undefined;
+      },
+    });
+    const client = new NatterClient({ url: 'ws://test/ws', token: 'tok', webSocket: scripted.factory });
+    const state = new ChatState(client);
+    await client.connect();
+    scripted.last.accept();
+    await vi.advanceTimersByTimeAsync(0);
+    return { scripted, client, state, page };
+  }
+
+  it('a sync page brings replies its summary already counts: thread_unread is the server’s, not one more', async () => {
+    const { scripted, client, state, page } = await deviceWith([
+      (f) => syncAnswer(f, [{ ...summaryOf('c', 11), thread_unread: 1 }], { token: 't1' }),
+      (f) =>
+        syncAnswer(f, [{ ...summaryOf('c', 12), thread_unread: 2 }], {
+          events: [replyEvent(12, 2)],
+          token: 't2',
+        }),
+    ]);
+    page.push(rootWithThread(1, 0, 1), replyEvent(11, 1));
+    await state.loadOlder('c');
+    expect(state.conversation('c')?.thread_unread).toBe(1);
+    // Offline a while: the reconnect's sync says 2 and brings the reply that made it 2.
+    scripted.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    scripted.last.accept();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(scripted.sockets).toHaveLength(2);
+    expect(state.thread('c', 10)).toMatchObject({ reply_count: 2, unread: 2 });
+    expect(state.conversation('c')?.thread_unread).toBe(2);
+    // A live reply after that is news: one more.
+    scripted.last.push({ type: 'event', event: replyEvent(13, 3) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(state.conversation('c')?.thread_unread).toBe(3);
+    state.close();
+    client.close();
+  });
+});
