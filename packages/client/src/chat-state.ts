@@ -536,8 +536,10 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         if (this.mentionsMe(event)) summary.mentions += 1;
       }
     }
+    // A pin of a message from before you joined is not yours to list (the server's summary agrees).
     if (
       event.ref_seq !== null &&
+      event.ref_seq >= summary.joined_seq &&
       (event.kind === 'pinned' || event.kind === 'unpinned' || event.kind === 'delete')
     ) {
       const others = summary.pinned.filter((seq) => seq !== event.ref_seq);

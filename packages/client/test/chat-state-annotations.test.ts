@@ -511,6 +511,40 @@ function reactionEvent(
   };
 }
 
+describe('ChatState lists pins as the server does (scripted server)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a live pin of a message from before you joined is not listed; one after is', async () => {
+    const scripted = scriptedServer({
+      override: (f) =>
+        f.type === 'sync' ? syncAnswer(f, [{ ...summaryOf('c', 20, 'group'), joined_seq: 10 }]) : undefined,
+    });
+    const client = new NatterClient({ url: 'ws://test/ws', token: 'tok', webSocket: scripted.factory });
+    const state = new ChatState(client);
+    await client.connect();
+    scripted.last.accept();
+    await vi.advanceTimersByTimeAsync(0);
+    const pinOf = (seq: number, target: number): ChatEvent => ({
+      ...messageEvent('c', seq, 'peer'),
+      kind: 'pinned',
+      body: null,
+      ref_seq: target,
+    });
+    scripted.last.push({ type: 'event', event: pinOf(21, 3) });
+    scripted.last.push({ type: 'event', event: pinOf(22, 15) });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(state.conversation('c')?.pinned).toEqual([15]);
+    state.close();
+    client.close();
+  });
+});
+
 describe('ChatState counts thread replies once (scripted server)', () => {
   beforeEach(() => {
     vi.useFakeTimers();

@@ -40,11 +40,14 @@ export type GroupMentionPolicy = (typeof GROUP_MENTION_POLICIES)[number];
 export interface ReplyQuote {
   /** The parent message's seq, in the same conversation. */
   seq: number;
-  sender_id: string;
-  /** The parent's text when the reply was sent, cut to QUOTE_MAX_CHARS; null once the parent is deleted. */
+  /** The parent's sender; null when `hidden`. */
+  sender_id: string | null;
+  /** The parent's text when the reply was sent, cut to QUOTE_MAX_CHARS; null once the parent is deleted or when `hidden`. */
   body: string | null;
   /** true once the parent was deleted (its text is wiped from the quote too). */
   deleted: boolean;
+  /** Present (true) when the parent is from before the reader joined: neither text nor sender is shown. */
+  hidden?: true;
 }
 
 /** The longest text (in characters, i.e. code points) a reply's quote keeps of its parent. */

@@ -33,10 +33,11 @@ export class MemberDirectory {
   ) {}
 
   /**
-   * Calls `deliver` with the recipients of each event, in seq order per conversation. Synchronous
-   * when membership is known; otherwise queued behind a load, still in order.
+   * Calls `deliver` with the recipients of each event (their spans: what else they may see varies
+   * with when they joined), in seq order per conversation. Synchronous when membership is known;
+   * otherwise queued behind a load, still in order.
    */
-  route(event: ChatEvent, deliver: (recipients: string[]) => void): void {
+  route(event: ChatEvent, deliver: (recipients: MemberSpan[]) => void): void {
     const id = event.conversation_id;
     const chain = this.chains.get(id);
     const entry = this.entries.get(id);
@@ -77,15 +78,15 @@ export class MemberDirectory {
     );
   }
 
-  private observe(entry: Entry, event: ChatEvent): string[] {
+  private observe(entry: Entry, event: ChatEvent): MemberSpan[] {
     if (event.seq === entry.throughSeq + 1) {
       applyMembership(entry, event);
       entry.throughSeq = event.seq;
     }
-    const recipients: string[] = [];
+    const recipients: MemberSpan[] = [];
     for (const span of entry.spans.values()) {
       if (span.joinedSeq <= event.seq && (span.leftSeq === null || event.seq <= span.leftSeq)) {
-        recipients.push(span.userId);
+        recipients.push(span);
       }
     }
     return recipients;

@@ -1,4 +1,6 @@
-import type { EventFrame, ReceiptUpdateFrame, ThreadReceiptFrame } from '@natter/protocol';
+import type { ChatEvent, EventFrame, ReceiptUpdateFrame, ThreadReceiptFrame } from '@natter/protocol';
+import type { MemberSpan } from '../store/log-store.js';
+import { asSeenFrom, contentSourceOf } from '../store/pre-join-view.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { Committed } from './group-commit.js';
 import type { MemberDirectory } from './member-directory.js';
@@ -21,8 +23,7 @@ export class Publisher {
     for (const { op, result, origin } of committed) {
       if (!result.ok || result.value.duplicate) continue;
       for (const event of result.value.events) {
-        const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
-        this.directory.route(event, (recipients) => this.broadcaster.toUsers(recipients, frame, origin));
+        this.directory.route(event, (recipients) => this.deliver(event, recipients, origin));
         if (event.kind === 'message') this.messageSent(event.conversation_id, event.sender_id);
       }
       const thread = result.value.threadCursor;
@@ -50,5 +51,27 @@ export class Publisher {
         );
       }
     }
+  }
+
+  /**
+   * An event carrying the content of an earlier message (an edit, a quote) goes as it is to those
+   * who could see that message, and without that content to those who joined after it.
+   */
+  private deliver(event: ChatEvent, recipients: MemberSpan[], origin: Committed['origin']): void {
+    const source = contentSourceOf(event);
+    const later = source === null ? [] : recipients.filter((r) => r.joinedSeq > source);
+    const seeing = later.length === 0 ? recipients : recipients.filter((r) => !later.includes(r));
+    this.send(seeing, event, origin);
+    if (later.length > 0) this.send(later, asSeenFrom(event, later[0]!.joinedSeq), origin);
+  }
+
+  private send(to: MemberSpan[], event: ChatEvent, origin: Committed['origin']): void {
+    if (to.length === 0) return;
+    const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
+    this.broadcaster.toUsers(
+      to.map((r) => r.userId),
+      frame,
+      origin,
+    );
   }
 }

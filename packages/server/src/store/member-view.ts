@@ -1,5 +1,6 @@
 import type { ChatEvent, ConversationSummary } from '@natter/protocol';
 import type { ConversationRow, MemberRow } from './log-rows.js';
+import { asSeenFrom } from './pre-join-view.js';
 
 /**
  * What a member (current or former) sees of a conversation, as pure functions of the rows an
@@ -79,7 +80,7 @@ export function summaryOf(view: MemberView, reads: SummaryReads): ConversationSu
     thread_unread: reads.threadUnread,
     peers_read_seq: peers.read ?? view.read_seq,
     peers_delivered_seq: peers.delivered ?? view.delivered_seq,
-    last_message: reads.lastMessage,
+    last_message: reads.lastMessage && asSeenFrom(reads.lastMessage, view.joined_seq),
     created_at: view.created_at,
     updated_at: view.updated_at,
   };

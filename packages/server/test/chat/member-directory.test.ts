@@ -48,7 +48,9 @@ const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Routes an event and resolves to its recipients, sorted. */
 function recipientsOf(directory: MemberDirectory, e: ChatEvent): Promise<string[]> {
-  return new Promise((resolve) => directory.route(e, (recipients) => resolve([...recipients].sort())));
+  return new Promise((resolve) =>
+    directory.route(e, (recipients) => resolve(recipients.map((r) => r.userId).sort())),
+  );
 }
 
 describe('MemberDirectory', () => {
@@ -59,7 +61,7 @@ describe('MemberDirectory', () => {
     await settled(); // the load's queue is gone
     let delivered: string[] | undefined;
     directory.route(event(3), (recipients) => {
-      delivered = recipients;
+      delivered = recipients.map((r) => r.userId);
     });
     expect(delivered?.sort()).toEqual(['ann', 'owner']);
     expect(state.loads).toBe(1);

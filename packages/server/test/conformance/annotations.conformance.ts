@@ -617,6 +617,39 @@ export function describeAnnotationsConformance(name: string, open: () => Promise
       });
     });
 
+    describe('content from before a member joined', () => {
+      it('a late joiner gets no text or sender of an earlier message: a quote of it is hidden, an edit of it bodiless, in every read and in last_message', async () => {
+        const [alice, bob, late] = ids('alice', 'bob', 'late');
+        const conv = await createGroup(store, alice, [bob]);
+        const early = await send(store, conv, alice, 'before late came');
+        const joined = (
+          await run(store, {
+            kind: 'add_member',
+            actorId: alice,
+            conversationId: conv,
+            userId: late,
+            role: 'member',
+          })
+        ).events[0]!.seq;
+        const quoting = await send(store, conv, bob, 'about that', { replyTo: early.seq });
+        const fixed = only(await run(store, edit(conv, alice, early.seq, 'a secret correction')));
+        const full = { seq: early.seq, sender_id: alice, body: 'before late came', deleted: false };
+        const hidden = { seq: early.seq, sender_id: null, body: null, deleted: false, hidden: true };
+        for (const read of [fetched, history, synced]) {
+          const lates = await read(store, late, conv);
+          expect(lates[0]?.seq, read.name).toBe(joined);
+          expect(at(lates, quoting.seq).data?.reply_to, read.name).toEqual(hidden);
+          expect(at(lates, fixed.seq).body, read.name).toBeNull();
+          expect(JSON.stringify(lates), read.name).not.toContain('secret');
+          const bobs = await read(store, bob, conv);
+          expect(at(bobs, quoting.seq).data?.reply_to, read.name).toEqual(full);
+          expect(at(bobs, fixed.seq).body, read.name).toBe('a secret correction');
+        }
+        expect((await summary(store, late, conv)).last_message?.data?.reply_to).toEqual(hidden);
+        expect((await summary(store, bob, conv)).last_message?.data?.reply_to).toEqual(full);
+      });
+    });
+
     describe('mentions', () => {
       it('are stored in the order given; a non-member id is bad_request naming it; @all and @here are always allowed', async () => {
         const [alice, bob, carol, mallory] = ids('alice', 'bob', 'carol', 'mallory');

@@ -201,6 +201,38 @@ describe('replies and mentions', () => {
       }
     });
 
+    it('a member who joined later gets a quote of an earlier message hidden, and an edit of one without its text, live and in history', async () => {
+      const { owner, alice, conv, a, b1, all } = await setup();
+      const late = uid('late');
+      let l: TestClient | undefined;
+      try {
+        const early = await a.sendOk(conv, 'said before the newcomer');
+        await member('POST', conv, owner, late);
+        l = await TestClient.open(server.wsUrl, { user: late });
+        const [lMark, bMark] = [l.mark(), b1.mark()];
+        const reply = await replyOk(a, conv, 'about that', early.seq);
+        const fixed = expectAck(await edit(a, conv, early.seq, 'a corrected secret'));
+        const pushedTo = async (c: TestClient, from: number, seq: number) =>
+          (await c.waitFor<EventFrame>((f) => f.type === 'event' && f.event.seq === seq, { from })).event;
+        expect((await pushedTo(l, lMark, reply.seq)).data?.reply_to).toEqual({
+          seq: early.seq,
+          sender_id: null,
+          body: null,
+          deleted: false,
+          hidden: true,
+        });
+        expect((await pushedTo(l, lMark, fixed.seq)).body).toBeNull();
+        expect((await pushedTo(b1, bMark, reply.seq)).data?.reply_to).toMatchObject({
+          sender_id: alice,
+          body: 'said before the newcomer',
+        });
+        expect((await pushedTo(b1, bMark, fixed.seq)).body).toBe('a corrected secret');
+        expect(JSON.stringify(await l.fullHistory(conv))).not.toMatch(/secret|said before/);
+      } finally {
+        await closeAll([...all, l]);
+      }
+    });
+
     it('reply_to must be a message the sender can see, not deleted: anything else is not_found like a seq that does not exist, and stores nothing', async () => {
       const { owner, conv, o, a, b1, all } = await setup();
       const late = uid('late');

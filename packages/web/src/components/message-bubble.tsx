@@ -164,7 +164,11 @@ function QuoteButton({
         ? session.profiles.nameOf(quote.sender_id)
         : 'Message';
   const gone = quote.deleted || quote.body === null;
-  const text = gone ? 'Deleted message' : plainText(quote.body ?? '');
+  const text = quote.hidden
+    ? 'A message from before you joined'
+    : gone
+      ? 'Deleted message'
+      : plainText(quote.body ?? '');
   return (
     <button
       type="button"

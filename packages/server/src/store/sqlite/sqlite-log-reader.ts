@@ -22,6 +22,7 @@ import {
   unreadAfter,
   visibleRange,
 } from '../member-view.js';
+import { asSeenFrom } from '../pre-join-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
 import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
 import { type EventRow, toChatEvent } from './sqlite-rows.js';
@@ -289,7 +290,8 @@ export class SqliteLogReader {
    * The messages among `events` with their reactions and threads folded in: from the running
    * counts for a member; from the events up to their removal for a former member.
    */
-  private annotate(view: MemberView, events: ChatEvent[]): ChatEvent[] {
+  private annotate(view: MemberView, stored: ChatEvent[]): ChatEvent[] {
+    const events = stored.map((e) => asSeenFrom(e, view.joined_seq));
     const seqs = events.filter((e) => e.kind === 'message').map((e) => e.seq);
     if (seqs.length === 0) return events;
     const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
