@@ -37,15 +37,24 @@ export const MAX_REACTION_EMOJI = 50;
 /**
  * One emoji as Unicode defines it for keyboards (RGI_Emoji: a single emoji, with its skin tone,
  * flag or ZWJ sequence), not text or custom codes. The `v` flag (ES2024) is named through a
- * variable: the TypeScript target (ES2023) would refuse it in a literal.
+ * variable: the TypeScript target (ES2023) would refuse it in a literal. It is compiled on first use,
+ * so that importing this module works on engines without the flag (older Safari, Hermes): there the
+ * SDK's own check falls back to "some pictographic character" and the server (Node 20) decides.
  */
 const UNICODE_SETS: string = 'v';
-const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', UNICODE_SETS);
-const emoji = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine((s) => RGI_EMOJI.test(s), 'must be one emoji');
+let rgiEmoji: RegExp | undefined;
+function isOneEmoji(s: string): boolean {
+  if (!rgiEmoji) {
+    try {
+      rgiEmoji = new RegExp('^\\p{RGI_Emoji}$', UNICODE_SETS);
+    } catch {
+      rgiEmoji =
+        /^(?=.*\p{Extended_Pictographic})(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\u200d|\ufe0f)+$/u;
+    }
+  }
+  return rgiEmoji.test(s);
+}
+const emoji = z.string().min(1).max(64).refine(isOneEmoji, 'must be one emoji');
 const mention = z.string().min(1).max(128);
 
 export const SendFrame = z.strictObject({
