@@ -205,6 +205,42 @@ export const PresenceSubscribeFrame = z.strictObject({
   user_ids: z.array(z.string().min(1).max(128)).max(256),
 });
 
+/** Longest search query, in characters after trimming. */
+export const MAX_SEARCH_QUERY_CHARS = 200;
+/** Most words a search query may hold. */
+export const MAX_SEARCH_TERMS = 16;
+/** Most results one search page returns. */
+export const MAX_SEARCH_LIMIT = 50;
+
+/** A point in time as milliseconds since the epoch, or an ISO 8601 date-time string. */
+const instant = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+/**
+ * Full-text search over the messages you may read. `query` is plain words (all must match; a word
+ * ending in `*` matches as a prefix); any other character is a separator, never query syntax.
+ */
+export const SearchFrame = z.strictObject({
+  type: z.literal('search'),
+  id: requestId,
+  query: z
+    .string()
+    .max(MAX_SEARCH_QUERY_CHARS * 4)
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1).max(MAX_SEARCH_QUERY_CHARS)),
+  conversation_id: conversationId.optional(),
+  sender_id: z.string().min(1).max(128).optional(),
+  /** Only messages sent at or after this time. */
+  after: instant.optional(),
+  /** Only messages sent before this time. */
+  before: instant.optional(),
+  limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).optional(),
+  /** `next_cursor` of the previous page of the same search. */
+  cursor: z.string().min(1).max(256).optional(),
+});
+
 export const ClientFrame = z.discriminatedUnion('type', [
   AuthFrame,
   PingFrame,
@@ -223,6 +259,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   ReceiptFrame,
   TypingFrame,
   PresenceSubscribeFrame,
+  SearchFrame,
 ]);
 
 export type ClientFrame = z.infer<typeof ClientFrame>;
@@ -245,3 +282,4 @@ export type HistoryFrame = z.infer<typeof HistoryFrame>;
 export type ReceiptFrame = z.infer<typeof ReceiptFrame>;
 export type TypingFrame = z.infer<typeof TypingFrame>;
 export type PresenceSubscribeFrame = z.infer<typeof PresenceSubscribeFrame>;
+export type SearchFrame = z.infer<typeof SearchFrame>;

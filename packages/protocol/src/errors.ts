@@ -98,6 +98,11 @@ export const ERRORS = {
     close: 1013,
     message: 'The server is shedding load; retry later.',
   },
+  search_timeout: {
+    status: 503,
+    retryable: true,
+    message: 'The search took longer than allowed; narrow it (more words, a conversation, a date range).',
+  },
   unavailable: { status: 503, retryable: true, message: 'Storage is temporarily unavailable; retry.' },
   internal: { status: 500, retryable: true, close: 1011, message: 'Internal server error.' },
 } as const satisfies Record<string, ErrorSpec>;

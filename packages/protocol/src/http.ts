@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SearchFrame } from './client-frames.js';
 import { GROUP_MENTION_POLICIES, ROLES } from './model.js';
 
 /** Bodies of the HTTP API's requests (JSON). Responses are described in docs/protocol.md. */
@@ -55,6 +56,26 @@ export const HistoryQuery = z.strictObject({
   before_seq: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
 });
+
+/** Digits: milliseconds since the epoch; anything else is read as an ISO 8601 date-time. */
+const instantParam = z
+  .string()
+  .transform((s) => (/^\d{1,16}$/.test(s) ? Number(s) : s))
+  .optional();
+
+/** GET /v1/search: the `search` frame's fields as query parameters (`q` is the query). */
+export const SearchParams = z
+  .strictObject({
+    q: z.string(),
+    conversation_id: z.string().optional(),
+    sender_id: z.string().optional(),
+    after: instantParam,
+    before: instantParam,
+    limit: z.coerce.number().optional(),
+    cursor: z.string().optional(),
+  })
+  .transform(({ q, ...rest }) => ({ type: 'search' as const, id: 'http', query: q, ...rest }))
+  .pipe(SearchFrame);
 
 export type RegisterBody = z.infer<typeof RegisterBody>;
 export type LoginBody = z.infer<typeof LoginBody>;

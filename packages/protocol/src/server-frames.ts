@@ -73,6 +73,30 @@ export interface EventsFrame {
   has_more: boolean;
 }
 
+/** One message a search found. */
+export interface SearchHit {
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  /** When it was sent (ms since the epoch). */
+  sent_at: number;
+  /** Its current text, or a window of it around the first match (`…` marks a cut). */
+  snippet: string;
+  /** Matched words in `snippet`, as [start, end) offsets in UTF-16 code units, ascending. */
+  highlights: Array<[number, number]>;
+  /** For a reply in a thread: the seq of the thread's root message. */
+  thread_root?: number;
+}
+
+/** Answer to `search`: the best matches first. */
+export interface SearchResultFrame {
+  type: 'search_result';
+  re: string;
+  results: SearchHit[];
+  /** Present it as `cursor` (same query and filters) for the next page; null: no more. */
+  next_cursor: string | null;
+}
+
 export interface PresenceResultFrame {
   type: 'presence_result';
   re: string;
@@ -155,6 +179,7 @@ export type ServerFrame =
   | SyncResultFrame
   | EventsFrame
   | PresenceResultFrame
+  | SearchResultFrame
   | OkFrame
   | ErrorFrame
   | EventFrame

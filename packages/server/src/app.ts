@@ -6,6 +6,7 @@ import { ConversationService } from './chat/conversation-service.js';
 import { GroupCommitter } from './chat/group-commit.js';
 import { MemberDirectory } from './chat/member-directory.js';
 import { Publisher } from './chat/publisher.js';
+import { SearchService } from './chat/search-service.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ConfigInput, resolveConfig } from './config.js';
 import { ConnectionHub } from './gateway/connection-hub.js';
@@ -94,6 +95,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   });
   const chat = new ChatService(committer, metrics, config.maxBodyBytes);
   const presence = new PresenceService(presenceStore, logStore, log);
+  const search = new SearchService(stores.messageSearch, config, clock);
 
   const trustProxy = trustedProxies(config.trustProxy);
   const gateway = new Gateway({
@@ -102,7 +104,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     hub,
     registry: live.registry,
     verifier,
-    route: createFrameRouter({ chat, conversations, presence, typing }),
+    route: createFrameRouter({ chat, conversations, presence, typing, search }),
     presenceStore,
     presence,
     conversations,
@@ -120,6 +122,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     verifier,
     accounts,
     conversations,
+    search,
     metrics,
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,

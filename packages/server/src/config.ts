@@ -238,7 +238,7 @@ const SETTINGS = {
   },
   maxReadsInFlight: {
     env: 'NATTER_MAX_READS_IN_FLIGHT',
-    doc: 'sync, fetch and history requests a connection may have awaiting an answer; more get rate_limited.',
+    doc: 'sync, fetch, history and search requests a connection may have awaiting an answer; more get rate_limited.',
     schema: int(1).default(8),
   },
   maxConnectionsPerUser: {
@@ -275,6 +275,29 @@ const SETTINGS = {
     env: 'NATTER_MAX_PENDING_WRITES',
     doc: 'Writes queued for the next commit beyond which new ones are refused (overloaded, retryable).',
     schema: int(1).default(50_000),
+  },
+  searchLanguage: {
+    env: 'NATTER_SEARCH_LANGUAGE',
+    doc: 'PostgreSQL text search configuration of message search (simple, english, german, ...: see pg_ts_config); changing it re-indexes every message at start. SQLite ignores it (FTS5 unicode61, diacritics folded).',
+    schema: z
+      .string()
+      .regex(/^[a-z_]{1,63}$/, 'a text search configuration name')
+      .default('simple'),
+  },
+  searchesPerSecond: {
+    env: 'NATTER_SEARCHES_PER_SECOND',
+    doc: 'Sustained searches per user per second, WebSocket and HTTP together (rate_limited).',
+    schema: int(1).default(2),
+  },
+  searchBurst: {
+    env: 'NATTER_SEARCH_BURST',
+    doc: 'Searches a user may make in a burst before the rate applies.',
+    schema: int(1).default(10),
+  },
+  searchTimeoutMs: {
+    env: 'NATTER_SEARCH_TIMEOUT_MS',
+    doc: 'Longest a search may run in PostgreSQL before it fails with search_timeout (SQLite bounds the scan instead).',
+    schema: int(10).default(2_000),
   },
   syncEventsPerConversation: {
     env: 'NATTER_SYNC_EVENTS_PER_CONVERSATION',

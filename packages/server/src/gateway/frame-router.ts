@@ -1,6 +1,7 @@
 import type { ClientFrame, ClientFrameOf, ClientFrameType, ServerFrame } from '@natter/protocol';
 import type { Actor, ChatService } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
+import type { SearchService } from '../chat/search-service.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { TypingService } from '../presence/typing-service.js';
 import type { Connection } from './connection.js';
@@ -10,6 +11,7 @@ export interface RouterServices {
   conversations: ConversationService;
   presence: PresenceService;
   typing: TypingService;
+  search: SearchService;
 }
 
 type Handler<T extends ClientFrameType> = (
@@ -22,7 +24,7 @@ type Handlers = { [T in Exclude<ClientFrameType, 'auth'>]: Handler<T> };
 
 /** What each frame of an authenticated connection does. The answer, if any, goes back on that connection. */
 export function createFrameRouter(services: RouterServices) {
-  const { chat, conversations, presence, typing } = services;
+  const { chat, conversations, presence, typing, search } = services;
   const handlers: Handlers = {
     ping: async () => ({ type: 'pong' }),
     pong: async () => undefined,
@@ -79,6 +81,11 @@ export function createFrameRouter(services: RouterServices) {
       await typing.typing(actor.userId, frame.conversation_id, frame.state);
       return undefined;
     },
+    search: async ({ type: _type, id, ...request }, actor) => ({
+      type: 'search_result',
+      re: id,
+      ...(await search.search(actor.userId, request)),
+    }),
     presence_subscribe: async (frame, _actor, connection) => ({
       type: 'presence_result',
       re: frame.id,

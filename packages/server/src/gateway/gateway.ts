@@ -53,7 +53,7 @@ export interface GatewayDeps {
 }
 
 const SEND_TYPES = new Set(['send', 'edit', 'delete', 'react', 'pin']);
-const READ_TYPES = new Set(['sync', 'fetch', 'history', 'thread_history']);
+const READ_TYPES = new Set(['sync', 'fetch', 'history', 'thread_history', 'search']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BACKLOG = 32;
 

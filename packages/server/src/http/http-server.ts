@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { AccountService } from '../auth/account-service.js';
 import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
 import type { ConversationService } from '../chat/conversation-service.js';
+import type { SearchService } from '../chat/search-service.js';
 import type { TrustedProxy } from '../limits/client-address.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
@@ -23,6 +24,7 @@ import {
 import { registerConversationRoutes } from './conversation-routes.js';
 import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { registerSearchRoutes } from './search-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes } from './web-routes.js';
 
@@ -31,6 +33,7 @@ export interface HttpDeps {
   verifier: TokenVerifier;
   accounts: AccountService;
   conversations: ConversationService;
+  search: SearchService;
   metrics: Metrics;
   isReady: () => boolean;
   accountLimits: AccountLimits;
@@ -112,6 +115,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     deps.accounts.userIdByUsername(username),
   );
   registerUserRoutes(app, kit, deps.accounts, deps.conversations);
+  registerSearchRoutes(app, kit, deps.search);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
   if (deps.webDir) registerWebRoutes(app, deps.webDir, deps.log);
   return app;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { LogStore } from '../store/log-store.js';
+import type { MessageSearch } from '../store/message-search.js';
 import { openPostgresStores } from '../store/postgres/postgres-stores.js';
 import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
 
@@ -9,6 +10,7 @@ import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
 export interface Stores {
   logStore: LogStore;
   accountStore: AccountStore;
+  messageSearch: MessageSearch;
   /** False while the store cannot take traffic (writer thread restarting, database unreachable). */
   healthy(): boolean;
   /** Resolves once the store is usable (schema migrated). */
@@ -22,5 +24,8 @@ export function openStores(config: Config, log: Logger): Stores {
   if (config.store === 'sqlite') return openSqliteStores(config.dataDir, log, config.walCheckpointPages);
   // resolveConfig refuses postgres without a URL; this narrows the type.
   if (config.databaseUrl === undefined) throw new Error('NATTER_STORE=postgres needs DATABASE_URL.');
-  return openPostgresStores(config.databaseUrl, log, { maxConnections: config.databasePoolSize });
+  return openPostgresStores(config.databaseUrl, log, {
+    maxConnections: config.databasePoolSize,
+    searchLanguage: config.searchLanguage,
+  });
 }

@@ -11,6 +11,7 @@ import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describeSearchConformance } from './search.conformance.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 
 const adminUrl = await reachablePostgres('the PostgreSQL log store tests');
@@ -94,6 +95,12 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
     const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
     await stores.whenReady();
     return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
+  });
+
+  describeSearchConformance('PostgreSQL', async () => {
+    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
+    await stores.whenReady();
+    return { store: stores.logStore, search: stores.messageSearch, close: () => stores.close() };
   });
 
   describeThreadsConformance('PostgreSQL', async () => {

@@ -7,11 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { AccountStore } from '../../src/store/account-store.js';
 import type { LogStore } from '../../src/store/log-store.js';
+import type { MessageSearch } from '../../src/store/message-search.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import type { AppendOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describeSearchConformance } from './search.conformance.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 
 interface Opened {
@@ -19,6 +21,7 @@ interface Opened {
   db: Database.Database;
   store: LogStore;
   accounts: AccountStore;
+  search: MessageSearch;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,7 @@ function openAt(dir: string): Opened {
   const db = openSqlite(dir);
   return {
     db,
+    search: stores.messageSearch,
     store: stores.logStore,
     accounts: stores.accountStore,
     async close() {
@@ -59,6 +63,19 @@ describeAnnotationsConformance('SQLite', async () => {
   return {
     store: opened.store,
     accounts: opened.accounts,
+    async close() {
+      await opened.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeSearchConformance('SQLite', async () => {
+  const dir = await tempDir();
+  const opened = openAt(dir);
+  return {
+    store: opened.store,
+    search: opened.search,
     async close() {
       await opened.close();
       await rm(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import type { Actor, ChatService } from '../../src/chat/chat-service.js';
 import type { ConversationService } from '../../src/chat/conversation-service.js';
+import type { SearchService } from '../../src/chat/search-service.js';
 import type { Connection } from '../../src/gateway/connection.js';
 import { createFrameRouter } from '../../src/gateway/frame-router.js';
 import type { PresenceService } from '../../src/presence/presence-service.js';
@@ -36,6 +37,7 @@ const SYNCED = {
   has_more: false,
 };
 const PRESENCE = [{ user_id: 'u2', online: true, last_seen: 5 }];
+const FOUND = { results: [], next_cursor: null };
 
 /** Services that record each call (method and arguments) and answer with fixed values. */
 function recordingServices() {
@@ -61,12 +63,14 @@ function recordingServices() {
     },
     presence: { subscribe: record('presence.subscribe', PRESENCE) },
     typing: { typing: record('typing.typing', undefined) },
+    search: { search: record('search.search', FOUND) },
   };
   const route = createFrameRouter({
     chat: services.chat as unknown as ChatService,
     conversations: services.conversations as unknown as ConversationService,
     presence: services.presence as unknown as PresenceService,
     typing: services.typing as unknown as TypingService,
+    search: services.search as unknown as SearchService,
   });
   return { calls, route };
 }
@@ -112,9 +116,16 @@ const notifications = {
   level: 'mentions',
 } as const;
 
+const search = { type: 'search', id: 'r12', query: 'hello', conversation_id: 'c1', limit: 5 } as const;
+
 /** Every frame type an authenticated connection may send: the call it makes and what it answers. */
 const CASES: Record<Exclude<ClientFrameType, 'auth'>, Case> = {
   ping: { frame: { type: 'ping' }, call: null, answer: { type: 'pong' } },
+  search: {
+    frame: search,
+    call: ['search.search', 'u1', { query: 'hello', conversation_id: 'c1', limit: 5 }],
+    answer: { type: 'search_result', re: 'r12', ...FOUND },
+  },
   pong: { frame: { type: 'pong' }, call: null, answer: undefined },
   send: { frame: send, call: ['chat.append', actor, send], answer: ACK },
   edit: { frame: edit, call: ['chat.append', actor, edit], answer: ACK },
@@ -233,6 +244,7 @@ describe('frame router', () => {
       conversations: {} as ConversationService,
       presence: {} as PresenceService,
       typing: {} as TypingService,
+      search: {} as SearchService,
     });
     await expect(route(send, actor, connection)).rejects.toBe(refusal);
   });

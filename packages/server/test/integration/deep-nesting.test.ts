@@ -63,6 +63,7 @@ function frameTemplates(conv: string): Record<ClientFrameType, Record<string, un
     receipt: { type: 'receipt', id: 'r', conversation_id: conv, kind: 'read', seq: 1 },
     typing: { type: 'typing', conversation_id: conv, state: 'start' },
     presence_subscribe: { type: 'presence_subscribe', id: 'p', user_ids: ['someone'] },
+    search: { type: 'search', id: 'q', query: 'hello', conversation_id: conv, limit: 5 },
   };
 }
 

@@ -1,3 +1,4 @@
+import { useSearchLanguage } from './postgres-message-search.js';
 import type { PostgresPool } from './postgres-pool.js';
 
 /**
@@ -163,6 +164,64 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (conversation_id, user_id, root_seq)
   );
   `,
+  // Message search: the current text of every message that is not deleted, as a tsvector in the
+  // language of search_config (NATTER_SEARCH_LANGUAGE; see postgres-message-search.ts), with a
+  // GIN index for rare words; the primary key (conversation_id, seq) walked backwards serves
+  // common ones. A trigger on events keeps it in the writer's transaction: a message adds its
+  // text, an edit replaces it (changed_seq: the edit's seq), a delete removes it. Then the backfill.
+  `
+  CREATE TABLE search_config (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    language regconfig NOT NULL
+  );
+  INSERT INTO search_config (id, language) VALUES (true, 'simple');
+
+  CREATE TABLE message_search (
+    conversation_id text NOT NULL,
+    seq bigint NOT NULL,
+    pos bigint NOT NULL,
+    sender_id text NOT NULL,
+    created_at bigint NOT NULL,
+    thread_root bigint,
+    changed_seq bigint NOT NULL,
+    body text NOT NULL,
+    tsv tsvector NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  CREATE INDEX message_search_tsv ON message_search USING gin (tsv);
+
+  CREATE FUNCTION natter_index_message() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    lang regconfig := (SELECT language FROM search_config);
+  BEGIN
+    IF TG_OP = 'INSERT' AND NEW.kind = 'message' AND coalesce(NEW.body, '') <> '' THEN
+      INSERT INTO message_search VALUES (NEW.conversation_id, NEW.seq, NEW.pos, NEW.sender_id,
+        NEW.created_at, NEW.thread_root, NEW.seq, NEW.body, to_tsvector(lang, NEW.body));
+    ELSIF TG_OP = 'INSERT' AND NEW.kind = 'edit' AND coalesce(NEW.body, '') <> '' THEN
+      INSERT INTO message_search
+      SELECT m.conversation_id, m.seq, m.pos, m.sender_id, m.created_at, m.thread_root, NEW.seq,
+        NEW.body, to_tsvector(lang, NEW.body)
+      FROM events m WHERE m.conversation_id = NEW.conversation_id AND m.seq = NEW.ref_seq AND NOT m.deleted
+      ON CONFLICT (conversation_id, seq) DO UPDATE
+        SET body = excluded.body, changed_seq = excluded.changed_seq, tsv = excluded.tsv;
+    ELSIF TG_OP = 'UPDATE' AND NEW.kind = 'message' AND NEW.deleted AND NOT OLD.deleted THEN
+      DELETE FROM message_search WHERE conversation_id = NEW.conversation_id AND seq = NEW.seq;
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER events_search AFTER INSERT OR UPDATE OF deleted ON events
+    FOR EACH ROW EXECUTE FUNCTION natter_index_message();
+
+  INSERT INTO message_search
+  SELECT m.conversation_id, m.seq, m.pos, m.sender_id, m.created_at, m.thread_root,
+    coalesce(e.seq, m.seq), coalesce(e.body, m.body), to_tsvector('simple', coalesce(e.body, m.body))
+  FROM events m
+  LEFT JOIN LATERAL (
+    SELECT x.seq, x.body FROM events x WHERE x.conversation_id = m.conversation_id AND x.kind = 'edit'
+      AND x.ref_seq = m.seq ORDER BY x.seq DESC LIMIT 1
+  ) e ON true
+  WHERE m.kind = 'message' AND NOT m.deleted AND coalesce(e.body, m.body, '') <> '';
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */
@@ -175,9 +234,10 @@ const MIGRATION_LOCK_KEY = 0x6e617474; // "natt"
  * Brings the schema up to date in one transaction. Several nodes may start at once: a
  * transaction-level advisory lock makes them take turns, and each reads `schema_migrations` only
  * under the lock (READ COMMITTED: a fresh snapshot per statement), so every migration runs once.
- * DDL is transactional in PostgreSQL: a failed migration leaves nothing behind.
+ * DDL is transactional in PostgreSQL: a failed migration leaves nothing behind. Then the search
+ * index is put in `searchLanguage`, under the same lock.
  */
-export async function migrate(pool: PostgresPool): Promise<void> {
+export async function migrate(pool: PostgresPool, searchLanguage = 'simple'): Promise<void> {
   await pool.transaction(
     'ISOLATION LEVEL READ COMMITTED',
     async (tx) => {
@@ -193,6 +253,7 @@ export async function migrate(pool: PostgresPool): Promise<void> {
         await tx.unsafe(MIGRATIONS[i]!);
         await tx`INSERT INTO schema_migrations (version) VALUES (${i + 1})`;
       }
+      await useSearchLanguage(tx, searchLanguage);
     },
     MIGRATION_TIMEOUT_MS,
   );

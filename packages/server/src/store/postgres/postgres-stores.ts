@@ -7,12 +7,14 @@ import { PostgresHealth } from './postgres-health.js';
 import { PostgresLogReader } from './postgres-log-reader.js';
 import { PostgresLogStore } from './postgres-log-store.js';
 import { PostgresLogWriter } from './postgres-log-writer.js';
+import { PostgresMessageSearch } from './postgres-message-search.js';
 import { migrate } from './postgres-migrations.js';
 import { PostgresPool } from './postgres-pool.js';
 
 export interface PostgresStores {
   logStore: PostgresLogStore;
   accountStore: PostgresAccountStore;
+  messageSearch: PostgresMessageSearch;
   /** False until the schema is migrated, and while the database cannot be reached. */
   healthy(): boolean;
   /** Resolves once the schema is migrated (waiting for the database to be reachable if need be). */
@@ -31,11 +33,12 @@ const MIGRATE_RETRY_MS = 1000;
 export function openPostgresStores(
   databaseUrl: string,
   log: Logger,
-  options: PostgresPoolOptions = {},
+  options: PostgresPoolOptions & { searchLanguage?: string } = {},
 ): PostgresStores {
   const pool = new PostgresPool(() => connectPostgres(databaseUrl, options), log);
   const closing = new AbortController();
-  const ready = migrateWhenReachable(pool, log, closing.signal);
+  const searchLanguage = options.searchLanguage ?? 'simple';
+  const ready = migrateWhenReachable(pool, searchLanguage, log, closing.signal);
   const health = new PostgresHealth(pool, ready, log);
   const logStore = new PostgresLogStore(
     pool,
@@ -46,6 +49,7 @@ export function openPostgresStores(
   return {
     logStore,
     accountStore: new PostgresAccountStore(pool, health.guard),
+    messageSearch: new PostgresMessageSearch(pool, health.guard, searchLanguage),
     healthy: () => health.healthy,
     whenReady: () => ready,
     async close() {
@@ -56,10 +60,15 @@ export function openPostgresStores(
   };
 }
 
-async function migrateWhenReachable(pool: PostgresPool, log: Logger, closing: AbortSignal): Promise<void> {
+async function migrateWhenReachable(
+  pool: PostgresPool,
+  searchLanguage: string,
+  log: Logger,
+  closing: AbortSignal,
+): Promise<void> {
   for (;;) {
     try {
-      await migrate(pool);
+      await migrate(pool, searchLanguage);
       return;
     } catch (error) {
       if (!isConnectionFailure(error) || closing.aborted) throw error;

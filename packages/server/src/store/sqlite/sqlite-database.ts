@@ -139,6 +139,63 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (conversation_id, user_id, root_seq)
   ) WITHOUT ROWID;
   `,
+  // Message search: the current text of every message that is not deleted (search_docs, its id
+  // increasing in log order, so newest-first is id DESC), and an FTS5 index over it (external
+  // content). Triggers on events keep both in the writer's transaction: a message adds its text,
+  // an edit replaces it (changed_seq: the edit's seq), a delete removes it. Then the backfill.
+  `
+  CREATE TABLE search_docs (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    thread_root INTEGER,
+    changed_seq INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX search_docs_by_message ON search_docs (conversation_id, seq);
+  CREATE VIRTUAL TABLE search_fts USING fts5(
+    body, content = 'search_docs', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+  );
+
+  CREATE TRIGGER search_docs_added AFTER INSERT ON search_docs BEGIN
+    INSERT INTO search_fts (rowid, body) VALUES (new.id, new.body);
+  END;
+  CREATE TRIGGER search_docs_removed AFTER DELETE ON search_docs BEGIN
+    INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', old.id, old.body);
+  END;
+  CREATE TRIGGER search_docs_changed AFTER UPDATE OF body ON search_docs BEGIN
+    INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO search_fts (rowid, body) VALUES (new.id, new.body);
+  END;
+
+  CREATE TRIGGER events_search_message AFTER INSERT ON events
+  WHEN new.kind = 'message' AND coalesce(new.body, '') != '' BEGIN
+    INSERT INTO search_docs (conversation_id, seq, sender_id, created_at, thread_root, changed_seq, body)
+    VALUES (new.conversation_id, new.seq, new.sender_id, new.created_at, new.thread_root, new.seq, new.body);
+  END;
+  CREATE TRIGGER events_search_edit AFTER INSERT ON events
+  WHEN new.kind = 'edit' AND coalesce(new.body, '') != '' BEGIN
+    INSERT INTO search_docs (conversation_id, seq, sender_id, created_at, thread_root, changed_seq, body)
+    SELECT m.conversation_id, m.seq, m.sender_id, m.created_at, m.thread_root, new.seq, new.body
+    FROM events m WHERE m.conversation_id = new.conversation_id AND m.seq = new.ref_seq AND m.deleted = 0
+    ON CONFLICT (conversation_id, seq) DO UPDATE SET body = excluded.body, changed_seq = excluded.changed_seq;
+  END;
+  CREATE TRIGGER events_search_delete AFTER UPDATE OF deleted ON events
+  WHEN new.kind = 'message' AND new.deleted = 1 AND old.deleted = 0 BEGIN
+    DELETE FROM search_docs WHERE conversation_id = new.conversation_id AND seq = new.seq;
+  END;
+
+  INSERT INTO search_docs (conversation_id, seq, sender_id, created_at, thread_root, changed_seq, body)
+  SELECT conversation_id, seq, sender_id, created_at, thread_root, coalesce(edit_seq, seq), text FROM (
+    SELECT m.*, e.seq AS edit_seq, coalesce(e.body, m.body) AS text FROM events m
+    LEFT JOIN events e ON e.conversation_id = m.conversation_id AND e.kind = 'edit' AND e.ref_seq = m.seq
+      AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.conversation_id = m.conversation_id
+        AND x.kind = 'edit' AND x.ref_seq = m.seq)
+    WHERE m.kind = 'message' AND m.deleted = 0
+  ) WHERE coalesce(text, '') != '' ORDER BY pos;
+  `,
 ];
 
 /**

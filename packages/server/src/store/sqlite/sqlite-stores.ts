@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { SqliteAccountStore } from './sqlite-account-store.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
+import { SqliteMessageSearch } from './sqlite-message-search.js';
 import { SqliteWriterClient } from './sqlite-writer-client.js';
 
 export interface SqliteStores {
   logStore: SqliteLogStore;
   accountStore: SqliteAccountStore;
+  messageSearch: SqliteMessageSearch;
   /** False while the writer thread is down (being restarted): not ready for traffic. */
   healthy(): boolean;
   /** Resolves once the writer thread has opened the database. */
@@ -26,6 +28,7 @@ export function openSqliteStores(dataDir: string, log: Logger, checkpointPages =
   return {
     logStore,
     accountStore: new SqliteAccountStore(db, writer),
+    messageSearch: new SqliteMessageSearch(db),
     healthy: () => writer.healthy,
     whenReady: () => writer.whenReady(),
     close: () => logStore.close(),
