@@ -18,6 +18,7 @@ export {
   type NatterClientEvents,
   type NatterClientOptions,
   type NetworkSignals,
+  type SearchFilters,
   type SendOptions,
 } from './natter-client.js';
 export { MemoryOutboxStorage, type OutboxEntry, type OutboxState, type OutboxStorage } from './outbox.js';

@@ -17,6 +17,7 @@ import {
   type ReactFrame,
   type ReadyFrame,
   type ReceiptUpdateFrame,
+  type SearchResultFrame,
   type ServerFrame,
   type SyncResultFrame,
   type ThreadReceiptFrame,
@@ -360,6 +361,25 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       conversation_id: conversationId,
       ...(beforeSeq === undefined ? {} : { before_seq: beforeSeq }),
       ...(limit === undefined ? {} : { limit }),
+    });
+  }
+
+  /**
+   * Full-text search over the messages you may read (docs/protocol.md §6.16): the best matches
+   * first, each with a plain-text snippet and highlight offsets. Pass the page's `next_cursor` as
+   * `filters.cursor` (same query and filters) for the next page.
+   */
+  async search(query: string, filters: SearchFilters = {}): Promise<SearchResultFrame> {
+    const { conversationId, senderId, after, before, limit, cursor } = filters;
+    return this.request<SearchResultFrame>({
+      type: 'search',
+      query,
+      ...(conversationId === undefined ? {} : { conversation_id: conversationId }),
+      ...(senderId === undefined ? {} : { sender_id: senderId }),
+      ...(after === undefined ? {} : { after: instantOf(after) }),
+      ...(before === undefined ? {} : { before: instantOf(before) }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(cursor === undefined ? {} : { cursor }),
     });
   }
 
@@ -966,4 +986,22 @@ function globalWebSocket(): WebSocketFactory {
 
 function randomId(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/** Filters of `NatterClient.search`; times as ms since the epoch or a Date. */
+export interface SearchFilters {
+  conversationId?: string;
+  senderId?: string;
+  /** Only messages sent at or after this time. */
+  after?: number | Date;
+  /** Only messages sent before this time. */
+  before?: number | Date;
+  /** 1..50, default 20. */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+function instantOf(time: number | Date): number {
+  return typeof time === 'number' ? time : time.getTime();
 }

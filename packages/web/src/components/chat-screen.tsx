@@ -1,11 +1,15 @@
+import type { SearchHit } from '@natter/protocol';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { jumpToMessage } from '../jump-to-message.js';
 import { useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { ConversationList } from './conversation-list.js';
 import { ConversationView } from './conversation-view.js';
+import { Icon } from './icons.js';
 import { NewConversationDialog } from './new-conversation-dialog.js';
+import { SearchPanel } from './search-panel.js';
 import { ThreadPanel } from './thread-panel.js';
 
 const MAX_WATCHED = 256;
@@ -19,6 +23,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
   const [thread, setThread] = useState<{ conversationId: string; rootSeq: number } | null>(null);
+  const [query, setQuery] = useState('');
   const conversations = session.state.conversations();
   const open = openId ? session.state.conversation(openId) : undefined;
   const openThread = useCallback(
@@ -45,6 +50,18 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
     if (peerKey) void session.client.watchPresence(peerKey.split(',')).catch(() => {});
   }, [session, peerKey]);
 
+  // A result opens its conversation (and its thread, for a reply there) and shows the message in
+  // context; the search stays, so the next result is one click away.
+  const openHit = useCallback(
+    (hit: SearchHit) => {
+      setOpenId(hit.conversation_id);
+      const root = hit.thread_root;
+      setThread(root === undefined ? null : { conversationId: hit.conversation_id, rootSeq: root });
+      void jumpToMessage(session.state, hit.conversation_id, root ?? hit.seq);
+    },
+    [session],
+  );
+
   const me = session.account;
   return (
     <div className={`chat-screen${open ? ' has-open' : ''}${threadOpen ? ' has-thread' : ''}`}>
@@ -69,12 +86,40 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
           </button>
         </header>
         <ConnectionBanner state={session.connection} />
-        <ConversationList
-          session={session}
-          conversations={conversations}
-          selectedId={openId}
-          onSelect={setOpenId}
-        />
+        <search className="search-box">
+          <Icon name="search" className="search-icon" />
+          <input
+            type="search"
+            placeholder="Search messages"
+            aria-label="Search messages"
+            value={query}
+            maxLength={200}
+            onChange={(event) => setQuery(event.currentTarget.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Escape') setQuery('');
+            }}
+          />
+          {query && (
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label="Clear search"
+              onClick={() => setQuery('')}
+            >
+              <Icon name="close" />
+            </button>
+          )}
+        </search>
+        {query.trim() ? (
+          <SearchPanel session={session} query={query.trim()} openId={openId} onOpen={openHit} />
+        ) : (
+          <ConversationList
+            session={session}
+            conversations={conversations}
+            selectedId={openId}
+            onSelect={setOpenId}
+          />
+        )}
       </aside>
       <main className="main">
         {open ? (

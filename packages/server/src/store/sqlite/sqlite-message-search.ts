@@ -89,21 +89,21 @@ function searchSql(query: SearchQuery): string {
     query.after === undefined ? '' : 'AND d.created_at >= @after',
     query.before === undefined ? '' : 'AND d.created_at < @before',
   ].join(' ');
+  // CROSS JOIN fixes the join order: from the FTS matches (newest first) to their rows and the
+  // user's membership by primary key. Left to itself the planner started from the user's
+  // conversations and read every indexed message in them (80 ms for a rare word on 1M messages).
   return `
-    WITH visible AS (
-      SELECT m.conversation_id, m.joined_seq AS lo, coalesce(m.left_seq, c.last_seq) AS hi
-      FROM members m JOIN conversations c ON c.id = m.conversation_id
-      WHERE m.user_id = @user ${query.conversationId === undefined ? '' : 'AND m.conversation_id = @conversation'}
-    ),
-    scanned AS (
+    WITH scanned AS (
       SELECT rowid AS id, bm25(search_fts) AS score FROM search_fts WHERE search_fts MATCH @match
       ORDER BY rowid DESC LIMIT @scan
     ),
     ranked AS (
       SELECT d.*, s.score FROM scanned s
-      JOIN search_docs d ON d.id = s.id
-      JOIN visible m ON m.conversation_id = d.conversation_id
-      WHERE d.seq BETWEEN m.lo AND m.hi AND d.changed_seq <= m.hi ${filters}
+      CROSS JOIN search_docs d ON d.id = s.id
+      CROSS JOIN members m ON m.conversation_id = d.conversation_id AND m.user_id = @user
+      CROSS JOIN conversations c ON c.id = m.conversation_id
+      WHERE d.seq >= m.joined_seq AND d.seq <= coalesce(m.left_seq, c.last_seq)
+        AND d.changed_seq <= coalesce(m.left_seq, c.last_seq) ${filters}
       ORDER BY d.id DESC LIMIT @window
     )
     SELECT conversation_id, seq, sender_id, created_at, thread_root, body FROM ranked
