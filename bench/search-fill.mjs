@@ -126,7 +126,7 @@ export async function fillPostgres(url, shape) {
     await sql`
       INSERT INTO message_search
       SELECT m.conversation_id, m.seq, m.pos, m.sender_id, m.created_at, m.thread_root, m.seq, m.body,
-        to_tsvector((SELECT language FROM search_config), m.body)
+        natter_search_vector((SELECT language FROM search_config), m.conversation_id, m.body)
       FROM events m WHERE m.kind = 'message' AND NOT m.deleted AND coalesce(m.body, '') <> ''`;
     await sql`ALTER TABLE events ENABLE TRIGGER events_search`;
     await sql`UPDATE change_clock SET position = ${c.lastPos}`;

@@ -103,6 +103,17 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
     return { store: stores.logStore, search: stores.messageSearch, close: () => stores.close() };
   });
 
+  // The plan for very common words (walking each conversation newest first), which a small test
+  // database never picks by itself: the same promises.
+  describeSearchConformance('PostgreSQL (walk plan)', async () => {
+    const stores = openPostgresStores(database.url, createLogger('silent'), {
+      maxConnections: 4,
+      searchWalkAboveMatches: -1,
+    });
+    await stores.whenReady();
+    return { store: stores.logStore, search: stores.messageSearch, close: () => stores.close() };
+  });
+
   describeThreadsConformance('PostgreSQL', async () => {
     const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
     await stores.whenReady();

@@ -20,19 +20,45 @@ interface MatchRow {
   body: string;
 }
 
+interface Span {
+  conversation_id: string;
+  lo: string;
+  hi: string;
+}
+
+/**
+ * Above this many expected matches store-wide (the statistics of the rarest word), a search walks
+ * the caller's conversations newest first instead of reading the word's GIN entries: on 1M
+ * messages the GIN scan of a word in 70% of them took 450 ms, the walk 40 ms (bench/search.mjs).
+ */
+export const WALK_ABOVE_MATCHES = 100_000;
+/** In a walk, the fewest newest matches taken from each conversation (more when there are few). */
+const WALK_MIN_PER_CONVERSATION = 20;
+/** Past this many conversations, the GIN scan is not narrowed by their lexemes (the query grows). */
+const MAX_CONVERSATION_LEXEMES = 1_000;
+/** How long the word statistics (pg_stats) are reused. */
+const STATS_TTL_MS = 60_000;
+
 /**
  * Search over `message_search` (migration 4), in one read-only snapshot bounded by
- * `statement_timeout`. The plan restricts to the caller's visible conversations first, then per
- * conversation takes the newest SEARCH_WINDOW matches walking (conversation_id, seq) backwards, so
- * the planner can pick that walk for a common word (stopping early) or the GIN index for a rare
- * one; of those the newest SEARCH_WINDOW overall (by log position) are ranked with ts_rank. Plans
- * are made for the actual words (force_custom_plan), since their frequency decides the plan.
+ * `statement_timeout`. First the caller's visible spans (user_conversations, members); then one of
+ * two plans, picked from PostgreSQL's statistics of the query's rarest word:
+ * - rare or medium words: the GIN index, with the words AND any of the caller's conversation
+ *   lexemes (`§<id>`), so only their matching rows are read;
+ * - very common words: per conversation, its share of the SEARCH_WINDOW newest matches (at least
+ *   WALK_MIN_PER_CONVERSATION) walking the primary key backwards, which stops early because
+ *   nearly every row matches.
+ * The newest SEARCH_WINDOW candidates (by log position) within the spans are ranked (ts_rank).
  */
 export class PostgresMessageSearch implements MessageSearch {
+  private stats: { at: number; total: number; frequencies: Map<string, number> } | null = null;
+
   constructor(
     private readonly pool: PostgresPool,
     private readonly guard: Guarded,
     private readonly language: string,
+    /** Expected matches above which the walk is taken (tests pass -1 to always walk). */
+    private readonly walkAboveMatches = WALK_ABOVE_MATCHES,
   ) {}
 
   async search(query: SearchQuery): Promise<SearchPage> {
@@ -54,36 +80,18 @@ export class PostgresMessageSearch implements MessageSearch {
   }
 
   private async run(tx: Tx, query: SearchQuery): Promise<MatchRow[]> {
-    await tx.unsafe(
-      `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(query.timeoutMs))}; SET LOCAL plan_cache_mode = force_custom_plan`,
-    );
-    const tsquery = tx`to_tsquery(${this.language}::regconfig, ${tsqueryOf(query.terms)})`;
-    const onlyConversation =
-      query.conversationId === undefined ? tx`` : tx`AND m.conversation_id = ${query.conversationId}`;
-    const bySender = query.senderId === undefined ? tx`` : tx`AND d.sender_id = ${query.senderId}`;
-    const after = query.after === undefined ? tx`` : tx`AND d.created_at >= ${query.after}`;
-    const before = query.before === undefined ? tx`` : tx`AND d.created_at < ${query.before}`;
+    await tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(query.timeoutMs))}`);
     try {
-      return await tx<MatchRow[]>`
-        SELECT conversation_id, seq, sender_id, created_at, thread_root, body
-        FROM (
-          SELECT w.*, ts_rank(w.tsv, ${tsquery}) AS score FROM (
-            SELECT h.* FROM (
-              SELECT m.conversation_id, m.joined_seq AS lo, coalesce(m.left_seq, c.last_seq) AS hi
-              FROM members m JOIN conversations c ON c.id = m.conversation_id
-              WHERE m.user_id = ${query.userId} ${onlyConversation}
-            ) v
-            CROSS JOIN LATERAL (
-              SELECT d.conversation_id, d.seq, d.pos, d.sender_id, d.created_at, d.thread_root, d.body, d.tsv
-              FROM message_search d
-              WHERE d.conversation_id = v.conversation_id AND d.seq BETWEEN v.lo AND v.hi
-                AND d.changed_seq <= v.hi AND d.tsv @@ ${tsquery} ${bySender} ${after} ${before}
-              ORDER BY d.seq DESC LIMIT ${SEARCH_WINDOW}
-            ) h
-            ORDER BY h.pos DESC LIMIT ${SEARCH_WINDOW}
-          ) w
-        ) r
-        ORDER BY score DESC, pos DESC LIMIT ${query.limit + 1} OFFSET ${query.offset}`;
+      const spans = await tx<Span[]>`
+        SELECT m.conversation_id, m.joined_seq AS lo, coalesce(m.left_seq, c.last_seq) AS hi
+        FROM user_conversations uc
+        JOIN members m ON m.conversation_id = uc.conversation_id AND m.user_id = uc.user_id
+        JOIN conversations c ON c.id = uc.conversation_id
+        WHERE uc.user_id = ${query.userId}
+          ${query.conversationId === undefined ? tx`` : tx`AND uc.conversation_id = ${query.conversationId}`}`;
+      if (spans.length === 0) return [];
+      const walk = (await this.expectedMatches(tx, query.terms)) > this.walkAboveMatches;
+      return await (walk ? this.walk(tx, query, spans) : this.lookUp(tx, query, spans));
     } catch (error) {
       if (error instanceof postgres.PostgresError && error.code === '57014') {
         throw new NatterError('search_timeout', undefined, { cause: error });
@@ -91,6 +99,108 @@ export class PostgresMessageSearch implements MessageSearch {
       throw error;
     }
   }
+
+  /** The GIN plan: the words and the caller's conversations narrow the index before any row is read. */
+  private lookUp(tx: Tx, query: SearchQuery, spans: Span[]): Promise<MatchRow[]> {
+    const words = tsqueryOf(query.terms);
+    const narrowed =
+      spans.length > MAX_CONVERSATION_LEXEMES
+        ? tx`to_tsquery(${this.language}::regconfig, ${words})`
+        : tx`(to_tsquery(${this.language}::regconfig, ${words}) && ${conversationsQueryOf(spans)}::tsquery)`;
+    return this.ranked(
+      tx,
+      query,
+      spans,
+      tx`(SELECT d.* FROM message_search d WHERE d.tsv @@ ${narrowed} ${this.filters(tx, query)})`,
+    );
+  }
+
+  /** The walk: each visible conversation's newest matches, by its primary key backwards. */
+  private walk(tx: Tx, query: SearchQuery, spans: Span[]): Promise<MatchRow[]> {
+    const words = tx`to_tsquery(${this.language}::regconfig, ${tsqueryOf(query.terms)})`;
+    const perConversation = Math.max(WALK_MIN_PER_CONVERSATION, Math.ceil(SEARCH_WINDOW / spans.length));
+    return this.ranked(
+      tx,
+      query,
+      spans,
+      tx`(SELECT h.* FROM ${spansTable(tx, spans)} CROSS JOIN LATERAL (
+        SELECT d.* FROM message_search d
+        WHERE d.conversation_id = v.conversation_id AND d.seq BETWEEN v.lo AND v.hi AND d.tsv @@ ${words}
+          ${this.filters(tx, query)}
+        ORDER BY d.seq DESC LIMIT ${perConversation}) h)`,
+    );
+  }
+
+  /** Of the candidates, those within the spans; the newest SEARCH_WINDOW ranked, one page of them. */
+  private ranked(
+    tx: Tx,
+    query: SearchQuery,
+    spans: Span[],
+    candidates: postgres.PendingQuery<postgres.Row[]>,
+  ) {
+    const words = tx`to_tsquery(${this.language}::regconfig, ${tsqueryOf(query.terms)})`;
+    return tx<MatchRow[]>`
+      WITH found AS MATERIALIZED ${candidates}
+      SELECT conversation_id, seq, sender_id, created_at, thread_root, body FROM (
+        SELECT f.*, ts_rank(f.tsv, ${words}) AS score FROM found f
+        JOIN ${spansTable(tx, spans)} ON v.conversation_id = f.conversation_id
+        WHERE f.seq BETWEEN v.lo AND v.hi AND f.changed_seq <= v.hi
+        ORDER BY f.pos DESC LIMIT ${SEARCH_WINDOW}
+      ) w
+      ORDER BY score DESC, pos DESC LIMIT ${query.limit + 1} OFFSET ${query.offset}`;
+  }
+
+  private filters(tx: Tx, query: SearchQuery) {
+    return tx`${query.senderId === undefined ? tx`` : tx`AND d.sender_id = ${query.senderId}`}
+      ${query.after === undefined ? tx`` : tx`AND d.created_at >= ${query.after}`}
+      ${query.before === undefined ? tx`` : tx`AND d.created_at < ${query.before}`}`;
+  }
+
+  /**
+   * How many rows the rarest word matches, by the planner's statistics of the tsvector column
+   * (most common lexemes and their frequencies; a word not among them is rare): 0 without stats.
+   */
+  private async expectedMatches(tx: Tx, terms: SearchTerm[]): Promise<number> {
+    const now = Date.now();
+    if (!this.stats || now - this.stats.at > STATS_TTL_MS) {
+      const [row] = await tx<{ total: number; lexemes: string[] | null; frequencies: number[] | null }[]>`
+        SELECT (SELECT reltuples FROM pg_class WHERE oid = 'message_search'::regclass)::float8 AS total,
+          (SELECT most_common_elems::text::text[] FROM pg_stats WHERE schemaname = current_schema()
+            AND tablename = 'message_search' AND attname = 'tsv') AS lexemes,
+          (SELECT most_common_elem_freqs FROM pg_stats WHERE schemaname = current_schema()
+            AND tablename = 'message_search' AND attname = 'tsv') AS frequencies`;
+      const frequencies = new Map<string, number>();
+      row?.lexemes?.forEach((lexeme, i) => frequencies.set(lexeme, row.frequencies?.[i] ?? 0));
+      this.stats = { at: now, total: Math.max(0, row?.total ?? 0), frequencies };
+    }
+    const lexemes = await tx<{ lexeme: string | null }[]>`
+      SELECT (SELECT l.lexeme FROM unnest(to_tsvector(${this.language}::regconfig, t.word)) l LIMIT 1) AS lexeme
+      FROM unnest(${terms.map((t) => t.word)}::text[]) WITH ORDINALITY AS t(word, i) ORDER BY t.i`;
+    const { frequencies, total } = this.stats;
+    let rarest = 1;
+    terms.forEach((term, i) => {
+      const lexeme = lexemes[i]?.lexeme;
+      if (lexeme === null || lexeme === undefined) return; // a stop word: it does not narrow
+      let frequency = frequencies.get(lexeme) ?? 0;
+      if (term.prefix) {
+        frequency = 0;
+        for (const [other, f] of frequencies) if (other.startsWith(lexeme)) frequency += f;
+      }
+      rarest = Math.min(rarest, frequency);
+    });
+    return rarest * total;
+  }
+}
+
+/** The spans as a relation `v(conversation_id, lo, hi)`. */
+function spansTable(tx: Tx, spans: Span[]) {
+  return tx`unnest(${spans.map((s) => s.conversation_id)}::text[], ${spans.map((s) => s.lo)}::bigint[],
+    ${spans.map((s) => s.hi)}::bigint[]) AS v(conversation_id, lo, hi)`;
+}
+
+/** Any of the conversations' lexemes (see migration 4), as tsquery text. */
+function conversationsQueryOf(spans: Span[]): string {
+  return spans.map((s) => `'§${s.conversation_id.replaceAll("'", "''")}'`).join(' | ');
 }
 
 /** Words joined with `&`, a prefix as `word:*`: the words hold letters and digits only, no syntax. */
@@ -113,5 +223,5 @@ export async function useSearchLanguage(sql: Queryable, language: string): Promi
   const [current] = await sql<{ language: string }[]>`SELECT language::text AS language FROM search_config`;
   if (current?.language === language) return;
   await sql`UPDATE search_config SET language = ${language}::regconfig`;
-  await sql`UPDATE message_search SET tsv = to_tsvector(${language}::regconfig, body)`;
+  await sql`UPDATE message_search SET tsv = natter_search_vector(${language}::regconfig, conversation_id, body)`;
 }

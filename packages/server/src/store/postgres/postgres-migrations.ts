@@ -165,10 +165,12 @@ const MIGRATIONS: string[] = [
   );
   `,
   // Message search: the current text of every message that is not deleted, as a tsvector in the
-  // language of search_config (NATTER_SEARCH_LANGUAGE; see postgres-message-search.ts), with a
-  // GIN index for rare words; the primary key (conversation_id, seq) walked backwards serves
-  // common ones. A trigger on events keeps it in the writer's transaction: a message adds its
-  // text, an edit replaces it (changed_seq: the edit's seq), a delete removes it. Then the backfill.
+  // language of search_config (NATTER_SEARCH_LANGUAGE) plus one lexeme naming its conversation
+  // ('§' and the id: no parser makes a word with '§'), so the GIN index narrows a word to the
+  // caller's conversations before any row is read; the primary key (conversation_id, seq) walked
+  // backwards serves very common words (see postgres-message-search.ts). A trigger on events
+  // keeps it in the writer's transaction: a message adds its text, an edit replaces it
+  // (changed_seq: the edit's seq), a delete removes it. Then the backfill.
   `
   CREATE TABLE search_config (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -190,17 +192,22 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX message_search_tsv ON message_search USING gin (tsv);
 
+  CREATE FUNCTION natter_search_vector(lang regconfig, conversation_id text, body text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT to_tsvector(lang, body) || array_to_tsvector(ARRAY['§' || conversation_id]) $$;
+
   CREATE FUNCTION natter_index_message() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE
     lang regconfig := (SELECT language FROM search_config);
   BEGIN
     IF TG_OP = 'INSERT' AND NEW.kind = 'message' AND coalesce(NEW.body, '') <> '' THEN
       INSERT INTO message_search VALUES (NEW.conversation_id, NEW.seq, NEW.pos, NEW.sender_id,
-        NEW.created_at, NEW.thread_root, NEW.seq, NEW.body, to_tsvector(lang, NEW.body));
+        NEW.created_at, NEW.thread_root, NEW.seq, NEW.body,
+        natter_search_vector(lang, NEW.conversation_id, NEW.body));
     ELSIF TG_OP = 'INSERT' AND NEW.kind = 'edit' AND coalesce(NEW.body, '') <> '' THEN
       INSERT INTO message_search
       SELECT m.conversation_id, m.seq, m.pos, m.sender_id, m.created_at, m.thread_root, NEW.seq,
-        NEW.body, to_tsvector(lang, NEW.body)
+        NEW.body, natter_search_vector(lang, m.conversation_id, NEW.body)
       FROM events m WHERE m.conversation_id = NEW.conversation_id AND m.seq = NEW.ref_seq AND NOT m.deleted
       ON CONFLICT (conversation_id, seq) DO UPDATE
         SET body = excluded.body, changed_seq = excluded.changed_seq, tsv = excluded.tsv;
@@ -214,7 +221,8 @@ const MIGRATIONS: string[] = [
 
   INSERT INTO message_search
   SELECT m.conversation_id, m.seq, m.pos, m.sender_id, m.created_at, m.thread_root,
-    coalesce(e.seq, m.seq), coalesce(e.body, m.body), to_tsvector('simple', coalesce(e.body, m.body))
+    coalesce(e.seq, m.seq), coalesce(e.body, m.body),
+    natter_search_vector('simple', m.conversation_id, coalesce(e.body, m.body))
   FROM events m
   LEFT JOIN LATERAL (
     SELECT x.seq, x.body FROM events x WHERE x.conversation_id = m.conversation_id AND x.kind = 'edit'

@@ -33,7 +33,7 @@ const MIGRATE_RETRY_MS = 1000;
 export function openPostgresStores(
   databaseUrl: string,
   log: Logger,
-  options: PostgresPoolOptions & { searchLanguage?: string } = {},
+  options: PostgresPoolOptions & { searchLanguage?: string; searchWalkAboveMatches?: number } = {},
 ): PostgresStores {
   const pool = new PostgresPool(() => connectPostgres(databaseUrl, options), log);
   const closing = new AbortController();
@@ -49,7 +49,12 @@ export function openPostgresStores(
   return {
     logStore,
     accountStore: new PostgresAccountStore(pool, health.guard),
-    messageSearch: new PostgresMessageSearch(pool, health.guard, searchLanguage),
+    messageSearch: new PostgresMessageSearch(
+      pool,
+      health.guard,
+      searchLanguage,
+      options.searchWalkAboveMatches,
+    ),
     healthy: () => health.healthy,
     whenReady: () => ready,
     async close() {
