@@ -121,6 +121,34 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   });
 
   describe('PostgreSQL specifics', () => {
+    it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {
+      const node = await openNode();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const conv = await createGroup(node.logStore, alice, [bob]);
+      await run(node.logStore, message(conv, alice, 'locked words'));
+      // A lock the search waits for makes it run past its bound, whatever the machine's speed.
+      const holder = await admin().reserve();
+      await holder`BEGIN`;
+      await holder`LOCK TABLE message_search IN ACCESS EXCLUSIVE MODE`;
+      try {
+        const terms = [{ word: 'locked', prefix: false }];
+        const search = node.messageSearch.search({ userId: bob, terms, offset: 0, limit: 5, timeoutMs: 200 });
+        await expect(search).rejects.toMatchObject({ code: 'search_timeout', retryable: true });
+      } finally {
+        await holder`ROLLBACK`;
+        holder.release();
+      }
+      expect(node.healthy()).toBe(true);
+      const page = await node.messageSearch.search({
+        userId: bob,
+        terms: [{ word: 'locked', prefix: false }],
+        offset: 0,
+        limit: 5,
+        timeoutMs: 2_000,
+      });
+      expect(page.matches.map((m) => m.body)).toEqual(['locked words']);
+    });
+
     it('sets synchronous_commit=on in every session, whatever the database default says', async () => {
       const name = new URL(database.url).pathname.slice(1);
       const sql = admin();

@@ -32,8 +32,13 @@ interface Span {
  * messages the GIN scan of a word in 70% of them took 450 ms, the walk 40 ms (bench/search.mjs).
  */
 export const WALK_ABOVE_MATCHES = 100_000;
-/** In a walk, the fewest newest matches taken from each conversation (more when there are few). */
-const WALK_MIN_PER_CONVERSATION = 20;
+/**
+ * A walk takes the newest WALK_WINDOW matches spread over the conversations (at least
+ * WALK_MIN_PER_CONVERSATION from each): for a word in most messages, ranking more than the most
+ * recent few hundred says little, and each row is a heap read.
+ */
+const WALK_WINDOW = 500;
+const WALK_MIN_PER_CONVERSATION = 10;
 /** Past this many conversations, the GIN scan is not narrowed by their lexemes (the query grows). */
 const MAX_CONVERSATION_LEXEMES = 1_000;
 /** How long the word statistics (pg_stats) are reused. */
@@ -45,9 +50,8 @@ const STATS_TTL_MS = 60_000;
  * two plans, picked from PostgreSQL's statistics of the query's rarest word:
  * - rare or medium words: the GIN index, with the words AND any of the caller's conversation
  *   lexemes (`§<id>`), so only their matching rows are read;
- * - very common words: per conversation, its share of the SEARCH_WINDOW newest matches (at least
- *   WALK_MIN_PER_CONVERSATION) walking the primary key backwards, which stops early because
- *   nearly every row matches.
+ * - very common words: per conversation, its share of the WALK_WINDOW newest matches walking the
+ *   primary key backwards, which stops early because nearly every row matches.
  * The newest SEARCH_WINDOW candidates (by log position) within the spans are ranked (ts_rank).
  */
 export class PostgresMessageSearch implements MessageSearch {
@@ -80,7 +84,11 @@ export class PostgresMessageSearch implements MessageSearch {
   }
 
   private async run(tx: Tx, query: SearchQuery): Promise<MatchRow[]> {
-    await tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(query.timeoutMs))}`);
+    // Custom plans: a prepared statement's generic plan, made after a few runs, would not know
+    // how common the words are, and with a GIN scan per conversation a common word took 20x longer.
+    await tx.unsafe(
+      `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(query.timeoutMs))}; SET LOCAL plan_cache_mode = force_custom_plan`,
+    );
     try {
       const spans = await tx<Span[]>`
         SELECT m.conversation_id, m.joined_seq AS lo, coalesce(m.left_seq, c.last_seq) AS hi
@@ -118,7 +126,7 @@ export class PostgresMessageSearch implements MessageSearch {
   /** The walk: each visible conversation's newest matches, by its primary key backwards. */
   private walk(tx: Tx, query: SearchQuery, spans: Span[]): Promise<MatchRow[]> {
     const words = tx`to_tsquery(${this.language}::regconfig, ${tsqueryOf(query.terms)})`;
-    const perConversation = Math.max(WALK_MIN_PER_CONVERSATION, Math.ceil(SEARCH_WINDOW / spans.length));
+    const perConversation = Math.max(WALK_MIN_PER_CONVERSATION, Math.ceil(WALK_WINDOW / spans.length));
     return this.ranked(
       tx,
       query,
