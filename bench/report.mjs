@@ -11,6 +11,8 @@ const CLUSTER_END = '<!-- cluster:end -->';
 const CLUSTER_HAND_START = '<!-- cluster-hand-written:start (kept by bench/run.mjs across runs) -->';
 const CLUSTER_HAND_END = '<!-- cluster-hand-written:end -->';
 const CLUSTER_TITLE = '## 5. Cluster: PostgreSQL + Redis, one node vs three';
+/** The last section: bench/search.mjs writes it, bench/run.mjs keeps it. */
+export const SEARCH_TITLE = '## 6. Message search over 1,000,000 messages';
 
 /** The text between two markers of `doc`, trimmed, or undefined. @param {string} doc @param {string} a @param {string} b */
 function between(doc, a, b) {
@@ -369,7 +371,14 @@ export function renderReport(r, previous) {
     handWritten,
     END,
     '',
+    ...searchPart(previous),
   ].join('\n');
+}
+
+/** The message search section (bench/search.mjs writes it), carried over unchanged. @param {string} previous */
+function searchPart(previous) {
+  const at = previous.indexOf(SEARCH_TITLE);
+  return at >= 0 ? [previous.slice(at).trimEnd(), ''] : [];
 }
 
 /** @param {any} s */

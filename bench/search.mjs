@@ -13,7 +13,7 @@ import postgres from 'postgres';
 import WebSocket from 'ws';
 import { newHistogram, summarize } from './histogram.mjs';
 import { sendOpenLoop, sleep } from './open-loop.mjs';
-import { machineInfo } from './report.mjs';
+import { machineInfo, SEARCH_TITLE } from './report.mjs';
 import { random } from './search-corpus.mjs';
 import { fillPostgres, fillSqlite } from './search-fill.mjs';
 import { ROOT, signToken, startTarget } from './targets.mjs';
@@ -242,6 +242,6 @@ if (args.write) {
   const next =
     a >= 0 && b > a
       ? doc.slice(0, a) + block + doc.slice(b + '<!-- search:end -->'.length)
-      : `${doc.trimEnd()}\n\n## Message search over 1,000,000 messages\n\n${block}\n`;
+      : `${doc.trimEnd()}\n\n${SEARCH_TITLE}\n\n${block}\n`;
   await writeFile(file, next);
 }
