@@ -178,7 +178,9 @@ export class PostgresMessageSearch implements MessageSearch {
           (SELECT most_common_elem_freqs FROM pg_stats WHERE schemaname = current_schema()
             AND tablename = 'message_search' AND attname = 'tsv') AS frequencies`;
       const frequencies = new Map<string, number>();
-      row?.lexemes?.forEach((lexeme, i) => frequencies.set(lexeme, row.frequencies?.[i] ?? 0));
+      for (const [i, lexeme] of (row?.lexemes ?? []).entries()) {
+        frequencies.set(lexeme, row?.frequencies?.[i] ?? 0);
+      }
       this.stats = { at: now, total: Math.max(0, row?.total ?? 0), frequencies };
     }
     const lexemes = await tx<{ lexeme: string | null }[]>`
