@@ -39,7 +39,10 @@ describe.runIf(enabled)('message search in a real browser', () => {
     await alice.createGroup('Quarterly planning', [bob.username]);
     const groupId = await alice.openConversationId();
     await alice.send('The zebra report for Q3 is in the shared folder, with the budget appendix');
-    const rootSeq = Number(await messageWith(alice.page, 'zebra report').getAttribute('data-seq'));
+    // Its seq is known once the server acked it.
+    const root = messageWith(alice.page, 'zebra report');
+    await expect.poll(async () => Number(await root.getAttribute('data-seq')), POLL).toBeGreaterThan(0);
+    const rootSeq = Number(await root.getAttribute('data-seq'));
     const bobToken = await storedToken(bob.page);
     await sendFromNode(bobToken, groupId, ['Thanks! The giraffe numbers look off though'], {
       threadRoot: rootSeq,
@@ -96,7 +99,7 @@ describe.runIf(enabled)('message search in a real browser', () => {
     await panel.waitFor(POLL);
     await expect.poll(() => panel.getByText('giraffe numbers').count(), POLL).toBe(1);
     await bob.screenshot('search-phone-thread');
-  });
+  }, 120_000);
 
   async function search(page: Page, query: string): Promise<void> {
     const box = page.getByLabel('Search messages');

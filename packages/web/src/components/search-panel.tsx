@@ -96,8 +96,8 @@ export function SearchPanel({ session, query, openId, onOpen }: Props) {
           value={conversationId ? 'here' : 'all'}
           onChange={(event) => setScope(event.currentTarget.value === 'here' ? 'here' : 'all')}
         >
-          <option value="all">All conversations</option>
-          {openId && <option value="here">This conversation</option>}
+          <option value="all">All chats</option>
+          {openId && <option value="here">This chat</option>}
         </select>
         <select aria-label="From" value={sender} onChange={(event) => setSender(event.currentTarget.value)}>
           <option value="">Anyone</option>
