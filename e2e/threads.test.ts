@@ -186,7 +186,10 @@ describe.runIf(enabled)('threads in a real browser', () => {
     await alice.startDirect(bob.username);
     await alice.send('Post your favourite songs here');
     const conversationId = await alice.openConversationId();
-    const rootSeq = Number(await messageWith(alice.page, 'favourite songs').getAttribute('data-seq'));
+    // The seq is there once the send is acked (a message still sending has none).
+    const root = messageWith(alice.page, 'favourite songs');
+    await expect.poll(async () => Number(await root.getAttribute('data-seq')), POLL).toBeGreaterThan(0);
+    const rootSeq = Number(await root.getAttribute('data-seq'));
     await bob.open(alice.username);
     await sendThreadFromNode(await storedToken(bob.page), conversationId, rootSeq, 70);
 
