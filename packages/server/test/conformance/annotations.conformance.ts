@@ -4,14 +4,35 @@ import {
   type ConversationSummary,
   MAX_PINS,
   MAX_REACTION_EMOJI,
-  NatterError,
   QUOTE_MAX_CHARS,
   type ReactionSummary,
 } from '@natter/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogStore } from '../../src/store/log-store.js';
-import type { AppendOp, WriteOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
 import type { LogStoreHandle } from './log-store.conformance.js';
+import {
+  agreedField,
+  append,
+  at,
+  createDirect,
+  createGroup,
+  del,
+  edit,
+  fetched,
+  history,
+  ids,
+  message,
+  okOf,
+  only,
+  refusal,
+  reject,
+  run,
+  send,
+  summary,
+  synced,
+  uid,
+  unknownConversation,
+} from './store-ops.js';
 
 /**
  * What points at a message (replies' quotes, mentions, reactions, pins) and each member's
@@ -22,72 +43,6 @@ import type { LogStoreHandle } from './log-store.conformance.js';
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function uid(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 12)}`;
-}
-
-function ids<const T extends readonly string[]>(...names: T): { [K in keyof T]: string } {
-  return names.map((n) => uid(n)) as { [K in keyof T]: string };
-}
-
-function okOf(result: WriteResult | undefined): WriteOutcome {
-  if (!result) throw new Error('commit returned fewer results than ops');
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-async function run(store: LogStore, op: WriteOp): Promise<WriteOutcome> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  return okOf(results[0]);
-}
-
-async function reject(store: LogStore, op: WriteOp): Promise<NatterError> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  const result = results[0]!;
-  if (result.ok) throw new Error(`expected an error, got ok: ${JSON.stringify(result.value)}`);
-  expect(result.error).toBeInstanceOf(NatterError);
-  return result.error;
-}
-
-/** An error as a caller can tell it apart: its code and message. */
-async function refusal(store: LogStore, op: WriteOp): Promise<{ code: string; message: string }> {
-  const e = await reject(store, op);
-  return { code: e.code, message: e.message };
-}
-
-function only(outcome: WriteOutcome): ChatEvent {
-  expect(outcome.events).toHaveLength(1);
-  return outcome.events[0]!;
-}
-
-function append(
-  conversationId: string,
-  senderId: string,
-  eventKind: AppendOp['eventKind'],
-  fields: Partial<AppendOp> = {},
-): AppendOp {
-  return {
-    kind: 'append',
-    eventKind,
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId: randomUUID(),
-    body: null,
-    refSeq: null,
-    metadata: null,
-    ...fields,
-  };
-}
-
-const message = (conv: string, sender: string, body: string, fields: Partial<AppendOp> = {}) =>
-  append(conv, sender, 'message', { body, ...fields });
-const edit = (conv: string, sender: string, target: number, body: string) =>
-  append(conv, sender, 'edit', { body, refSeq: target });
-const del = (conv: string, sender: string, target: number) =>
-  append(conv, sender, 'delete', { refSeq: target });
 const reaction = (
   conv: string,
   sender: string,
@@ -98,16 +53,6 @@ const reaction = (
 ) => append(conv, sender, 'reaction', { refSeq: target, reaction: { emoji, action }, clientMsgId });
 const pin = (conv: string, sender: string, target: number, action: 'pinned' | 'unpinned' = 'pinned') =>
   append(conv, sender, action, { refSeq: target });
-
-async function send(
-  store: LogStore,
-  conv: string,
-  sender: string,
-  body = 'hi',
-  fields: Partial<AppendOp> = {},
-) {
-  return only(await run(store, message(conv, sender, body, fields)));
-}
 
 async function react(
   store: LogStore,
@@ -120,62 +65,14 @@ async function react(
   return only(await run(store, reaction(conv, sender, target, emoji, action)));
 }
 
-async function createGroup(store: LogStore, creatorId: string, memberIds: string[]): Promise<string> {
-  return (await run(store, { kind: 'create_group', creatorId, title: 'g', memberIds })).conversationId;
-}
-
-async function createDirect(store: LogStore, userId: string, peerId: string): Promise<string> {
-  return (await run(store, { kind: 'create_direct', userId, peerId })).conversationId;
-}
-
-async function summary(store: LogStore, userId: string, conv: string): Promise<ConversationSummary> {
-  const s = await store.conversationFor(userId, conv);
-  if (!s) throw new Error(`conversationFor returned null for ${userId} in ${conv}`);
-  return s;
-}
-
-/** Every event the user may see, through fetchAfter. */
-async function fetched(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.fetchAfter(userId, conv, 0, 100);
-  if (!page || page.hasMore) throw new Error('expected the whole conversation in one page');
-  return page.events;
-}
-
-/** The same through historyBefore (newest page). */
-async function history(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.historyBefore(userId, conv, null, 100);
-  if (!page || page.hasMore) throw new Error('expected the whole conversation in one page');
-  return page.events;
-}
-
-/** The same through syncSince from scratch. */
-async function synced(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.syncSince(userId, 0, 0, 100, 100);
-  return page.events.filter((e) => e.conversation_id === conv);
-}
-
-function at(events: ChatEvent[], seq: number): ChatEvent {
-  const found = events.find((e) => e.seq === seq);
-  if (!found) throw new Error(`seq ${seq} is not among ${events.map((e) => e.seq).join(',')}`);
-  return found;
-}
-
 /** A message's reactions as each of the three reads returns them (they must agree). */
-async function reactionsOf(
+function reactionsOf(
   store: LogStore,
   userId: string,
   conv: string,
   seq: number,
 ): Promise<ReactionSummary | undefined> {
-  const views = [
-    at(await fetched(store, userId, conv), seq),
-    at(await history(store, userId, conv), seq),
-    at(await synced(store, userId, conv), seq),
-  ];
-  expect(views[1]!.reactions, 'historyBefore agrees with fetchAfter').toEqual(views[0]!.reactions);
-  expect(views[2]!.reactions, 'syncSince agrees with fetchAfter').toEqual(views[0]!.reactions);
-  expect('reactions' in views[0]!).toBe(views[0]!.reactions !== undefined);
-  return views[0]!.reactions;
+  return agreedField(store, userId, conv, seq, 'reactions');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +336,7 @@ export function describeAnnotationsConformance(name: string, open: () => Promise
         const conv = await createGroup(store, alice, [bob]);
         const m = await send(store, conv, alice);
         await run(store, { kind: 'remove_member', actorId: alice, conversationId: conv, userId: bob });
-        const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+        const ghost = unknownConversation();
         for (const outsider of [mallory, bob]) {
           const none = await refusal(store, reaction(ghost, outsider, m.seq, '👍'));
           expect(none.code).toBe('not_found');
@@ -855,7 +752,7 @@ export function describeAnnotationsConformance(name: string, open: () => Promise
         await run(store, { kind: 'notifications', conversationId: conv, userId: bob, level: 'none' });
         expect(summaryInSync(await store.syncSince(bob, 0, 0, 100, 0), conv).notifications).toBe('none');
 
-        const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+        const ghost = unknownConversation();
         const none = await refusal(store, {
           kind: 'notifications',
           conversationId: ghost,

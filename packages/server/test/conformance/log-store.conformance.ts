@@ -3,7 +3,25 @@ import { type ChatEvent, type ConversationSummary, NatterError, type Role } from
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountStore, UserRecord } from '../../src/store/account-store.js';
 import type { LogStore, SyncPage } from '../../src/store/log-store.js';
-import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
+import type { AppendOp, CursorOp, WriteOp, WriteResult } from '../../src/store/write-ops.js';
+import {
+  createDirect,
+  createGroup,
+  del,
+  edit,
+  errorOf,
+  ids,
+  message,
+  okOf,
+  only,
+  range,
+  reject,
+  run,
+  send,
+  summary,
+  uid,
+  unknownConversation,
+} from './store-ops.js';
 
 /**
  * The LogStore / AccountStore port contract as an executable suite. It talks to the stores only
@@ -20,99 +38,8 @@ export interface LogStoreHandle {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** A unique id per call, readable in failure output. */
-function uid(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 12)}`;
-}
-
-function ids<const T extends readonly string[]>(...names: T): { [K in keyof T]: string } {
-  return names.map((n) => uid(n)) as { [K in keyof T]: string };
-}
-
-function unknownConversation(): string {
-  return `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-}
-
-function okOf(result: WriteResult | undefined): WriteOutcome {
-  if (!result) throw new Error('commit returned fewer results than ops');
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-function errorOf(result: WriteResult | undefined): NatterError {
-  if (!result) throw new Error('commit returned fewer results than ops');
-  if (result.ok) throw new Error(`expected an error, got ok: ${JSON.stringify(result.value)}`);
-  expect(result.error).toBeInstanceOf(NatterError);
-  return result.error;
-}
-
-async function run(store: LogStore, op: WriteOp): Promise<WriteOutcome> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  return okOf(results[0]);
-}
-
-async function reject(store: LogStore, op: WriteOp): Promise<NatterError> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  return errorOf(results[0]);
-}
-
 async function rejectCode(store: LogStore, op: WriteOp): Promise<string> {
   return (await reject(store, op)).code;
-}
-
-function only(outcome: WriteOutcome): ChatEvent {
-  expect(outcome.events).toHaveLength(1);
-  return outcome.events[0]!;
-}
-
-function message(
-  conversationId: string,
-  senderId: string,
-  body: string,
-  clientMsgId: string = randomUUID(),
-  deviceId: string | null = null,
-): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'message',
-    conversationId,
-    senderId,
-    deviceId,
-    clientMsgId,
-    body,
-    refSeq: null,
-    metadata: null,
-  };
-}
-
-function edit(conversationId: string, senderId: string, refSeq: number, body: string): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'edit',
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId: randomUUID(),
-    body,
-    refSeq,
-    metadata: null,
-  };
-}
-
-function del(conversationId: string, senderId: string, refSeq: number): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'delete',
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId: randomUUID(),
-    body: null,
-    refSeq,
-    metadata: null,
-  };
 }
 
 function cursor(
@@ -122,28 +49,6 @@ function cursor(
   delivered: number | null = null,
 ): CursorOp {
   return { kind: 'cursor', conversationId, userId, read, delivered };
-}
-
-async function send(
-  store: LogStore,
-  conversationId: string,
-  senderId: string,
-  body = 'hi',
-): Promise<ChatEvent> {
-  return only(await run(store, message(conversationId, senderId, body)));
-}
-
-async function createDirect(store: LogStore, userId: string, peerId: string): Promise<string> {
-  return (await run(store, { kind: 'create_direct', userId, peerId })).conversationId;
-}
-
-async function createGroup(
-  store: LogStore,
-  creatorId: string,
-  memberIds: string[],
-  title = 'group',
-): Promise<string> {
-  return (await run(store, { kind: 'create_group', creatorId, title, memberIds })).conversationId;
 }
 
 async function setRole(store: LogStore, conversationId: string, actorId: string, userId: string, role: Role) {
@@ -169,10 +74,6 @@ function seqs(events: ChatEvent[]): number[] {
   return events.map((e) => e.seq);
 }
 
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-}
-
 function convIds(page: SyncPage): string[] {
   return page.conversations.map((c) => c.conversation_id);
 }
@@ -185,16 +86,6 @@ function summaryIn(page: SyncPage, conversationId: string): ConversationSummary 
   const found = page.conversations.filter((c) => c.conversation_id === conversationId);
   expect(found).toHaveLength(1);
   return found[0]!;
-}
-
-async function summary(
-  store: LogStore,
-  userId: string,
-  conversationId: string,
-): Promise<ConversationSummary> {
-  const s = await store.conversationFor(userId, conversationId);
-  if (!s) throw new Error(`conversationFor returned null for ${userId} in ${conversationId}`);
-  return s;
 }
 
 /** Follows syncSince pages until hasMore is false, keeping the events cursor at `since`. */
@@ -343,7 +234,9 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
       it('assigns seq 1, 2, 3, ... gap-free, seq 1 being the created event', async () => {
         const [alice, bob] = ids('alice', 'bob');
         const conv = await createGroup(store, alice, [bob]);
-        const a = only(await run(store, message(conv, alice, 'one', 'cm-1', 'dev-a')));
+        const a = only(
+          await run(store, message(conv, alice, 'one', { clientMsgId: 'cm-1', deviceId: 'dev-a' })),
+        );
         expect(a).toMatchObject({
           conversation_id: conv,
           seq: 2,
@@ -375,17 +268,17 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
       it('is idempotent on (conversation, sender, client_msg_id)', async () => {
         const [alice, bob] = ids('alice', 'bob');
         const conv = await createDirect(store, alice, bob);
-        const first = await run(store, message(conv, alice, 'hello', 'cm-dup'));
+        const first = await run(store, message(conv, alice, 'hello', { clientMsgId: 'cm-dup' }));
         expect(first.duplicate).toBe(false);
         const original = only(first);
 
         await send(store, conv, bob, 'in between');
-        const retry = await run(store, message(conv, alice, 'hello', 'cm-dup'));
+        const retry = await run(store, message(conv, alice, 'hello', { clientMsgId: 'cm-dup' }));
         expect(retry.duplicate).toBe(true);
         expect(only(retry)).toEqual(original);
 
         // A retry carrying a different body still returns the original, and stores nothing.
-        const changed = await run(store, message(conv, alice, 'changed', 'cm-dup'));
+        const changed = await run(store, message(conv, alice, 'changed', { clientMsgId: 'cm-dup' }));
         expect(changed.duplicate).toBe(true);
         expect(only(changed)).toEqual(original);
 
@@ -398,9 +291,9 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         const [alice, bob] = ids('alice', 'bob');
         const conv = await createDirect(store, alice, bob);
         const results = await store.commit([
-          message(conv, alice, 'x', 'cm-same'),
-          message(conv, alice, 'x', 'cm-same'),
-          message(conv, alice, 'y', 'cm-other'),
+          message(conv, alice, 'x', { clientMsgId: 'cm-same' }),
+          message(conv, alice, 'x', { clientMsgId: 'cm-same' }),
+          message(conv, alice, 'y', { clientMsgId: 'cm-other' }),
         ]);
         const [a, b, c] = results.map(okOf);
         expect(a!.duplicate).toBe(false);
@@ -415,9 +308,9 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         const [alice, bob] = ids('alice', 'bob');
         const conv = await createGroup(store, alice, [bob]);
         const other = await createDirect(store, alice, bob);
-        const a = await run(store, message(conv, alice, 'from alice', 'shared'));
-        const b = await run(store, message(conv, bob, 'from bob', 'shared'));
-        const c = await run(store, message(other, alice, 'elsewhere', 'shared'));
+        const a = await run(store, message(conv, alice, 'from alice', { clientMsgId: 'shared' }));
+        const b = await run(store, message(conv, bob, 'from bob', { clientMsgId: 'shared' }));
+        const c = await run(store, message(other, alice, 'elsewhere', { clientMsgId: 'shared' }));
         expect([a.duplicate, b.duplicate, c.duplicate]).toEqual([false, false, false]);
         expect(only(a).seq).toBe(2);
         expect(only(b).seq).toBe(3);
@@ -438,7 +331,7 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         const unknown = unknownConversation();
 
         const opsFor = (c: string): WriteOp[] => [
-          message(c, mallory, 'let me in', 'cm-x'),
+          message(c, mallory, 'let me in', { clientMsgId: 'cm-x' }),
           edit(c, mallory, target.seq, 'x'),
           del(c, mallory, target.seq),
           cursor(c, mallory, 2, 2),
@@ -537,16 +430,23 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
             promise: store.commit(ops),
           });
         for (const s of senders) {
-          for (let k = 0; k < 12; k++) push(convA, [message(convA, s, `${s} #${k}`, `${s}-${k}`)]);
+          for (let k = 0; k < 12; k++)
+            push(convA, [message(convA, s, `${s} #${k}`, { clientMsgId: `${s}-${k}` })]);
           push(
             convA,
-            [12, 13, 14].map((k) => message(convA, s, `${s} #${k}`, `${s}-${k}`)),
+            [12, 13, 14].map((k) => message(convA, s, `${s} #${k}`, { clientMsgId: `${s}-${k}` })),
           );
-          push(convB, [message(convB, s, 'b', `${s}-b0`), message(convB, s, 'b', `${s}-b1`)]);
+          push(convB, [
+            message(convB, s, 'b', { clientMsgId: `${s}-b0` }),
+            message(convB, s, 'b', { clientMsgId: `${s}-b1` }),
+          ]);
           // Concurrent retries of messages that are in flight at the same time.
-          push(convA, [message(convA, s, `${s} #0`, `${s}-0`)]);
-          push(convA, [message(convA, s, `${s} #1`, `${s}-1`), message(convA, s, `${s} #1`, `${s}-1`)]);
-          push(convB, [message(convB, s, 'b', `${s}-b0`)]);
+          push(convA, [message(convA, s, `${s} #0`, { clientMsgId: `${s}-0` })]);
+          push(convA, [
+            message(convA, s, `${s} #1`, { clientMsgId: `${s}-1` }),
+            message(convA, s, `${s} #1`, { clientMsgId: `${s}-1` }),
+          ]);
+          push(convB, [message(convB, s, 'b', { clientMsgId: `${s}-b0` })]);
         }
         const settled = await Promise.all(commits.map((c) => c.promise));
 
@@ -1251,7 +1151,7 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         });
         // A retry returns the original, whatever metadata it carries.
         const retry = await run(store, {
-          ...message(conv, alice, 'vote', sent.client_msg_id!),
+          ...message(conv, alice, 'vote', { clientMsgId: sent.client_msg_id! }),
           metadata: { other: 1 },
         });
         expect(retry.duplicate).toBe(true);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type ChatEvent, NatterError } from '@natter/protocol';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,53 +6,18 @@ import type { LogStore, SyncPage } from '../../src/store/log-store.js';
 import { connectPostgres, type Db } from '../../src/store/postgres/postgres-connection.js';
 import { changedViews } from '../../src/store/postgres/postgres-log-reader.js';
 import { openPostgresStores, type PostgresStores } from '../../src/store/postgres/postgres-stores.js';
-import type { AppendOp, CursorOp, WriteOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
+import type { CursorOp, WriteOp } from '../../src/store/write-ops.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
+import { createGroup, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 
 const adminUrl = await reachablePostgres('the PostgreSQL log store tests');
 
-function uid(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 12)}`;
-}
-
-function message(
-  conversationId: string,
-  senderId: string,
-  body: string,
-  clientMsgId: string = randomUUID(),
-): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'message',
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId,
-    body,
-    refSeq: null,
-    metadata: null,
-  };
-}
-
 function cursor(conversationId: string, userId: string, read: number): CursorOp {
   return { kind: 'cursor', conversationId, userId, read, delivered: null };
-}
-
-function okOf(result: WriteResult | undefined): WriteOutcome {
-  if (!result?.ok) throw new Error(`expected ok, got ${JSON.stringify(result)}`);
-  return result.value;
-}
-
-async function run(store: LogStore, op: WriteOp): Promise<WriteOutcome> {
-  return okOf((await store.commit([op]))[0]);
-}
-
-async function createGroup(store: LogStore, creatorId: string, memberIds: string[]): Promise<string> {
-  return (await run(store, { kind: 'create_group', creatorId, title: 'g', memberIds })).conversationId;
 }
 
 async function allEvents(store: LogStore, userId: string, conversationId: string): Promise<ChatEvent[]> {
@@ -85,40 +49,34 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
     for (const close of closers.splice(0)) await close();
   });
 
-  describeLogStoreConformance('PostgreSQL', async () => {
-    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
+  /** A conformance suite's handle: stores of their own over the test database, closed by the suite. */
+  async function openConformanceStores(options: { searchWalkAboveMatches?: number } = {}) {
+    const stores = openPostgresStores(database.url, createLogger('silent'), {
+      maxConnections: 4,
+      ...options,
+    });
     await stores.whenReady();
-    return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
-  });
+    return {
+      store: stores.logStore,
+      accounts: stores.accountStore,
+      search: stores.messageSearch,
+      close: () => stores.close(),
+    };
+  }
 
-  describeAnnotationsConformance('PostgreSQL', async () => {
-    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
-    await stores.whenReady();
-    return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
-  });
+  describeLogStoreConformance('PostgreSQL', () => openConformanceStores());
 
-  describeSearchConformance('PostgreSQL', async () => {
-    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
-    await stores.whenReady();
-    return { store: stores.logStore, search: stores.messageSearch, close: () => stores.close() };
-  });
+  describeAnnotationsConformance('PostgreSQL', () => openConformanceStores());
+
+  describeSearchConformance('PostgreSQL', () => openConformanceStores());
 
   // The plan for very common words (walking each conversation newest first), which a small test
   // database never picks by itself: the same promises.
-  describeSearchConformance('PostgreSQL (walk plan)', async () => {
-    const stores = openPostgresStores(database.url, createLogger('silent'), {
-      maxConnections: 4,
-      searchWalkAboveMatches: -1,
-    });
-    await stores.whenReady();
-    return { store: stores.logStore, search: stores.messageSearch, close: () => stores.close() };
-  });
+  describeSearchConformance('PostgreSQL (walk plan)', () =>
+    openConformanceStores({ searchWalkAboveMatches: -1 }),
+  );
 
-  describeThreadsConformance('PostgreSQL', async () => {
-    const stores = openPostgresStores(database.url, createLogger('silent'), { maxConnections: 4 });
-    await stores.whenReady();
-    return { store: stores.logStore, accounts: stores.accountStore, close: () => stores.close() };
-  });
+  describeThreadsConformance('PostgreSQL', () => openConformanceStores());
 
   describe('PostgreSQL specifics', () => {
     it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {
@@ -197,7 +155,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       const holder = await sql.reserve();
       await holder`BEGIN`;
       await holder`SELECT 1 FROM conversations WHERE id = ${conv} FOR UPDATE`;
-      const lost = logStore.commit([message(conv, alice, 'in flight', 'cm-lost')]);
+      const lost = logStore.commit([message(conv, alice, 'in flight', { clientMsgId: 'cm-lost' })]);
       const waiting = async () =>
         sql<{ pid: number }[]>`
           SELECT pid FROM pg_stat_activity
@@ -220,7 +178,9 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       holder.release();
 
       // The driver reconnects by itself: the retry (same client message id) is stored once, gap-free.
-      const retried = okOf((await logStore.commit([message(conv, alice, 'in flight', 'cm-lost')]))[0]);
+      const retried = okOf(
+        (await logStore.commit([message(conv, alice, 'in flight', { clientMsgId: 'cm-lost' })]))[0],
+      );
       expect(retried).toMatchObject({ duplicate: false, events: [{ seq: 2, body: 'in flight' }] });
       expect(node.healthy()).toBe(true);
       expect((await allEvents(logStore, bob, conv)).map((e) => e.seq)).toEqual([1, 2]);

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { searchTermsOf } from '../../src/chat/search-query.js';
 import type { LogStore } from '../../src/store/log-store.js';
 import type { MessageSearch, SearchMatch, SearchQuery } from '../../src/store/message-search.js';
-import type { AppendOp, WriteOp, WriteOutcome } from '../../src/store/write-ops.js';
+import type { AppendOp } from '../../src/store/write-ops.js';
+import { createGroup, del, edit, message, run, uid } from './store-ops.js';
 
 /**
  * Message search as the MessageSearch port promises it, over the index the log store keeps in the
@@ -17,36 +18,11 @@ export interface SearchHandle {
   close(): Promise<void>;
 }
 
-function uid(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 12)}`;
-}
-
 /** A word no other test uses: letters only, so both tokenizers keep it whole. */
 function word(): string {
   return `w${randomUUID()
     .replaceAll(/[^a-f]/g, '')
     .slice(0, 10)}`;
-}
-
-async function run(store: LogStore, op: WriteOp): Promise<WriteOutcome> {
-  const [result] = await store.commit([op]);
-  if (!result?.ok) throw new Error(`expected ok, got ${JSON.stringify(result)}`);
-  return result.value;
-}
-
-function append(conv: string, sender: string, fields: Partial<AppendOp>): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'message',
-    conversationId: conv,
-    senderId: sender,
-    deviceId: null,
-    clientMsgId: randomUUID(),
-    body: null,
-    refSeq: null,
-    metadata: null,
-    ...fields,
-  };
 }
 
 export function describeSearchConformance(name: string, open: () => Promise<SearchHandle>): void {
@@ -63,18 +39,12 @@ export function describeSearchConformance(name: string, open: () => Promise<Sear
       await handle.close();
     });
 
-    async function group(members: string[] = [bob]): Promise<string> {
-      const outcome = await run(store, {
-        kind: 'create_group',
-        creatorId: alice,
-        title: 't',
-        memberIds: members,
-      });
-      return outcome.conversationId;
+    function group(members: string[] = [bob]): Promise<string> {
+      return createGroup(store, alice, members, 't');
     }
 
     async function send(conv: string, sender: string, body: string, fields: Partial<AppendOp> = {}) {
-      const outcome = await run(store, append(conv, sender, { body, ...fields }));
+      const outcome = await run(store, message(conv, sender, body, fields));
       return outcome.events[0]!.seq;
     }
 
@@ -133,7 +103,7 @@ export function describeSearchConformance(name: string, open: () => Promise<Sear
       const [before, after] = [word(), word()];
       const conv = await group();
       const seq = await send(conv, bob, `first ${before}`);
-      await run(store, append(conv, bob, { eventKind: 'edit', refSeq: seq, body: `second ${after}` }));
+      await run(store, edit(conv, bob, seq, `second ${after}`));
       expect(await find(alice, before)).toEqual([]);
       const [hit] = await find(alice, after);
       expect(hit).toMatchObject({ seq, body: `second ${after}` });
@@ -143,8 +113,8 @@ export function describeSearchConformance(name: string, open: () => Promise<Sear
       const [w, v] = [word(), word()];
       const conv = await group();
       const seq = await send(conv, bob, `gone ${w}`);
-      await run(store, append(conv, bob, { eventKind: 'edit', refSeq: seq, body: `edited ${v}` }));
-      await run(store, append(conv, bob, { eventKind: 'delete', refSeq: seq }));
+      await run(store, edit(conv, bob, seq, `edited ${v}`));
+      await run(store, del(conv, bob, seq));
       expect(await find(alice, w)).toEqual([]);
       expect(await find(alice, v)).toEqual([]);
     });
@@ -176,7 +146,7 @@ export function describeSearchConformance(name: string, open: () => Promise<Sear
       const conv = await group([carol]);
       const seq = await send(conv, alice, `original ${w}`);
       await run(store, { kind: 'remove_member', actorId: alice, conversationId: conv, userId: carol });
-      await run(store, append(conv, alice, { eventKind: 'edit', refSeq: seq, body: `changed ${v}` }));
+      await run(store, edit(conv, alice, seq, `changed ${v}`));
       expect(await find(carol, v)).toEqual([]);
       expect(seqs(await find(alice, v))).toEqual([seq]);
     });

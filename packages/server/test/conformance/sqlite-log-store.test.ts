@@ -10,10 +10,10 @@ import type { LogStore } from '../../src/store/log-store.js';
 import type { MessageSearch } from '../../src/store/message-search.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
-import type { AppendOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
+import { message, okOf } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 
 interface Opened {
@@ -44,81 +44,26 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'natter-conformance-'));
 }
 
-describeLogStoreConformance('SQLite', async () => {
+/** Stores in a directory of their own, removed on close: a conformance suite's handle. */
+async function openInTempDir(): Promise<Opened> {
   const dir = await tempDir();
   const opened = openAt(dir);
   return {
-    store: opened.store,
-    accounts: opened.accounts,
+    ...opened,
     async close() {
       await opened.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
-
-describeAnnotationsConformance('SQLite', async () => {
-  const dir = await tempDir();
-  const opened = openAt(dir);
-  return {
-    store: opened.store,
-    accounts: opened.accounts,
-    async close() {
-      await opened.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-describeSearchConformance('SQLite', async () => {
-  const dir = await tempDir();
-  const opened = openAt(dir);
-  return {
-    store: opened.store,
-    search: opened.search,
-    async close() {
-      await opened.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-describeThreadsConformance('SQLite', async () => {
-  const dir = await tempDir();
-  const opened = openAt(dir);
-  return {
-    store: opened.store,
-    accounts: opened.accounts,
-    async close() {
-      await opened.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-function okOf(result: WriteResult | undefined): WriteOutcome {
-  if (!result?.ok) throw new Error(`expected ok, got ${JSON.stringify(result)}`);
-  return result.value;
 }
 
-function message(
-  conversationId: string,
-  senderId: string,
-  body: string,
-  clientMsgId: string = randomUUID(),
-): AppendOp {
-  return {
-    kind: 'append',
-    eventKind: 'message',
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId,
-    body,
-    refSeq: null,
-    metadata: null,
-  };
-}
+describeLogStoreConformance('SQLite', openInTempDir);
+
+describeAnnotationsConformance('SQLite', openInTempDir);
+
+describeSearchConformance('SQLite', openInTempDir);
+
+describeThreadsConformance('SQLite', openInTempDir);
 
 describe('SQLite log store specifics', () => {
   const dirs: string[] = [];
@@ -160,7 +105,7 @@ describe('SQLite log store specifics', () => {
       (await store.commit([{ kind: 'create_group', creatorId: alice, title: 'G', memberIds: [bob] }]))[0],
     ).conversationId;
     const sent = await store.commit([
-      message(direct, alice, 'persist me', 'cm-1'),
+      message(direct, alice, 'persist me', { clientMsgId: 'cm-1' }),
       message(group, bob, 'and me'),
     ]);
     await store.commit([{ kind: 'cursor', conversationId: direct, userId: bob, delivered: 2, read: 2 }]);
@@ -199,7 +144,9 @@ describe('SQLite log store specifics', () => {
       (await reopened.store.commit([{ kind: 'create_direct', userId: bob, peerId: alice }]))[0],
     );
     expect(again).toMatchObject({ conversationId: direct, duplicate: true });
-    const retry = okOf((await reopened.store.commit([message(direct, alice, 'persist me', 'cm-1')]))[0]);
+    const retry = okOf(
+      (await reopened.store.commit([message(direct, alice, 'persist me', { clientMsgId: 'cm-1' })]))[0],
+    );
     expect(retry.duplicate).toBe(true);
     expect(retry.events).toEqual(okOf(sent[0]).events);
     const next = okOf((await reopened.store.commit([message(direct, bob, 'after reopen')]))[0]);
@@ -223,7 +170,7 @@ describe('SQLite log store specifics', () => {
     const unbindable = { ...message(conv, bob, 'x'), body: {} as unknown as string };
     await expect(
       store.commit([
-        message(conv, alice, 'would be seq 2', 'cm-lost'),
+        message(conv, alice, 'would be seq 2', { clientMsgId: 'cm-lost' }),
         { kind: 'create_direct', userId: alice, peerId: bob },
         unbindable,
       ]),
@@ -236,7 +183,9 @@ describe('SQLite log store specifics', () => {
     ]);
 
     // The writer carries on gap-free, and the lost message was never stored.
-    const retried = okOf((await store.commit([message(conv, alice, 'would be seq 2', 'cm-lost')]))[0]);
+    const retried = okOf(
+      (await store.commit([message(conv, alice, 'would be seq 2', { clientMsgId: 'cm-lost' })]))[0],
+    );
     expect(retried.duplicate).toBe(false);
     expect(retried.events[0]?.seq).toBe(2);
     expect(await store.latestPosition(alice)).toBe(position + 1);

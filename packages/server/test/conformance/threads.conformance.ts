@@ -1,15 +1,35 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ChatEvent,
   type ConversationSummary,
-  NatterError,
   THREAD_PARTICIPANTS_SHOWN,
   type ThreadSummary,
 } from '@natter/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventPage, LogStore } from '../../src/store/log-store.js';
-import type { AppendOp, WriteOp, WriteOutcome, WriteResult } from '../../src/store/write-ops.js';
+import type { AppendOp, WriteOp, WriteResult } from '../../src/store/write-ops.js';
 import type { LogStoreHandle } from './log-store.conformance.js';
+import {
+  agreedField,
+  append,
+  at,
+  createGroup,
+  del,
+  fetched,
+  history,
+  ids,
+  message,
+  okOf,
+  only,
+  range,
+  refusal,
+  reject,
+  run,
+  send,
+  summary,
+  synced,
+  uid,
+  unknownConversation,
+} from './store-ops.js';
 
 /**
  * Threads as the LogStore port promises them: a reply in a thread is a conversation event like
@@ -22,76 +42,8 @@ import type { LogStoreHandle } from './log-store.conformance.js';
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function uid(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 12)}`;
-}
-
-function ids<const T extends readonly string[]>(...names: T): { [K in keyof T]: string } {
-  return names.map((n) => uid(n)) as { [K in keyof T]: string };
-}
-
-function unknownConversation(): string {
-  return `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-}
-
-function okOf(result: WriteResult | undefined): WriteOutcome {
-  if (!result) throw new Error('commit returned fewer results than ops');
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-async function run(store: LogStore, op: WriteOp): Promise<WriteOutcome> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  return okOf(results[0]);
-}
-
-async function reject(store: LogStore, op: WriteOp): Promise<NatterError> {
-  const results = await store.commit([op]);
-  expect(results).toHaveLength(1);
-  const result = results[0]!;
-  if (result.ok) throw new Error(`expected an error, got ok: ${JSON.stringify(result.value)}`);
-  expect(result.error).toBeInstanceOf(NatterError);
-  return result.error;
-}
-
-/** An error as a caller can tell it apart: its code and message. */
-async function refusal(store: LogStore, op: WriteOp): Promise<{ code: string; message: string }> {
-  const e = await reject(store, op);
-  return { code: e.code, message: e.message };
-}
-
-function only(outcome: WriteOutcome): ChatEvent {
-  expect(outcome.events).toHaveLength(1);
-  return outcome.events[0]!;
-}
-
-function append(
-  conversationId: string,
-  senderId: string,
-  eventKind: AppendOp['eventKind'],
-  fields: Partial<AppendOp> = {},
-): AppendOp {
-  return {
-    kind: 'append',
-    eventKind,
-    conversationId,
-    senderId,
-    deviceId: null,
-    clientMsgId: randomUUID(),
-    body: null,
-    refSeq: null,
-    metadata: null,
-    ...fields,
-  };
-}
-
-const message = (conv: string, sender: string, body: string, fields: Partial<AppendOp> = {}) =>
-  append(conv, sender, 'message', { body, ...fields });
 const reply = (conv: string, sender: string, root: number, body: string, fields: Partial<AppendOp> = {}) =>
   message(conv, sender, body, { threadRoot: root, ...fields });
-const del = (conv: string, sender: string, target: number) =>
-  append(conv, sender, 'delete', { refSeq: target });
 const threadRead = (conversationId: string, userId: string, rootSeq: number, threadSeq: number): WriteOp => ({
   kind: 'thread_read',
   conversationId,
@@ -100,22 +52,8 @@ const threadRead = (conversationId: string, userId: string, rootSeq: number, thr
   threadSeq,
 });
 
-async function send(
-  store: LogStore,
-  conv: string,
-  sender: string,
-  body = 'hi',
-  fields: Partial<AppendOp> = {},
-): Promise<ChatEvent> {
-  return only(await run(store, message(conv, sender, body, fields)));
-}
-
 async function replyIn(store: LogStore, conv: string, sender: string, root: number, body = 'in thread') {
   return only(await run(store, reply(conv, sender, root, body)));
-}
-
-async function createGroup(store: LogStore, creatorId: string, memberIds: string[]): Promise<string> {
-  return (await run(store, { kind: 'create_group', creatorId, title: 'g', memberIds })).conversationId;
 }
 
 async function addMember(store: LogStore, conv: string, actorId: string, userId: string): Promise<number> {
@@ -127,54 +65,14 @@ async function removeMember(store: LogStore, conv: string, actorId: string, user
   return only(await run(store, { kind: 'remove_member', actorId, conversationId: conv, userId })).seq;
 }
 
-async function summary(store: LogStore, userId: string, conv: string): Promise<ConversationSummary> {
-  const s = await store.conversationFor(userId, conv);
-  if (!s) throw new Error(`conversationFor returned null for ${userId} in ${conv}`);
-  return s;
-}
-
-/** Every event the user may see, through fetchAfter. */
-async function fetched(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.fetchAfter(userId, conv, 0, 100);
-  if (!page || page.hasMore) throw new Error('expected the whole conversation in one page');
-  return page.events;
-}
-
-/** The same through historyBefore (newest page). */
-async function history(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.historyBefore(userId, conv, null, 100);
-  if (!page || page.hasMore) throw new Error('expected the whole conversation in one page');
-  return page.events;
-}
-
-/** The same through syncSince from scratch. */
-async function synced(store: LogStore, userId: string, conv: string): Promise<ChatEvent[]> {
-  const page = await store.syncSince(userId, 0, 0, 100, 100);
-  return page.events.filter((e) => e.conversation_id === conv);
-}
-
-function at(events: ChatEvent[], seq: number): ChatEvent {
-  const found = events.find((e) => e.seq === seq);
-  if (!found) throw new Error(`seq ${seq} is not among ${events.map((e) => e.seq).join(',')}`);
-  return found;
-}
-
 /** The thread summary on a root as each of the three reads returns it (they must agree). */
-async function threadOf(
+function threadOf(
   store: LogStore,
   userId: string,
   conv: string,
   root: number,
 ): Promise<ThreadSummary | undefined> {
-  const views = [
-    at(await fetched(store, userId, conv), root),
-    at(await history(store, userId, conv), root),
-    at(await synced(store, userId, conv), root),
-  ];
-  expect(views[1]!.thread, 'historyBefore agrees with fetchAfter').toEqual(views[0]!.thread);
-  expect(views[2]!.thread, 'syncSince agrees with fetchAfter').toEqual(views[0]!.thread);
-  expect('thread' in views[0]!).toBe(views[0]!.thread !== undefined);
-  return views[0]!.thread;
+  return agreedField(store, userId, conv, root, 'thread');
 }
 
 /** The whole thread as threadBefore pages it (newest page first), ascending by thread seq. */
@@ -200,10 +98,6 @@ async function wholeThread(
 }
 
 const threadSeqs = (events: ChatEvent[]) => events.map((e) => e.data?.thread?.seq);
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationSummary, EventFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendMessage } from '../helpers/chat-requests.js';
 import { closeAll, expectAck, expectError, TestClient } from '../helpers/client.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import {
@@ -40,13 +41,7 @@ describe.each([
       { token: await signToken(actor), body },
     );
   const send = (client: TestClient, conversation: string, mentions: string[]) =>
-    client.request({
-      type: 'send',
-      conversation_id: conversation,
-      client_msg_id: randomUUID(),
-      body: 'heads up',
-      mentions,
-    });
+    sendMessage(client, conversation, 'heads up', { mentions });
 
   it.skipIf(postgres && adminUrl === null)(
     'only admins and owners set it; then only they may mention @all or @here',

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AckFrame,
-  type ChatEvent,
   type ConversationSummary,
   type ErrorFrame,
   type EventFrame,
   MAX_PINS,
-  type ServerFrame,
   type ServerPingFrame,
 } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AckedEvent, changeMember, expectAckedEvent, summaryOf } from '../helpers/chat-requests.js';
 import { closeAll, expectAck, expectError, expectFrame, TestClient } from '../helpers/client.js';
+import { expectNothingReached, unknownConversationId, withoutRe } from '../helpers/members-only.js';
 import {
   api,
   createDirect,
@@ -20,12 +20,6 @@ import {
   type TestServer,
   uid,
 } from '../helpers/server.js';
-
-/** An error as a client can compare it: everything but the request id it answers. */
-const withoutRe = (frame: ServerFrame) => {
-  const { re: _re, ...rest } = expectFrame(frame, 'error');
-  return rest;
-};
 
 /** Pins (a conversation's list of pinned messages) and each member's notification level. */
 describe('pins and notification levels', () => {
@@ -58,10 +52,8 @@ describe('pins and notification levels', () => {
     conv: string,
     target: number,
     action: 'pin' | 'unpin' = 'pin',
-  ): Promise<AckFrame & { event: ChatEvent }> {
-    const ack = expectAck(await pin(c, conv, target, action));
-    expect(ack.event, 'the ack of a pin carries the event').toBeDefined();
-    return ack as AckFrame & { event: ChatEvent };
+  ): Promise<AckedEvent> {
+    return expectAckedEvent(await pin(c, conv, target, action), 'a pin');
   }
 
   const setNotifications = (c: TestClient, conv: string, level: string) =>
@@ -69,20 +61,6 @@ describe('pins and notification levels', () => {
 
   const call = async <T = unknown>(user: string, method: string, path: string, body?: unknown) =>
     api<T>(server.httpUrl, method, path, { token: await signToken(user), body });
-
-  const removeMember = async (conv: string, actor: string, user: string): Promise<number> => {
-    const res = await call<{ seq: number }>(actor, 'DELETE', `/v1/conversations/${conv}/members/${user}`);
-    expect(res.status).toBe(200);
-    return res.body.seq;
-  };
-
-  const summaryOf = async (c: TestClient, conv: string, since?: string): Promise<ConversationSummary> => {
-    const s = expectFrame(await c.sync(since), 'sync_result').conversations.find(
-      (x) => x.conversation_id === conv,
-    );
-    if (!s) throw new Error(`no summary of ${conv}`);
-    return s;
-  };
 
   const pinnedOf = async (c: TestClient, conv: string) => (await summaryOf(c, conv)).pinned;
 
@@ -338,7 +316,7 @@ describe('pins and notification levels', () => {
         const msg = await o.sendOk(conv, 'pinned for members');
         await pinOk(o, conv, msg.seq);
         expect(await pinnedOf(m1, conv)).toEqual([msg.seq]);
-        const removal = await removeMember(conv, owner, member);
+        const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, member);
         expect(await summaryOf(m1, conv, token)).toMatchObject({ left_seq: removal, pinned: [] });
       } finally {
         await closeAll(all);
@@ -391,11 +369,11 @@ describe('pins and notification levels', () => {
     const { owner, admin, conv, o, ad, all } = await setup();
     const stranger = uid('stranger');
     const x = await TestClient.open(server.wsUrl, { user: stranger });
-    const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const ghost = unknownConversationId();
     try {
       const msg = await o.sendOk(conv, 'members only');
       await pinOk(ad, conv, msg.seq);
-      const removal = await removeMember(conv, owner, admin);
+      const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, admin);
       const marks = new Map([
         [x, x.mark()],
         [ad, ad.mark()],
@@ -435,24 +413,16 @@ describe('pins and notification levels', () => {
       // Members go on pinning; the outsiders hear nothing of it (a direct message sent after is the barrier).
       const later = await o.sendOk(conv, 'later');
       await pinOk(o, conv, later.seq);
-      for (const [outsider, user] of [
-        [x, stranger],
-        [ad, admin],
-      ] as const) {
-        const direct = await createDirect(server.httpUrl, owner, user);
-        const barrier = await o.sendOk(direct, 'barrier');
-        await outsider.waitFor(
-          (f) => f.type === 'event' && f.event.conversation_id === direct && f.event.seq === barrier.seq,
-        );
-        const leaked = outsider.frames
-          .slice(marks.get(outsider))
-          .filter(
-            (f) =>
-              (f.type === 'event' && f.event.conversation_id === conv && f.event.seq > removal) ||
-              ((f.type === 'receipt' || f.type === 'typing') && f.conversation_id === conv),
-          );
-        expect(leaked).toEqual([]);
-      }
+      await expectNothingReached(server.httpUrl, {
+        conv,
+        after: removal,
+        sender: [o, owner],
+        outsiders: [
+          [x, stranger],
+          [ad, admin],
+        ],
+        marks,
+      });
       const history = await o.fullHistory(conv);
       expect(
         history.filter((e) => e.kind === 'pinned' || e.kind === 'unpinned').map((e) => e.ref_seq),

@@ -1,39 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AckFrame,
-  type ChatEvent,
-  type ConversationSummary,
-  type ErrorFrame,
-  type EventFrame,
-  MAX_MENTIONS,
-  QUOTE_MAX_CHARS,
-  type ServerFrame,
-} from '@natter/protocol';
+import { type EventFrame, MAX_MENTIONS, QUOTE_MAX_CHARS } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAll, expectAck, expectError, expectFrame, TestClient } from '../helpers/client.js';
 import {
-  api,
-  createDirect,
-  createGroup,
-  signToken,
-  startTestServer,
-  type TestServer,
-  uid,
-} from '../helpers/server.js';
-
-/** An error as a client can compare it: everything but the request id it answers. */
-const withoutRe = (frame: ServerFrame) => {
-  const { re: _re, ...rest } = expectFrame(frame, 'error');
-  return rest;
-};
-
-interface SendOptions {
-  replyTo?: number;
-  mentions?: string[];
-  metadata?: Record<string, unknown>;
-  contentType?: string;
-  cmid?: string;
-}
+  type AckedEvent,
+  changeMember,
+  deleteMessage,
+  editMessage,
+  expectAckedEvent,
+  messageIn,
+  type SendOptions,
+  sendMessage,
+  summaryOf,
+} from '../helpers/chat-requests.js';
+import { closeAll, expectAck, expectError, expectFrame, TestClient } from '../helpers/client.js';
+import { expectNothingReached, unknownConversationId, withoutRe } from '../helpers/members-only.js';
+import { createDirect, createGroup, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 /** Replies carry a quote of their parent; mentions name members and are counted per reader. */
 describe('replies and mentions', () => {
@@ -45,20 +26,6 @@ describe('replies and mentions', () => {
     await server?.dispose();
   });
 
-  const send = (c: TestClient, conv: string, body: string, options: SendOptions = {}) => {
-    const frame: { type: string; [k: string]: unknown } = {
-      type: 'send',
-      conversation_id: conv,
-      client_msg_id: options.cmid ?? randomUUID(),
-      body,
-    };
-    if (options.replyTo !== undefined) frame.reply_to = options.replyTo;
-    if (options.mentions !== undefined) frame.mentions = options.mentions;
-    if (options.metadata !== undefined) frame.metadata = options.metadata;
-    if (options.contentType !== undefined) frame.content_type = options.contentType;
-    return c.request<AckFrame | ErrorFrame>(frame);
-  };
-
   /** A reply that must be acked with the stored event. */
   async function replyOk(
     c: TestClient,
@@ -66,43 +33,12 @@ describe('replies and mentions', () => {
     body: string,
     replyTo: number,
     options: SendOptions = {},
-  ): Promise<AckFrame & { event: ChatEvent }> {
-    const ack = expectAck(await send(c, conv, body, { ...options, replyTo }));
-    expect(ack.event, 'the ack of a reply carries the event').toBeDefined();
-    return ack as AckFrame & { event: ChatEvent };
+  ): Promise<AckedEvent> {
+    return expectAckedEvent(await sendMessage(c, conv, body, { ...options, replyTo }), 'a reply');
   }
 
-  const edit = (c: TestClient, conv: string, target: number, body: string) =>
-    c.request({ type: 'edit', conversation_id: conv, client_msg_id: randomUUID(), target_seq: target, body });
-  const del = (c: TestClient, conv: string, target: number) =>
-    c.request({ type: 'delete', conversation_id: conv, client_msg_id: randomUUID(), target_seq: target });
   const read = async (c: TestClient, conv: string, seq: number) =>
     expectFrame(await c.request({ type: 'receipt', conversation_id: conv, kind: 'read', seq }), 'ok');
-
-  const member = async (method: 'POST' | 'DELETE', conv: string, actor: string, user: string) => {
-    const res = await api<{ seq: number }>(
-      server.httpUrl,
-      method,
-      method === 'POST' ? `/v1/conversations/${conv}/members` : `/v1/conversations/${conv}/members/${user}`,
-      { token: await signToken(actor), body: method === 'POST' ? { user_id: user } : undefined },
-    );
-    expect(res.status).toBe(200);
-    return res.body.seq;
-  };
-
-  const messageIn = (events: ChatEvent[], seq: number): ChatEvent => {
-    const found = events.find((e) => e.seq === seq);
-    if (!found) throw new Error(`seq ${seq} is not among ${events.map((e) => e.seq).join(',')}`);
-    return found;
-  };
-
-  const summaryOf = async (c: TestClient, conv: string, since?: string): Promise<ConversationSummary> => {
-    const s = expectFrame(await c.sync(since), 'sync_result').conversations.find(
-      (x) => x.conversation_id === conv,
-    );
-    if (!s) throw new Error(`no summary of ${conv}`);
-    return s;
-  };
 
   async function setup() {
     const [owner, alice, bob, carol] = [uid('owner'), uid('alice'), uid('bob'), uid('carol')];
@@ -120,9 +56,9 @@ describe('replies and mentions', () => {
       const { alice, bob, conv, o, a, b1, b2, all } = await setup();
       try {
         const parent = await a.sendOk(conv, 'first draft');
-        const edited = expectAck(await edit(a, conv, parent.seq, 'second draft'));
+        const edited = expectAck(await editMessage(a, conv, parent.seq, 'second draft'));
         expect('event' in edited, 'an edit is acked without the event').toBe(false);
-        expectAck(await edit(a, conv, parent.seq, 'final text'));
+        expectAck(await editMessage(a, conv, parent.seq, 'final text'));
         const marks = new Map(all.map((client) => [client, client.mark()] as const));
         const reply = await replyOk(b1, conv, 'my answer', parent.seq);
         expect(reply).toMatchObject({ duplicate: false, conversation_id: conv });
@@ -149,7 +85,7 @@ describe('replies and mentions', () => {
           expect(pushed.event).toEqual(reply.event);
         }
         // The quote is a copy: a later edit of the parent leaves it as it was.
-        expectAck(await edit(a, conv, parent.seq, 'edited after the reply'));
+        expectAck(await editMessage(a, conv, parent.seq, 'edited after the reply'));
         for (const events of [
           await o.fullHistory(conv),
           expectFrame(await o.fetch(conv, 0), 'events').events,
@@ -157,7 +93,7 @@ describe('replies and mentions', () => {
           expect(messageIn(events, reply.seq).data?.reply_to?.body).toBe('final text');
         }
         // A send without reply_to is acked without the event.
-        const plain = expectAck(await send(a, conv, 'plain'));
+        const plain = expectAck(await sendMessage(a, conv, 'plain'));
         expect('event' in plain).toBe(false);
       } finally {
         await closeAll(all);
@@ -167,12 +103,12 @@ describe('replies and mentions', () => {
     it('content_type: text is stored when given; anything else is bad_request', async () => {
       const { conv, o, a, all } = await setup();
       try {
-        const typed = expectAck(await send(a, conv, 'typed', { contentType: 'text' }));
+        const typed = expectAck(await sendMessage(a, conv, 'typed', { contentType: 'text' }));
         const untyped = await a.sendOk(conv, 'untyped');
         const history = await o.fullHistory(conv);
         expect(messageIn(history, typed.seq).data).toEqual({ content_type: 'text' });
         expect(messageIn(history, untyped.seq).data ?? {}).not.toHaveProperty('content_type');
-        expectError(await send(a, conv, '<b>x</b>', { contentType: 'html' }), 'bad_request');
+        expectError(await sendMessage(a, conv, '<b>x</b>', { contentType: 'html' }), 'bad_request');
       } finally {
         await closeAll(all);
       }
@@ -207,11 +143,11 @@ describe('replies and mentions', () => {
       let l: TestClient | undefined;
       try {
         const early = await a.sendOk(conv, 'said before the newcomer');
-        await member('POST', conv, owner, late);
+        await changeMember(server.httpUrl, 'POST', conv, owner, late);
         l = await TestClient.open(server.wsUrl, { user: late });
         const [lMark, bMark] = [l.mark(), b1.mark()];
         const reply = await replyOk(a, conv, 'about that', early.seq);
-        const fixed = expectAck(await edit(a, conv, early.seq, 'a corrected secret'));
+        const fixed = expectAck(await editMessage(a, conv, early.seq, 'a corrected secret'));
         const pushedTo = async (c: TestClient, from: number, seq: number) =>
           (await c.waitFor<EventFrame>((f) => f.type === 'event' && f.event.seq === seq, { from })).event;
         expect((await pushedTo(l, lMark, reply.seq)).data?.reply_to).toEqual({
@@ -240,12 +176,15 @@ describe('replies and mentions', () => {
       try {
         const early = await a.sendOk(conv, 'before the newcomer');
         const doomed = await a.sendOk(conv, 'to be deleted');
-        const edited = expectAck(await edit(a, conv, early.seq, 'edited'));
-        const deleted = expectAck(await del(a, conv, doomed.seq));
-        const joined = await member('POST', conv, owner, late);
+        const edited = expectAck(await editMessage(a, conv, early.seq, 'edited'));
+        const deleted = expectAck(await deleteMessage(a, conv, doomed.seq));
+        const joined = await changeMember(server.httpUrl, 'POST', conv, owner, late);
         l = await TestClient.open(server.wsUrl, { user: late });
         const visible = await o.sendOk(conv, 'after the newcomer');
-        const missing = expectError(await send(b1, conv, 'x', { replyTo: visible.seq + 1000 }), 'not_found');
+        const missing = expectError(
+          await sendMessage(b1, conv, 'x', { replyTo: visible.seq + 1000 }),
+          'not_found',
+        );
         const cases: Array<[TestClient, number, string]> = [
           [b1, 1, 'the created event'],
           [b1, doomed.seq, 'a deleted message'],
@@ -260,7 +199,7 @@ describe('replies and mentions', () => {
           const cmid = randomUUID();
           refusedIds.push(cmid);
           const refused = expectError(
-            await send(client, conv, 'orphan', { replyTo: target, cmid }),
+            await sendMessage(client, conv, 'orphan', { replyTo: target, cmid }),
             'not_found',
           );
           expect(withoutRe(refused), what).toEqual(withoutRe(missing));
@@ -288,7 +227,7 @@ describe('replies and mentions', () => {
           metadata: { card: 'x' },
         });
         const r3 = await replyOk(c, conv, 'reply elsewhere', other.seq);
-        expectAck(await del(a, conv, parent.seq));
+        expectAck(await deleteMessage(a, conv, parent.seq));
         const wiped = { seq: parent.seq, sender_id: alice, body: null, deleted: true };
         for (const reader of [o, b1, c]) {
           for (const [how, events] of [
@@ -321,9 +260,9 @@ describe('replies and mentions', () => {
         const cmid = randomUUID();
         const original = await replyOk(b1, conv, 'answer', parent.seq, { cmid });
         expect(original.duplicate).toBe(false);
-        expectAck(await edit(a, conv, parent.seq, 'question, edited'));
+        expectAck(await editMessage(a, conv, parent.seq, 'question, edited'));
         for (const client of [b1, b2]) {
-          const retry = expectAck(await send(client, conv, 'answer', { replyTo: parent.seq, cmid }));
+          const retry = expectAck(await sendMessage(client, conv, 'answer', { replyTo: parent.seq, cmid }));
           expect(retry).toMatchObject({ duplicate: true, seq: original.seq, client_msg_id: cmid });
           expect(retry.event).toEqual(original.event);
         }
@@ -342,7 +281,7 @@ describe('replies and mentions', () => {
       try {
         const mentions = [carol, '@here', bob, '@all', alice];
         const mark = b1.mark();
-        const ack = expectAck(await send(a, conv, 'hey', { mentions }));
+        const ack = expectAck(await sendMessage(a, conv, 'hey', { mentions }));
         const pushed = await b1.waitFor<EventFrame>((f) => f.type === 'event' && f.event.seq === ack.seq, {
           from: mark,
         });
@@ -350,18 +289,21 @@ describe('replies and mentions', () => {
         expect(messageIn(await c.fullHistory(conv), ack.seq).data?.mentions).toEqual(mentions);
         // @all / @here in a direct conversation.
         const direct = await createDirect(server.httpUrl, alice, bob);
-        expectAck(await send(a, direct, 'you two', { mentions: ['@all', '@here', bob] }));
+        expectAck(await sendMessage(a, direct, 'you two', { mentions: ['@all', '@here', bob] }));
 
         const stranger = uid('stranger');
-        const nonMember = expectError(await send(a, conv, 'x', { mentions: [bob, stranger] }), 'bad_request');
+        const nonMember = expectError(
+          await sendMessage(a, conv, 'x', { mentions: [bob, stranger] }),
+          'bad_request',
+        );
         expect(nonMember.message).toContain(stranger);
-        expectError(await send(a, direct, 'x', { mentions: [carol] }), 'bad_request');
-        await member('DELETE', conv, owner, carol);
-        const former = expectError(await send(a, conv, 'x', { mentions: [carol] }), 'bad_request');
+        expectError(await sendMessage(a, direct, 'x', { mentions: [carol] }), 'bad_request');
+        await changeMember(server.httpUrl, 'DELETE', conv, owner, carol);
+        const former = expectError(await sendMessage(a, conv, 'x', { mentions: [carol] }), 'bad_request');
         expect(former.message).toContain(carol);
-        expectError(await send(a, conv, 'x', { mentions: [bob, bob] }), 'bad_request');
+        expectError(await sendMessage(a, conv, 'x', { mentions: [bob, bob] }), 'bad_request');
         const tooMany = Array.from({ length: MAX_MENTIONS + 1 }, (_, i) => (i === 0 ? bob : uid('m')));
-        expectError(await send(a, conv, 'x', { mentions: tooMany }), 'bad_request');
+        expectError(await sendMessage(a, conv, 'x', { mentions: tooMany }), 'bad_request');
         expect((await o.fullHistory(conv)).filter((e) => e.body === 'x')).toEqual([]);
       } finally {
         await closeAll(all);
@@ -372,11 +314,11 @@ describe('replies and mentions', () => {
       const { owner, bob, conv, o, a, b1, b2, c, all } = await setup();
       try {
         // Bob's own mention of himself never counts (and his send moves his read cursor).
-        expectAck(await send(b1, conv, 'note to self', { mentions: [bob] }));
-        expectAck(await send(o, conv, 'for bob', { mentions: [bob] }));
-        const m2 = expectAck(await send(a, conv, 'for all', { mentions: ['@all'] }));
-        const m3 = expectAck(await send(a, conv, 'for those here', { mentions: ['@here'] }));
-        expectAck(await send(a, conv, 'for the owner', { mentions: [owner] }));
+        expectAck(await sendMessage(b1, conv, 'note to self', { mentions: [bob] }));
+        expectAck(await sendMessage(o, conv, 'for bob', { mentions: [bob] }));
+        const m2 = expectAck(await sendMessage(a, conv, 'for all', { mentions: ['@all'] }));
+        const m3 = expectAck(await sendMessage(a, conv, 'for those here', { mentions: ['@here'] }));
+        expectAck(await sendMessage(a, conv, 'for the owner', { mentions: [owner] }));
         await c.sendOk(conv, 'plain');
         for (const device of [b1, b2])
           expect(await summaryOf(device, conv)).toMatchObject({ unread: 5, mentions: 3 });
@@ -392,7 +334,7 @@ describe('replies and mentions', () => {
         for (const device of [b1, b2])
           expect(await summaryOf(device, conv)).toMatchObject({ unread: 2, mentions: 0 });
         // A new one counts again; reading to the end clears it.
-        const m6 = expectAck(await send(c, conv, 'again', { mentions: [bob] }));
+        const m6 = expectAck(await sendMessage(c, conv, 'again', { mentions: [bob] }));
         expect((await summaryOf(b1, conv)).mentions).toBe(1);
         await read(b1, conv, m6.seq);
         expect(await summaryOf(b2, conv)).toMatchObject({ unread: 0, mentions: 0 });
@@ -407,16 +349,16 @@ describe('replies and mentions', () => {
       let l: TestClient | undefined;
       try {
         const bob = b1.ready!.user_id;
-        const m1 = expectAck(await send(o, conv, 'one', { mentions: [bob] }));
-        expectAck(await send(o, conv, 'two', { mentions: [bob, '@all'] }));
+        const m1 = expectAck(await sendMessage(o, conv, 'one', { mentions: [bob] }));
+        expectAck(await sendMessage(o, conv, 'two', { mentions: [bob, '@all'] }));
         expect((await summaryOf(b1, conv)).mentions).toBe(2);
-        expectAck(await del(o, conv, m1.seq));
+        expectAck(await deleteMessage(o, conv, m1.seq));
         expect((await summaryOf(b1, conv)).mentions).toBe(1);
 
-        await member('POST', conv, owner, late);
+        await changeMember(server.httpUrl, 'POST', conv, owner, late);
         l = await TestClient.open(server.wsUrl, { user: late });
         expect((await summaryOf(l, conv)).mentions).toBe(0);
-        expectAck(await send(o, conv, 'welcome', { mentions: [late] }));
+        expectAck(await sendMessage(o, conv, 'welcome', { mentions: [late] }));
         expect(await summaryOf(l, conv)).toMatchObject({ mentions: 1, unread: 1 });
         expect((await summaryOf(b1, conv)).mentions).toBe(1);
       } finally {
@@ -428,12 +370,12 @@ describe('replies and mentions', () => {
       const { owner, bob, conv, o, a, b1, all } = await setup();
       try {
         const token = expectFrame(await b1.sync(), 'sync_result').token;
-        expectAck(await send(o, conv, 'bob, look', { mentions: [bob] }));
-        expectAck(await send(a, conv, 'everyone', { mentions: ['@all'] }));
-        const removal = await member('DELETE', conv, owner, bob);
-        expectAck(await send(o, conv, 'everyone again', { mentions: ['@all'] }));
-        expectAck(await send(a, conv, 'those here', { mentions: ['@here'] }));
-        const refused = expectError(await send(o, conv, 'bob?', { mentions: [bob] }), 'bad_request');
+        expectAck(await sendMessage(o, conv, 'bob, look', { mentions: [bob] }));
+        expectAck(await sendMessage(a, conv, 'everyone', { mentions: ['@all'] }));
+        const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, bob);
+        expectAck(await sendMessage(o, conv, 'everyone again', { mentions: ['@all'] }));
+        expectAck(await sendMessage(a, conv, 'those here', { mentions: ['@here'] }));
+        const refused = expectError(await sendMessage(o, conv, 'bob?', { mentions: [bob] }), 'bad_request');
         expect(refused.message).toContain(bob);
         expect(await summaryOf(b1, conv, token)).toMatchObject({ left_seq: removal, mentions: 2 });
       } finally {
@@ -446,10 +388,10 @@ describe('replies and mentions', () => {
     const { owner, alice, bob, conv, o, a, b1, all } = await setup();
     const stranger = uid('stranger');
     const x = await TestClient.open(server.wsUrl, { user: stranger });
-    const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const ghost = unknownConversationId();
     try {
       const parent = await a.sendOk(conv, 'members only');
-      const removal = await member('DELETE', conv, owner, bob);
+      const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, bob);
       const marks = new Map([
         [x, x.mark()],
         [b1, b1.mark()],
@@ -462,31 +404,25 @@ describe('replies and mentions', () => {
           { mentions: ['@all'], replyTo: parent.seq },
         ];
         for (const options of attempts) {
-          const none = withoutRe(expectError(await send(outsider, ghost, 'intrude', options), 'not_found'));
-          const refused = expectError(await send(outsider, conv, 'intrude', options), 'not_found');
+          const none = withoutRe(
+            expectError(await sendMessage(outsider, ghost, 'intrude', options), 'not_found'),
+          );
+          const refused = expectError(await sendMessage(outsider, conv, 'intrude', options), 'not_found');
           expect(withoutRe(refused), JSON.stringify(options)).toEqual(none);
         }
       }
       // Members go on; the outsiders hear nothing of it (a direct message sent after is the barrier).
       await replyOk(o, conv, 'later', parent.seq, { mentions: ['@all'] });
-      for (const [outsider, user] of [
-        [x, stranger],
-        [b1, bob],
-      ] as const) {
-        const direct = await createDirect(server.httpUrl, owner, user);
-        const barrier = await o.sendOk(direct, 'barrier');
-        await outsider.waitFor(
-          (f) => f.type === 'event' && f.event.conversation_id === direct && f.event.seq === barrier.seq,
-        );
-        const leaked = outsider.frames
-          .slice(marks.get(outsider))
-          .filter(
-            (f) =>
-              (f.type === 'event' && f.event.conversation_id === conv && f.event.seq > removal) ||
-              ((f.type === 'receipt' || f.type === 'typing') && f.conversation_id === conv),
-          );
-        expect(leaked).toEqual([]);
-      }
+      await expectNothingReached(server.httpUrl, {
+        conv,
+        after: removal,
+        sender: [o, owner],
+        outsiders: [
+          [x, stranger],
+          [b1, bob],
+        ],
+        marks,
+      });
       const history = await o.fullHistory(conv);
       expect(history.filter((e) => e.body === 'intrude')).toEqual([]);
     } finally {

@@ -1,32 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type {
-  AckFrame,
   ChatEvent,
   ConversationSummary,
   ErrorFrame,
   EventFrame,
   EventsFrame,
-  ServerFrame,
   ThreadReceiptFrame,
 } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AckedEvent,
+  changeMember,
+  deleteMessage,
+  expectAckedEvent,
+  messageIn,
+  type SendOptions,
+  sendMessage,
+  summaryOf,
+} from '../helpers/chat-requests.js';
 import { closeAll, expectAck, expectError, expectFrame, TestClient } from '../helpers/client.js';
-import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
-
-/** An error as a client can compare it: everything but the request id it answers. */
-const withoutRe = (frame: ServerFrame) => {
-  const { re: _re, ...rest } = expectFrame(frame, 'error');
-  return rest;
-};
-
-interface SendOptions {
-  threadRoot?: number;
-  replyTo?: number;
-  mentions?: string[];
-  cmid?: string;
-}
-
-type Reply = AckFrame & { event: ChatEvent };
+import { unknownConversationId, withoutRe } from '../helpers/members-only.js';
+import { createGroup, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 /** Threads over real sockets: a sub-timeline under a root with its own gap-free sequence. */
 describe('threads', () => {
@@ -38,19 +32,6 @@ describe('threads', () => {
     await server?.dispose();
   });
 
-  const send = (c: TestClient, conv: string, body: string, options: SendOptions = {}) => {
-    const frame: { type: string; [k: string]: unknown } = {
-      type: 'send',
-      conversation_id: conv,
-      client_msg_id: options.cmid ?? randomUUID(),
-      body,
-    };
-    if (options.threadRoot !== undefined) frame.thread_root = options.threadRoot;
-    if (options.replyTo !== undefined) frame.reply_to = options.replyTo;
-    if (options.mentions !== undefined) frame.mentions = options.mentions;
-    return c.request<AckFrame | ErrorFrame>(frame);
-  };
-
   /** A reply in the thread under `root` that must be acked with the stored event. */
   async function replyOk(
     c: TestClient,
@@ -58,10 +39,11 @@ describe('threads', () => {
     root: number,
     body: string,
     options: SendOptions = {},
-  ): Promise<Reply> {
-    const ack = expectAck(await send(c, conv, body, { ...options, threadRoot: root }));
-    expect(ack.event, 'the ack of a thread reply carries the event').toBeDefined();
-    return ack as Reply;
+  ): Promise<AckedEvent> {
+    return expectAckedEvent(
+      await sendMessage(c, conv, body, { ...options, threadRoot: root }),
+      'a thread reply',
+    );
   }
 
   const threadHistory = (c: TestClient, conv: string, root: number, before?: number, limit?: number) => {
@@ -92,33 +74,6 @@ describe('threads', () => {
 
   const threadRead = (c: TestClient, conv: string, root: number, threadSeq: number) =>
     c.request({ type: 'thread_read', conversation_id: conv, root_seq: root, thread_seq: threadSeq });
-  const del = (c: TestClient, conv: string, target: number) =>
-    c.request({ type: 'delete', conversation_id: conv, client_msg_id: randomUUID(), target_seq: target });
-
-  const member = async (method: 'POST' | 'DELETE', conv: string, actor: string, user: string) => {
-    const res = await api<{ seq: number }>(
-      server.httpUrl,
-      method,
-      method === 'POST' ? `/v1/conversations/${conv}/members` : `/v1/conversations/${conv}/members/${user}`,
-      { token: await signToken(actor), body: method === 'POST' ? { user_id: user } : undefined },
-    );
-    expect(res.status).toBe(200);
-    return res.body.seq;
-  };
-
-  const messageIn = (events: ChatEvent[], seq: number): ChatEvent => {
-    const found = events.find((e) => e.seq === seq);
-    if (!found) throw new Error(`seq ${seq} is not among ${events.map((e) => e.seq).join(',')}`);
-    return found;
-  };
-
-  const summaryOf = async (c: TestClient, conv: string, since?: string): Promise<ConversationSummary> => {
-    const s = expectFrame(await c.sync(since), 'sync_result').conversations.find(
-      (x) => x.conversation_id === conv,
-    );
-    if (!s) throw new Error(`no summary of ${conv}`);
-    return s;
-  };
 
   /** Each client's change token from before anything was sent: a sync from it returns the events. */
   const origins = new WeakMap<TestClient, string>();
@@ -261,8 +216,8 @@ describe('threads', () => {
           senders.flatMap((sender, n) =>
             Array.from({ length: PER_CLIENT }, (_, i) =>
               i % 4 === 3
-                ? send(sender, conv, `plain ${n}.${i}`)
-                : send(sender, conv, `${n}.${i}`, { threadRoot: i % 3 === 0 ? rootB.seq : rootA.seq }),
+                ? sendMessage(sender, conv, `plain ${n}.${i}`)
+                : sendMessage(sender, conv, `${n}.${i}`, { threadRoot: i % 3 === 0 ? rootB.seq : rootA.seq }),
             ),
           ),
         );
@@ -315,13 +270,13 @@ describe('threads', () => {
             body: 'edited',
           }),
         );
-        expectAck(await del(a, conv, gone.seq));
-        const joined = await member('POST', conv, owner, late);
+        expectAck(await deleteMessage(a, conv, gone.seq));
+        const joined = await changeMember(server.httpUrl, 'POST', conv, owner, late);
         const l = await TestClient.open(server.wsUrl, { user: late });
         all.push(l);
         const root = await o.sendOk(conv, 'root');
         const r1 = await replyOk(b1, conv, root.seq, 'reply');
-        const nothing = withoutRe(await send(l, conv, 'x', { threadRoot: r1.seq + 100 }));
+        const nothing = withoutRe(await sendMessage(l, conv, 'x', { threadRoot: r1.seq + 100 }));
         expect(nothing.code).toBe('not_found');
         for (const [sender, target] of [
           [l, 1],
@@ -330,11 +285,12 @@ describe('threads', () => {
           [l, early.seq],
           [l, joined],
         ] as const) {
-          expect(withoutRe(await send(sender, conv, 'x', { threadRoot: target })), `root ${target}`).toEqual(
-            nothing,
-          );
+          expect(
+            withoutRe(await sendMessage(sender, conv, 'x', { threadRoot: target })),
+            `root ${target}`,
+          ).toEqual(nothing);
         }
-        expectError(await send(a, conv, 'nested', { threadRoot: r1.seq }), 'bad_request');
+        expectError(await sendMessage(a, conv, 'nested', { threadRoot: r1.seq }), 'bad_request');
         // Nothing was stored by any of these; the late joiner may reply under what they can see.
         const h = await o.fullHistory(conv);
         expect(h.at(-1)?.seq).toBe(r1.seq);
@@ -351,12 +307,12 @@ describe('threads', () => {
       const stranger = uid('stranger');
       const x = await TestClient.open(server.wsUrl, { user: stranger });
       all.push(x);
-      const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const ghost = unknownConversationId();
       try {
         const root = await o.sendOk(conv, 'root');
         const r1 = await replyOk(a, conv, root.seq, 'members only');
         await c.waitFor((f) => f.type === 'event' && f.event.seq === r1.seq);
-        const removal = await member('DELETE', conv, owner, c.ready!.user_id);
+        const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, c.ready!.user_id);
         const attempts: Array<(id: string) => Record<string, unknown> & { type: string }> = [
           (id) => ({
             type: 'send',
@@ -425,7 +381,7 @@ describe('threads', () => {
         const lonely = await o.sendOk(conv, 'nobody answers');
         // u1, u2, u1, u3, u4, u5, u6
         const order = [0, 1, 0, 2, 3, 4, 5];
-        const replies: Reply[] = [];
+        const replies: AckedEvent[] = [];
         for (const i of order) replies.push(await replyOk(u[i]!, conv, root.seq, `from u${i + 1}`));
         const last = replies.at(-1)!;
         const common = {
@@ -478,7 +434,7 @@ describe('threads', () => {
       try {
         const root = await a.sendOk(conv, 'root');
         const other = await o.sendOk(conv, 'other root');
-        const replies: Reply[] = [];
+        const replies: AckedEvent[] = [];
         for (let i = 1; i <= 7; i++) {
           replies.push(await replyOk(i % 2 === 0 ? b1 : c, conv, root.seq, `reply ${i}`));
           if (i % 2 === 0) await o.sendOk(conv, `plain ${i}`);
@@ -509,7 +465,7 @@ describe('threads', () => {
           expectError(frame, 'bad_request');
         }
         // not_found for a seq that is no root: nothing there, not a message, a reply; like an unknown conversation.
-        const ghost = `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+        const ghost = unknownConversationId();
         const none = withoutRe(await threadHistory(o, ghost, root.seq));
         expect(none.code).toBe('not_found');
         for (const seq of [1, replies[0]!.seq, 1000]) {
@@ -527,12 +483,12 @@ describe('threads', () => {
         const root = await a.sendOk(conv, 'root');
         const r1 = await replyOk(b1, conv, root.seq, 'one');
         const r2 = await replyOk(c, conv, root.seq, 'two');
-        await member('POST', conv, owner, late);
+        await changeMember(server.httpUrl, 'POST', conv, owner, late);
         const l = await TestClient.open(server.wsUrl, { user: late });
         all.push(l);
         const r3 = await replyOk(b1, conv, root.seq, 'three');
         await l.waitFor((f) => f.type === 'event' && f.event.seq === r3.seq);
-        const removal = await member('DELETE', conv, owner, c.ready!.user_id);
+        const removal = await changeMember(server.httpUrl, 'DELETE', conv, owner, c.ready!.user_id);
         const r4 = await replyOk(o, conv, root.seq, 'four');
         await l.waitFor((f) => f.type === 'event' && f.event.seq === r4.seq);
 
@@ -553,7 +509,7 @@ describe('threads', () => {
         });
         // The late joiner cannot see the root, nor start anything under it.
         expect((await l.fullHistory(conv)).some((e) => e.seq === root.seq)).toBe(false);
-        expectError(await send(l, conv, 'x', { threadRoot: root.seq }), 'not_found');
+        expectError(await sendMessage(l, conv, 'x', { threadRoot: root.seq }), 'not_found');
       } finally {
         await closeAll(all);
       }
@@ -609,7 +565,7 @@ describe('threads', () => {
       const { conv, o, a, b1, b2, c, all } = await setup();
       try {
         const root = await a.sendOk(conv, 'root');
-        const replies: Reply[] = [];
+        const replies: AckedEvent[] = [];
         for (const sender of [a, c, a]) replies.push(await replyOk(sender, conv, root.seq, 'r'));
         expectError(await threadRead(b1, conv, replies[0]!.seq, 1), 'not_found');
         const plain = await o.sendOk(conv, 'no thread here');
@@ -733,7 +689,7 @@ describe('threads', () => {
         const root = await a.sendOk(conv, 'root');
         await replyOk(b1, conv, root.seq, 'one');
         await replyOk(c, conv, root.seq, 'two');
-        await member('POST', conv, owner, late);
+        await changeMember(server.httpUrl, 'POST', conv, owner, late);
         const l1 = await TestClient.open(server.wsUrl, { user: late }, { deviceId: 'l1' });
         all.push(l1);
         const r3 = await replyOk(b1, conv, root.seq, 'three');
@@ -760,7 +716,7 @@ describe('threads', () => {
         const root = await a.sendOk(conv, 'root to delete');
         const r1 = await replyOk(b1, conv, root.seq, 'one');
         const r2 = await replyOk(c, conv, root.seq, 'two');
-        expectAck(await del(a, conv, root.seq));
+        expectAck(await deleteMessage(a, conv, root.seq));
         for (const reader of [o, a, b1, c]) {
           const seen = await rootAsRead(reader, conv, root.seq);
           expect(seen).toMatchObject({ kind: 'message', body: null, deleted: true });
@@ -772,7 +728,7 @@ describe('threads', () => {
           });
           expect(await wholeThread(reader, conv, root.seq)).toEqual([r1.event, r2.event]);
         }
-        expectError(await send(b1, conv, 'too late', { threadRoot: root.seq }), 'not_found');
+        expectError(await sendMessage(b1, conv, 'too late', { threadRoot: root.seq }), 'not_found');
         expect((await rootAsRead(o, conv, root.seq)).thread?.reply_count).toBe(2);
         expect(await summaryOf(a, conv)).toMatchObject({ thread_unread: 2 });
       } finally {
@@ -787,7 +743,7 @@ describe('threads', () => {
         const r1 = await replyOk(b1, conv, root.seq, 'secret reply', { mentions: [alice] });
         const r2 = await replyOk(c, conv, root.seq, 'two');
         expect(await summaryOf(a, conv)).toMatchObject({ thread_unread: 2, mentions: 1 });
-        expectAck(await del(b1, conv, r1.seq));
+        expectAck(await deleteMessage(b1, conv, r1.seq));
         expect(await summaryOf(a, conv)).toMatchObject({ thread_unread: 1, mentions: 0 });
         expect((await rootAsRead(a, conv, root.seq)).thread).toMatchObject({ reply_count: 2, unread: 1 });
         const thread = await wholeThread(o, conv, root.seq);

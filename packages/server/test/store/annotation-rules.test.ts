@@ -1,4 +1,4 @@
-import { type ChatEvent, NatterError, QUOTE_MAX_CHARS, type ReactionSummary } from '@natter/protocol';
+import { type ChatEvent, QUOTE_MAX_CHARS, type ReactionSummary } from '@natter/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   checkMentions,
@@ -8,38 +8,12 @@ import {
   summariesFromEvents,
   withReactions,
 } from '../../src/store/annotation-rules.js';
+import { event, thrown } from './rule-fixtures.js';
 
 const parent = { seq: 7, sender_id: 'u_alice' };
 
 /** The code points of a string (what the quote limit counts), not its UTF-16 units. */
 const codePoints = (s: string | null) => [...(s ?? '')];
-
-function thrown(action: () => void): NatterError {
-  try {
-    action();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NatterError);
-    return e as NatterError;
-  }
-  throw new Error('expected a NatterError, nothing was thrown');
-}
-
-function event(seq: number, fields: Partial<ChatEvent> = {}): ChatEvent {
-  return {
-    conversation_id: 'c1',
-    seq,
-    kind: 'message',
-    sender_id: 'u_alice',
-    device_id: null,
-    client_msg_id: `m${seq}`,
-    body: `body ${seq}`,
-    ref_seq: null,
-    data: null,
-    deleted: false,
-    created_at: 1_000 + seq,
-    ...fields,
-  };
-}
 
 /** A `reaction` event as the store writes it: the count after it. */
 function reaction(

@@ -1,4 +1,4 @@
-import { type ChatEvent, NatterError, THREAD_PARTICIPANTS_SHOWN, type ThreadSummary } from '@natter/protocol';
+import { type ChatEvent, THREAD_PARTICIPANTS_SHOWN, type ThreadSummary } from '@natter/protocol';
 import { describe, expect, it } from 'vitest';
 import type { MemberRow } from '../../src/store/log-rows.js';
 import {
@@ -10,6 +10,7 @@ import {
   threadSummaryOf,
   withThreads,
 } from '../../src/store/thread-rules.js';
+import { event, thrown } from './rule-fixtures.js';
 
 const member: MemberRow = {
   conversation_id: 'c1',
@@ -22,33 +23,6 @@ const member: MemberRow = {
   read_seq: 0,
   notifications: 'all',
 };
-
-function thrown(action: () => void): NatterError {
-  try {
-    action();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NatterError);
-    return e as NatterError;
-  }
-  throw new Error('expected a NatterError, nothing was thrown');
-}
-
-function event(seq: number, fields: Partial<ChatEvent> = {}): ChatEvent {
-  return {
-    conversation_id: 'c1',
-    seq,
-    kind: 'message',
-    sender_id: 'u_alice',
-    device_id: null,
-    client_msg_id: `m${seq}`,
-    body: `body ${seq}`,
-    ref_seq: null,
-    data: null,
-    deleted: false,
-    created_at: 1_000 + seq,
-    ...fields,
-  };
-}
 
 const row = (fields: Partial<ThreadRow> = {}): ThreadRow => ({
   root_seq: 7,
