@@ -1,7 +1,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
-import { type Clock, systemClock, type Timer } from '../../clock.js';
+import { type Clock, MAX_TIMER_MS, systemClock, type Timer } from '../../clock.js';
 import { workerScript } from '../../compiled-twin.js';
 import type { MessageSearch, SearchPage, SearchQuery } from '../message-search.js';
 import type {
@@ -86,7 +86,7 @@ export class SqliteMessageSearch implements MessageSearch {
         resolve,
         reject,
         answered: false,
-        deadline: this.clock.after(query.timeoutMs, () => {
+        deadline: this.clock.after(Math.min(query.timeoutMs, MAX_TIMER_MS), () => {
           const waiting = this.queue.indexOf(search);
           if (waiting >= 0) this.queue.splice(waiting, 1);
           this.answer(search, new NatterError('search_timeout'));
