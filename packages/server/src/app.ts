@@ -52,7 +52,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   const log = createLogger(config.logLevel);
   const metrics = new Metrics();
 
-  const stores = openStores(config, log);
+  const stores = openStores(config, log, clock);
   const { logStore, accountStore } = stores;
   await stores.whenReady();
 

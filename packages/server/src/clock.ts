@@ -21,6 +21,9 @@ export interface Clock {
   every(ms: number, fire: () => void): Timer;
 }
 
+/** The longest timer Node can set (2^31 - 1 ms); longer ones must be clamped or chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   after(ms, fire) {

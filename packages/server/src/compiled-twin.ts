@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Code run from TypeScript sources (the test runner) still starts some code compiled: a worker
@@ -75,4 +76,17 @@ function referencedSources(file: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The script a worker thread runs, given as `new URL('./x.js', import.meta.url)` at the call site
+ * (so staleSources follows it): that file when running compiled, else the compiled twin of `x.ts`,
+ * refused with `dist is older than src` if it is older than the sources it would run.
+ */
+export function workerScript(beside: URL): URL {
+  const path = fileURLToPath(beside);
+  if (existsSync(path)) return beside;
+  const source = `${path.slice(0, -'.js'.length)}.ts`;
+  assertCompiledCurrent([source]);
+  return pathToFileURL(compiledTwin(source));
 }

@@ -296,7 +296,7 @@ const SETTINGS = {
   },
   searchTimeoutMs: {
     env: 'NATTER_SEARCH_TIMEOUT_MS',
-    doc: 'Longest a search may run in PostgreSQL before it fails with search_timeout (SQLite bounds the scan instead).',
+    doc: 'Longest a search may take, waiting and running, before it fails with search_timeout (SQLite: a search that overruns still finishes on the search thread; its answer is dropped).',
     schema: int(10).default(2_000),
   },
   syncEventsPerConversation: {

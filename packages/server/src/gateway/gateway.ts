@@ -17,7 +17,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
-import type { Clock, Timer } from '../clock.js';
+import { type Clock, MAX_TIMER_MS, type Timer } from '../clock.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
 import { clientAddressOf, type TrustedProxy } from '../limits/client-address.js';
@@ -54,7 +54,6 @@ export interface GatewayDeps {
 
 const SEND_TYPES = new Set(['send', 'edit', 'delete', 'react', 'pin']);
 const READ_TYPES = new Set(['sync', 'fetch', 'history', 'thread_history', 'search']);
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BACKLOG = 32;
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { LogStore } from '../store/log-store.js';
@@ -19,9 +20,14 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** SQLite in NATTER_DATA_DIR (the embedded default), or the PostgreSQL database every node shares. */
-export function openStores(config: Config, log: Logger): Stores {
-  if (config.store === 'sqlite') return openSqliteStores(config.dataDir, log, config.walCheckpointPages);
+/**
+ * SQLite in NATTER_DATA_DIR (the embedded default), or the PostgreSQL database every node shares.
+ * `clock` times SQLite's search deadlines (PostgreSQL keeps its own statement_timeout).
+ */
+export function openStores(config: Config, log: Logger, clock: Clock): Stores {
+  if (config.store === 'sqlite') {
+    return openSqliteStores(config.dataDir, log, config.walCheckpointPages, clock);
+  }
   // resolveConfig refuses postgres without a URL; this narrows the type.
   if (config.databaseUrl === undefined) throw new Error('NATTER_STORE=postgres needs DATABASE_URL.');
   return openPostgresStores(config.databaseUrl, log, {

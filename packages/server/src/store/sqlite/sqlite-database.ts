@@ -214,6 +214,18 @@ export function openSqlite(dataDir: string): Database.Database {
   return db;
 }
 
+/**
+ * A read-only connection to a database openSqlite has already opened and migrated (the search
+ * thread's). In WAL mode it reads a snapshot while the writer commits, and neither waits for the other.
+ */
+export function openSqliteReadOnly(dataDir: string): Database.Database {
+  const db = new Database(join(dataDir, 'natter.db'), { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
 function migrate(db: Database.Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
   for (let i = applied; i < MIGRATIONS.length; i++) {

@@ -1,111 +1,182 @@
-import type Database from 'better-sqlite3';
-import {
-  type MessageSearch,
-  SEARCH_WINDOW,
-  type SearchPage,
-  type SearchQuery,
-  type SearchTerm,
-} from '../message-search.js';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { NatterError } from '@natter/protocol';
+import type { Logger } from 'pino';
+import { type Clock, MAX_TIMER_MS, systemClock, type Timer } from '../../clock.js';
+import { workerScript } from '../../compiled-twin.js';
+import type { MessageSearch, SearchPage, SearchQuery } from '../message-search.js';
+import type {
+  SearchThreadOptions,
+  SearchThreadReply,
+  SearchThreadRequest,
+} from './sqlite-search-messages.js';
 
 /**
- * The newest FTS5 matches a search looks at before checking who may see them: the bound on the
- * cost of a very common word (FTS5 walks its doclist newest first and stops here). Found by
- * bench/search.mjs: ~20k matches keep a common word's p95 under ~100 ms on 1M messages.
+ * Searches waiting for the thread, beyond the one it runs. A common word takes ~40 ms on 1M
+ * messages (docs/benchmarks.md §6), so a full queue is about 1.3 s of work: within the default
+ * NATTER_SEARCH_TIMEOUT_MS of 2 s, so a queued search still has a chance to be answered.
  */
-export const SQLITE_SCAN_LIMIT = 20_000;
+export const SEARCH_QUEUE_LIMIT = 32;
 
-interface MatchRow {
-  conversation_id: string;
-  seq: number;
-  sender_id: string;
-  created_at: number;
-  thread_root: number | null;
-  body: string;
+/** Between a search thread's death and its replacement (keeps one that cannot start from spinning). */
+export const SEARCH_RESTART_DELAY_MS = 500;
+
+export interface SqliteMessageSearchOptions {
+  dataDir: string;
+  log: Logger;
+  /** Times each search's deadline and the restart delay. */
+  clock?: Clock;
+  /** Starts the search thread; a test passes one that keeps the thread to terminate it. */
+  startThread?: (script: URL, options: WorkerOptions) => Worker;
+}
+
+interface Search {
+  id: number;
+  query: SearchQuery;
+  resolve: (page: SearchPage) => void;
+  reject: (error: Error) => void;
+  deadline: Timer;
+  /** The caller has its answer (a page, an error, or search_timeout); a later one is dropped. */
+  answered: boolean;
 }
 
 /**
- * Search over the FTS5 index that the triggers of migration 4 keep (see sqlite-database.ts). It
- * runs on the reader connection, never on the writer thread. SQLite cannot interrupt a statement
- * from here, so the bound is the scan itself (SQLITE_SCAN_LIMIT matches, then SEARCH_WINDOW visible
- * ones ranked by bm25), not the timeout.
+ * The MessageSearch of the embedded store: each search runs on a search thread with its own
+ * read-only connection (sqlite-search-worker.ts), so the main thread keeps serving sockets while
+ * FTS5 and bm25 work. Contract, beyond the port's:
+ * - The thread runs one search at a time; up to SEARCH_QUEUE_LIMIT more wait here, and past that a
+ *   search is refused at once with a retryable `overloaded`.
+ * - `timeoutMs` counts from the call and covers the wait and the run: past it the caller gets
+ *   `search_timeout`. SQLite cannot interrupt a running statement, so a search that overran still
+ *   occupies the thread until it finishes, and its late answer is dropped.
+ * - If the thread dies, the searches waiting on it fail with a retryable `unavailable`, and so do
+ *   new ones until a new thread starts (SEARCH_RESTART_DELAY_MS later); searches made while it
+ *   opens the database wait for it.
+ * - `close` fails what is still waiting with `unavailable` and resolves once the thread has exited.
  */
 export class SqliteMessageSearch implements MessageSearch {
-  private readonly snapshot: (query: SearchQuery) => SearchPage;
+  /** null from a thread's death until its replacement starts, and after close. */
+  private thread: Worker | null;
+  private state: 'starting' | 'ready' | 'restarting' | 'closed' = 'starting';
+  /** The search the thread is running, answered or not, until its reply arrives. */
+  private running: Search | null = null;
+  private readonly queue: Search[] = [];
+  private restart: Timer | null = null;
+  private nextId = 1;
+  private readonly clock: Clock;
+  private readonly startThread: (script: URL, options: WorkerOptions) => Worker;
 
-  constructor(db: Database.Database) {
-    const statements = new Map<string, Database.Statement<Record<string, unknown>, MatchRow>>();
-    const statementFor = (query: SearchQuery) => {
-      const sql = searchSql(query);
-      let statement = statements.get(sql);
-      if (!statement) {
-        statement = db.prepare<Record<string, unknown>, MatchRow>(sql);
-        statements.set(sql, statement);
-      }
-      return statement;
-    };
-    this.snapshot = db.transaction((query: SearchQuery): SearchPage => {
-      const rows = statementFor(query).all({
-        user: query.userId,
-        match: ftsMatchOf(query.terms),
-        conversation: query.conversationId ?? null,
-        sender: query.senderId ?? null,
-        after: query.after ?? null,
-        before: query.before ?? null,
-        scan: SQLITE_SCAN_LIMIT,
-        window: SEARCH_WINDOW,
-        offset: query.offset,
-        limit: query.limit + 1,
-      });
-      return {
-        matches: rows.slice(0, query.limit).map((r) => ({
-          conversationId: r.conversation_id,
-          seq: r.seq,
-          senderId: r.sender_id,
-          sentAt: r.created_at,
-          body: r.body,
-          threadRoot: r.thread_root,
-        })),
-        hasMore: rows.length > query.limit,
+  constructor(private readonly options: SqliteMessageSearchOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.startThread = options.startThread ?? ((script, workerOptions) => new Worker(script, workerOptions));
+    this.thread = this.start();
+  }
+
+  search(query: SearchQuery): Promise<SearchPage> {
+    if (query.terms.length === 0) return Promise.resolve({ matches: [], hasMore: false });
+    if (this.state === 'restarting' || this.state === 'closed') return Promise.reject(this.unavailable());
+    if (this.queue.length >= SEARCH_QUEUE_LIMIT) {
+      return Promise.reject(
+        new NatterError('overloaded', 'Too many searches are waiting; retry later.', { retryAfterMs: 1_000 }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const search: Search = {
+        id: this.nextId++,
+        query,
+        resolve,
+        reject,
+        answered: false,
+        deadline: this.clock.after(Math.min(query.timeoutMs, MAX_TIMER_MS), () => {
+          const waiting = this.queue.indexOf(search);
+          if (waiting >= 0) this.queue.splice(waiting, 1);
+          this.answer(search, new NatterError('search_timeout'));
+        }),
       };
+      this.queue.push(search);
+      this.dispatch();
     });
   }
 
-  async search(query: SearchQuery): Promise<SearchPage> {
-    if (query.terms.length === 0) return { matches: [], hasMore: false };
-    return this.snapshot(query);
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.restart?.cancel();
+    this.failWaiting(this.unavailable());
+    const thread = this.thread;
+    this.thread = null;
+    if (!thread) return;
+    const exited = new Promise((resolve) => thread.once('exit', resolve));
+    thread.postMessage({ type: 'close' } satisfies SearchThreadRequest);
+    await exited;
   }
-}
 
-/** Each term as an FTS5 string (quotes doubled), so nothing in it is read as query syntax. */
-export function ftsMatchOf(terms: SearchTerm[]): string {
-  return terms.map((t) => `"${t.word.replaceAll('"', '""')}"${t.prefix ? '*' : ''}`).join(' ');
-}
+  private start(): Worker {
+    this.state = 'starting';
+    const script = workerScript(new URL('./sqlite-search-worker.js', import.meta.url));
+    const threadOptions: SearchThreadOptions = { dataDir: this.options.dataDir };
+    const thread = this.startThread(script, { workerData: threadOptions });
+    thread.on('message', (reply: SearchThreadReply) => {
+      if (thread === this.thread) this.onReply(reply);
+    });
+    thread.on('error', (error) => this.fail(thread, error));
+    thread.on('exit', (code) =>
+      this.fail(thread, new Error(`SQLite search thread exited with code ${code}`)),
+    );
+    return thread;
+  }
 
-/** Only the filters a query uses, so each shape gets its own plan. */
-function searchSql(query: SearchQuery): string {
-  const filters = [
-    query.conversationId === undefined ? '' : 'AND m.conversation_id = @conversation',
-    query.senderId === undefined ? '' : 'AND d.sender_id = @sender',
-    query.after === undefined ? '' : 'AND d.created_at >= @after',
-    query.before === undefined ? '' : 'AND d.created_at < @before',
-  ].join(' ');
-  // CROSS JOIN fixes the join order: from the FTS matches (newest first) to their rows and the
-  // user's membership by primary key. Left to itself the planner started from the user's
-  // conversations and read every indexed message in them (80 ms for a rare word on 1M messages).
-  return `
-    WITH scanned AS (
-      SELECT rowid AS id, bm25(search_fts) AS score FROM search_fts WHERE search_fts MATCH @match
-      ORDER BY rowid DESC LIMIT @scan
-    ),
-    ranked AS (
-      SELECT d.*, s.score FROM scanned s
-      CROSS JOIN search_docs d ON d.id = s.id
-      CROSS JOIN members m ON m.conversation_id = d.conversation_id AND m.user_id = @user
-      CROSS JOIN conversations c ON c.id = m.conversation_id
-      WHERE d.seq >= m.joined_seq AND d.seq <= coalesce(m.left_seq, c.last_seq)
-        AND d.changed_seq <= coalesce(m.left_seq, c.last_seq) ${filters}
-      ORDER BY d.id DESC LIMIT @window
-    )
-    SELECT conversation_id, seq, sender_id, created_at, thread_root, body FROM ranked
-    ORDER BY score, id DESC LIMIT @limit OFFSET @offset`;
+  /** Sends the next waiting search, if the thread is up and idle. */
+  private dispatch(): void {
+    if (this.state !== 'ready' || this.running || !this.thread) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.running = next;
+    this.thread.postMessage({ type: 'search', id: next.id, query: next.query } satisfies SearchThreadRequest);
+  }
+
+  private onReply(reply: SearchThreadReply): void {
+    if (reply.type === 'ready') {
+      this.state = 'ready';
+    } else {
+      const search = this.running;
+      if (search?.id !== reply.id) return;
+      this.running = null;
+      this.answer(search, reply.type === 'page' ? reply.page : new Error(reply.message));
+    }
+    this.dispatch();
+  }
+
+  private answer(search: Search, outcome: SearchPage | Error): void {
+    if (search.answered) return;
+    search.answered = true;
+    search.deadline.cancel();
+    if (outcome instanceof Error) search.reject(outcome);
+    else search.resolve(outcome);
+  }
+
+  private fail(thread: Worker, error: Error): void {
+    if (thread !== this.thread || this.state === 'closed') return;
+    this.options.log.error(
+      { err: error, waiting: this.queue.length + (this.running ? 1 : 0) },
+      'SQLite search thread failed; restarting it',
+    );
+    this.thread = null;
+    this.state = 'restarting';
+    this.failWaiting(this.unavailable());
+    this.restart = this.clock.after(SEARCH_RESTART_DELAY_MS, () => {
+      this.restart = null;
+      if (this.state === 'restarting') this.thread = this.start();
+    });
+  }
+
+  private failWaiting(error: NatterError): void {
+    const waiting = [...(this.running ? [this.running] : []), ...this.queue.splice(0)];
+    this.running = null;
+    for (const search of waiting) this.answer(search, error);
+  }
+
+  private unavailable(): NatterError {
+    const why = this.state === 'closed' ? 'is closed.' : 'stopped and is restarting; retry.';
+    return new NatterError('unavailable', `The SQLite search thread ${why}`);
+  }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../../clock.js';
 import { SqliteAccountStore } from './sqlite-account-store.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
@@ -13,24 +14,34 @@ export interface SqliteStores {
   healthy(): boolean;
   /** Resolves once the writer thread has opened the database. */
   whenReady(): Promise<void>;
-  /** Stops the writer thread (after its pending writes) and closes the database. */
+  /** Stops the search thread and the writer thread (after its pending writes), and closes the database. */
   close(): Promise<void>;
 }
 
 /**
- * The embedded stores over one database file: reads on this thread's connection, every write on
- * the writer thread's. The schema is migrated here before the writer thread opens the file.
+ * The embedded stores over one database file: reads on this thread's connection, searches on the
+ * search thread's (read-only), every write on the writer thread's. The schema is migrated here
+ * before either thread opens the file. `clock` times the searches' deadlines.
  */
-export function openSqliteStores(dataDir: string, log: Logger, checkpointPages = 10_000): SqliteStores {
+export function openSqliteStores(
+  dataDir: string,
+  log: Logger,
+  checkpointPages = 10_000,
+  clock: Clock = systemClock,
+): SqliteStores {
   const db = openSqlite(dataDir);
   const writer = new SqliteWriterClient({ dataDir, checkpointPages }, log);
   const logStore = new SqliteLogStore(db, writer);
+  const messageSearch = new SqliteMessageSearch({ dataDir, log, clock });
   return {
     logStore,
     accountStore: new SqliteAccountStore(db, writer),
-    messageSearch: new SqliteMessageSearch(db),
+    messageSearch,
     healthy: () => writer.healthy,
     whenReady: () => writer.whenReady(),
-    close: () => logStore.close(),
+    async close() {
+      await messageSearch.close();
+      await logStore.close();
+    },
   };
 }

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
-import { assertCompiledCurrent, compiledTwin } from '../../compiled-twin.js';
+import { workerScript } from '../../compiled-twin.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
@@ -69,7 +67,9 @@ export class SqliteWriterClient {
   }
 
   private start(): Worker {
-    const worker = new Worker(workerScript(), { workerData: this.options });
+    const worker = new Worker(workerScript(new URL('./sqlite-writer-worker.js', import.meta.url)), {
+      workerData: this.options,
+    });
     worker.on('message', (reply: WriterReply | { type: 'ready' }) => {
       if ('type' in reply) {
         this.alive = true;
@@ -125,18 +125,4 @@ export class SqliteWriterClient {
       if (!this.closing) this.worker = this.start();
     }, RESTART_DELAY_MS).unref();
   }
-}
-
-/**
- * The compiled worker file. When the server runs from TypeScript sources (the test runner), the
- * worker thread still runs JavaScript: the compiled twin in dist/, which the test run builds first.
- * If that twin is older than the sources the worker would run, starting the writer fails (`dist is
- * older than src`) rather than test old code.
- */
-function workerScript(): URL {
-  const beside = new URL('./sqlite-writer-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const source = fileURLToPath(new URL('./sqlite-writer-worker.ts', import.meta.url));
-  assertCompiledCurrent([source]);
-  return pathToFileURL(compiledTwin(source));
 }
