@@ -8,6 +8,8 @@ const PASSWORD = 'correct horse battery';
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+/** The desktop of the product review (issue 10). */
+export const WIDE_DESKTOP = { width: 1440, height: 900 };
 
 /**
  * Drives the web app the way a person does: through labels and roles, never through app internals.
@@ -124,6 +126,24 @@ export class WebUser {
 
 export function conversationItem(page: Page, title: string) {
   return page.locator('.conversation-item', { has: page.locator('.conversation-title', { hasText: title }) });
+}
+
+/** The open conversation's message list (a thread's panel beside it shows messages too). */
+export function messageLog(page: Page): Locator {
+  return page.getByRole('log', { name: 'Messages', exact: true });
+}
+
+/** How far (px) the open conversation's message list is scrolled up from its bottom. */
+export function scrolledUpBy(page: Page): Promise<number> {
+  return messageLog(page).evaluate((log) => log.scrollHeight - log.scrollTop - log.clientHeight);
+}
+
+/** Whether the (first) element of `locator` is wholly inside the visible part of the message list. */
+export async function inMessageView(page: Page, locator: Locator): Promise<boolean> {
+  if ((await locator.count()) === 0) return false;
+  const [box, view] = await Promise.all([locator.first().boundingBox(), messageLog(page).boundingBox()]);
+  if (!box || !view) return false;
+  return box.y >= view.y - 1 && box.y + box.height <= view.y + view.height + 1;
 }
 
 /** The texts of the messages in the open conversation, in display order. */

@@ -1,10 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { NatterClient, NatterHttp, type OutboxEntry } from '../packages/client/src/index.js';
-import type { WebSocketLike } from '../packages/client/src/socket.js';
 import { startTestServer, type TestServer, uid } from '../packages/server/test/helpers/server.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
+import { sendFromNode } from './node-sender.js';
 import {
   conversationItem,
   messageTexts,
@@ -257,7 +255,8 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     const alice = await WebUser.signUp(browser, base, uid('alice'));
     await alice.startDirect(bob.username);
     const history = 400;
-    await sendFromNode(await storedToken(bob.page), alice.username, history);
+    const lines = Array.from({ length: history }, (_, i) => `line ${i + 1}`);
+    await sendFromNode(server, await storedToken(bob.page), alice.username, lines);
 
     await alice.page.reload();
     await alice.open(bob.username);
@@ -346,23 +345,4 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await bob.close();
     await alice.close();
   }, 60_000);
-
-  /** Sends `count` numbered messages to the 1:1 with `peerUsername`, as a Node.js bot on the same account. */
-  async function sendFromNode(token: string, peerUsername: string, count: number): Promise<void> {
-    const http = new NatterHttp(base, () => token);
-    const { conversation_id } = await http.direct({ username: peerUsername });
-    const client = new NatterClient({
-      url: server.wsUrl,
-      token,
-      webSocket: (url) => new WebSocket(url, { origin: base }) as unknown as WebSocketLike,
-    });
-    let acked = 0;
-    client.on('outbox', (entry: OutboxEntry) => {
-      if (entry.state === 'sent') acked += 1;
-    });
-    await client.connect();
-    for (let i = 1; i <= count; i++) await client.send(conversation_id, `line ${i}`);
-    await expect.poll(() => acked, POLL).toBe(count);
-    client.close();
-  }
 });

@@ -3,12 +3,12 @@ import type { ConversationSummary } from '@natter/protocol';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import type { MessageHandlers } from '../message-actions.js';
+import { keyOf } from '../timeline-rows.js';
 import { useSessionVersion } from '../use-session.js';
 import { Composer, type Editing } from './composer.js';
 import { useToast } from './conversation-view.js';
 import { Icon } from './icons.js';
 import { MessageBubble } from './message-bubble.js';
-import { keyOf } from './message-list.js';
 
 interface Props {
   session: ChatSession;
