@@ -1,4 +1,5 @@
 import type { ConversationSummary, UserProfile } from '@natter/protocol';
+import { clearDrafts } from './drafts.js';
 
 /** The signed-in account, kept in localStorage so every tab of the browser shares it. */
 export interface StoredSession {
@@ -28,6 +29,7 @@ export function clearSession(): void {
   if (!userId) return;
   localStorage.removeItem(cacheKey(userId, 'conversations'));
   localStorage.removeItem(cacheKey(userId, 'profiles'));
+  clearDrafts(userId);
 }
 
 /** A stable id for this tab: kept across reloads of the tab, different in another tab. */

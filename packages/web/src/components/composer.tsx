@@ -2,6 +2,7 @@ import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol';
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { loadDraft, saveDraft } from '../drafts.js';
 import {
   filterCandidates,
   insertMention,
@@ -12,6 +13,7 @@ import {
 import { plainText } from '../message-markup.js';
 import { Avatar } from './avatar.js';
 import { Icon } from './icons.js';
+import { useGrowWithContent } from './use-grow-with-content.js';
 
 export interface Editing {
   seq: number;
@@ -45,7 +47,9 @@ export function Composer({
   threadRoot,
 }: Props) {
   const conversationId = summary.conversation_id;
-  const [text, setText] = useState(editing?.body ?? '');
+  const me = session.account.userId;
+  // An edit starts from the message; a new message from the draft left here.
+  const [text, setText] = useState(() => editing?.body ?? loadDraft(me, conversationId, threadRoot));
   const [error, setError] = useState<string | null>(null);
   const [query, setQuery] = useState<{ start: number; query: string } | null>(null);
   const [active, setActive] = useState(0);
@@ -53,6 +57,7 @@ export function Composer({
   const typer = session.typer(conversationId);
   const input = useRef<HTMLTextAreaElement>(null);
   const listId = useId();
+  useGrowWithContent(input, text);
   const suggestions =
     query && !editing ? filterCandidates(mentionCandidates(session, summary), query.query) : [];
   const suggesting = suggestions.length > 0;
@@ -82,6 +87,7 @@ export function Composer({
       ...(mentions.length > 0 && { mentions }),
     });
     setText('');
+    saveDraft(me, conversationId, '', threadRoot);
     setPicked([]);
     setQuery(null);
     if (replyingTo) onCancelReply();
@@ -100,6 +106,7 @@ export function Composer({
     if (!query || !element) return;
     const inserted = insertMention(text, query.start, element.selectionStart, candidate.handle);
     setText(inserted.text);
+    saveDraft(me, conversationId, inserted.text, threadRoot);
     setPicked((before) => [...before, candidate]);
     setQuery(null);
     requestAnimationFrame(() => {
@@ -198,6 +205,7 @@ export function Composer({
           onBlur={() => setQuery(null)}
           onChange={(event) => {
             setText(event.target.value);
+            if (!editing) saveDraft(me, conversationId, event.target.value, threadRoot);
             followCaret(event.target);
             if (event.target.value.trim()) typer.keystroke();
             else typer.stop();
