@@ -8,13 +8,19 @@ import { defineConfig } from 'vitest/config';
  */
 export const fromSources = {
   globalSetup: ['test/global-setup.ts'],
-  alias: Object.fromEntries(
-    ['protocol', 'client', 'server'].map((name) => [
-      `@natter/${name}`,
-      fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
-    ]),
-  ),
+  alias: [
+    // Before the package roots: a subpath would otherwise resolve below the root's index.ts.
+    { find: '@natter/protocol/core', replacement: source('protocol/src/core.ts') },
+    ...['protocol', 'client', 'server'].map((name) => ({
+      find: `@natter/${name}`,
+      replacement: source(`${name}/src/index.ts`),
+    })),
+  ],
 };
+
+function source(path: string): string {
+  return fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+}
 
 export default defineConfig({
   resolve: { alias: fromSources.alias },

@@ -13,7 +13,7 @@ import {
   type ThreadReceiptFrame,
   type ThreadSummary,
   type TypingUpdateFrame,
-} from '@natter/protocol';
+} from '@natter/protocol/core';
 import { Emitter } from './emitter.js';
 import { MemberCursors, type MemberReceipt, type MemberView } from './member-cursors.js';
 import type { NatterClient } from './natter-client.js';

@@ -1,4 +1,4 @@
-import type { ChatEvent } from '@natter/protocol';
+import type { ChatEvent } from '@natter/protocol/core';
 
 /**
  * Turns events that arrive out of order or more than once (live pushes, sync pages, fetches, our

@@ -7,7 +7,7 @@ import {
   NatterError,
   type Role,
   type UserProfile,
-} from '@natter/protocol';
+} from '@natter/protocol/core';
 
 export interface Session {
   token: string;

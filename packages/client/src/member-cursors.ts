@@ -1,4 +1,4 @@
-import type { ChatEvent, ConversationSummary, MemberInfo, Role } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary, MemberInfo, Role } from '@natter/protocol/core';
 
 /** A current member of a conversation and how far they have got. */
 export interface MemberView {

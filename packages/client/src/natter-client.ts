@@ -22,7 +22,7 @@ import {
   type SyncResultFrame,
   type ThreadReceiptFrame,
   type TypingUpdateFrame,
-} from '@natter/protocol';
+} from '@natter/protocol/core';
 import { backoffDelay, restartRetryDelay } from './backoff.js';
 import { ConversationLog } from './conversation-log.js';
 import { Emitter } from './emitter.js';

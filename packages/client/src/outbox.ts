@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@natter/protocol';
+import type { ErrorCode } from '@natter/protocol/core';
 
 export type OutboxState = 'sending' | 'sent' | 'failed';
 

@@ -1,4 +1,4 @@
-import type { ChatEvent, ReactionCount, ReactionSummary } from '@natter/protocol';
+import type { ChatEvent, ReactionCount, ReactionSummary } from '@natter/protocol/core';
 
 /** One emoji's state; `me` is a guess until `meKnown` (from a summary or your own event). */
 interface EmojiState extends ReactionCount {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_HELD, MAX_MENTIONS } from './limits.js';
 import { NOTIFICATION_LEVELS } from './model.js';
 
 /**
@@ -23,16 +24,6 @@ export const AuthFrame = z.strictObject({
 
 export const PingFrame = z.strictObject({ type: z.literal('ping') });
 export const PongFrame = z.strictObject({ type: z.literal('pong') });
-
-/** Most UTF-8 bytes a message's `metadata` may take, serialized as JSON. */
-export const MAX_METADATA_BYTES = 2048;
-
-/** Most users (and `@all` / `@here`) one message may mention. */
-export const MAX_MENTIONS = 50;
-/** Most messages a conversation may have pinned at once. */
-export const MAX_PINS = 50;
-/** Most different emoji one message may carry as reactions. */
-export const MAX_REACTION_EMOJI = 50;
 
 /**
  * One emoji as Unicode defines it for keyboards (RGI_Emoji: a single emoji, with its skin tone,
@@ -146,9 +137,6 @@ export const DeleteFrame = z.strictObject({
   client_msg_id: clientMsgId,
   target_seq: seq.min(1),
 });
-
-/** Most `held` entries one `sync` may carry. */
-export const MAX_HELD = 500;
 
 export const SyncFrame = z.strictObject({
   type: z.literal('sync'),

@@ -1,5 +1,7 @@
+/** The whole protocol, with the runtime schemas of client frames and HTTP bodies (zod): for the server. */
 export * from './client-frames.js';
 export * from './errors.js';
 export * from './http.js';
+export * from './limits.js';
 export * from './model.js';
 export * from './server-frames.js';

@@ -6,7 +6,7 @@ import {
   NatterHttp,
   TypingNotifier,
 } from '@natter/client';
-import type { ConversationSummary, PresenceState } from '@natter/protocol';
+import type { ConversationSummary, PresenceState } from '@natter/protocol/core';
 import { Profiles } from './profiles.js';
 import { loadCached, type StoredSession, saveCached, tabDeviceId } from './stored-session.js';
 

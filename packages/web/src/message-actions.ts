@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import type { ChatSession } from './chat-session.js';
 import type { IconName } from './components/icons.js';
 

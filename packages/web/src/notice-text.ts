@@ -1,5 +1,5 @@
 import type { NoticeView } from '@natter/client';
-import type { Role } from '@natter/protocol';
+import type { Role } from '@natter/protocol/core';
 
 const ROLE_PHRASES: Record<Role, string> = {
   owner: 'an owner',

@@ -1,5 +1,5 @@
 import type { NatterHttp } from '@natter/client';
-import type { UserProfile } from '@natter/protocol';
+import type { UserProfile } from '@natter/protocol/core';
 
 /** The server answers at most this many ids per lookup. */
 const LOOKUP_BATCH = 256;

@@ -1,4 +1,4 @@
-import type { ConversationSummary, UserProfile } from '@natter/protocol';
+import type { ConversationSummary, UserProfile } from '@natter/protocol/core';
 import { clearDrafts } from './drafts.js';
 
 /** The signed-in account, kept in localStorage so every tab of the browser shares it. */

@@ -1,5 +1,5 @@
 import { NatterHttp } from '@natter/client';
-import { NatterError } from '@natter/protocol';
+import { NatterError } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { StoredSession } from '../stored-session.js';
 

@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { loadDraft, saveDraft } from '../drafts.js';

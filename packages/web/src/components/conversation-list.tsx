@@ -1,4 +1,4 @@
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import type { ChatSession } from '../chat-session.js';
 import { formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';

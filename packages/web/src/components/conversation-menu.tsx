@@ -1,4 +1,4 @@
-import { NOTIFICATION_LEVELS, type NotificationLevel } from '@natter/protocol';
+import { NOTIFICATION_LEVELS, type NotificationLevel } from '@natter/protocol/core';
 import { Icon } from './icons.js';
 import { Popover } from './popover.js';
 

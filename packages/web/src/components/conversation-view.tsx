@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary, NotificationLevel } from '@natter/protocol';
+import type { ConversationSummary, NotificationLevel } from '@natter/protocol/core';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatLastSeen } from '../format.js';

@@ -1,4 +1,4 @@
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';

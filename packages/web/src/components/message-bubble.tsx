@@ -1,5 +1,5 @@
 import type { MemberReceipt, MessageStatus, MessageView } from '@natter/client';
-import { type ConversationSummary, GROUP_MENTIONS, type ReplyQuote } from '@natter/protocol';
+import { type ConversationSummary, GROUP_MENTIONS, type ReplyQuote } from '@natter/protocol/core';
 import { type MouseEvent, type PointerEvent, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatTime } from '../format.js';

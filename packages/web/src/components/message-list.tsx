@@ -1,5 +1,5 @@
 import type { NoticeView, TimelineItem } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';

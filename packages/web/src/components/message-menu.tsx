@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import { useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { canReact, type MessageHandlers, messageActions, toggleReaction } from '../message-actions.js';

@@ -1,4 +1,4 @@
-import { NatterError } from '@natter/protocol';
+import { NatterError } from '@natter/protocol/core';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 

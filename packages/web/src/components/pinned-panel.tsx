@@ -1,4 +1,4 @@
-import type { ChatEvent, ConversationSummary } from '@natter/protocol';
+import type { ChatEvent, ConversationSummary } from '@natter/protocol/core';
 import { useEffect, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { jumpToMessage } from '../jump-to-message.js';

@@ -1,4 +1,4 @@
-import type { ReactionCount } from '@natter/protocol';
+import type { ReactionCount } from '@natter/protocol/core';
 
 /** "👍 2, you reacted": what a chip says to a screen reader and in its tooltip. */
 export function reactionLabel(reaction: ReactionCount): string {

@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import type { MessageHandlers } from '../message-actions.js';

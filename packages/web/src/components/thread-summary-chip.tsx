@@ -1,4 +1,4 @@
-import type { ThreadSummary } from '@natter/protocol';
+import type { ThreadSummary } from '@natter/protocol/core';
 import type { ChatSession } from '../chat-session.js';
 import { formatAgo } from '../format.js';
 import { useNow } from '../use-session.js';
