@@ -25,7 +25,8 @@ const COMPILED_ENTRIES = [
   'packages/server/src/index.ts',
   'packages/client/src/index.ts',
 ];
-const WEB_BUNDLE = 'packages/web/dist/app.js';
+/** Written last by the web build. */
+const WEB_BUNDLE = 'packages/web/dist/index.html';
 /** What the web bundle is made of (it imports the SDK and the protocol from their dist/). */
 const WEB_INPUTS = [
   'packages/web/src',

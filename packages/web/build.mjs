@@ -1,22 +1,82 @@
-// Bundles the web app into dist/: the app, its service worker, and the static files in public/.
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+// Bundles the web app into dist/ for the server to serve (packages/server/src/http/web-assets.ts):
+//   assets/   the app's script and style sheet, named by content hash: cached forever by browsers
+//   index.html, sw.js, icon.svg, manifest.webmanifest: fixed names, revalidated on every load
+// Every text file gets a brotli (.br) and a gzip (.gz) twin, compressed once here at the highest
+// levels, so the server never compresses per request. Source maps are written (external: no
+// sourceMappingURL comment) and served only when NATTER_WEB_SOURCE_MAPS is on.
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = new URL('.', import.meta.url).pathname;
 const out = `${root}dist`;
+const COMPRESSED_TYPES = new Set(['.html', '.js', '.css', '.svg', '.webmanifest', '.json']);
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-cpSync(`${root}public`, out, { recursive: true });
-await build({
-  entryPoints: { app: `${root}src/main.tsx`, sw: `${root}src/service-worker.ts` },
-  outdir: out,
+cpSync(`${root}public`, out, {
+  recursive: true,
+  filter: (path) => !['index.html', 'app.css'].includes(relative(`${root}public`, path)),
+});
+
+const common = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
   minify: true,
-  sourcemap: true,
+  sourcemap: 'external',
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
+};
+
+const app = await build({
+  ...common,
+  entryPoints: { app: `${root}src/main.tsx`, style: `${root}public/app.css` },
+  outdir: `${out}/assets`,
+  entryNames: '[name]-[hash]',
+  metafile: true,
 });
+const assets = Object.keys(app.metafile.outputs)
+  .filter((path) => !path.endsWith('.map'))
+  .map((path) => `/${relative(out, path)}`);
+const assetEndingIn = (ending) => assets.find((path) => path.endsWith(ending));
+
+writeFileSync(
+  `${out}/index.html`,
+  readFileSync(`${root}public/index.html`, 'utf8')
+    .replace('/app.css', assetEndingIn('.css'))
+    .replace('/app.js', assetEndingIn('.js')),
+);
+
+// The service worker keeps this build's shell for offline starts; listing it changes sw.js with every
+// build, which is what makes browsers install the new worker.
+await build({
+  ...common,
+  entryPoints: { sw: `${root}src/service-worker.ts` },
+  outdir: out,
+  define: {
+    ...common.define,
+    SHELL_FILES: JSON.stringify(['/', ...assets, '/icon.svg', '/manifest.webmanifest']),
+  },
+});
+
+for (const path of filesUnder(out)) {
+  if (!COMPRESSED_TYPES.has(extname(path))) continue;
+  const body = readFileSync(path);
+  const brotli = brotliCompressSync(body, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
+  });
+  // A twin no smaller than the file (a tiny icon) is not worth a request header's negotiation.
+  if (brotli.length < body.length) writeFileSync(`${path}.br`, brotli);
+  const gzip = gzipSync(body, { level: 9 });
+  if (gzip.length < body.length) writeFileSync(`${path}.gz`, gzip);
+}
+
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}

@@ -8,11 +8,12 @@ import { MemberDirectory } from './chat/member-directory.js';
 import { Publisher } from './chat/publisher.js';
 import { SearchService } from './chat/search-service.js';
 import { type Clock, systemClock } from './clock.js';
-import { type ConfigInput, resolveConfig } from './config.js';
+import { type Config, type ConfigInput, resolveConfig } from './config.js';
 import { ConnectionHub } from './gateway/connection-hub.js';
 import { createFrameRouter } from './gateway/frame-router.js';
 import { Gateway } from './gateway/gateway.js';
 import { createHttpServer } from './http/http-server.js';
+import type { WebAppOptions } from './http/web-routes.js';
 import { trustedProxies } from './limits/client-address.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -127,7 +128,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,
     connectionLimits: config,
-    webDir: webDirOf(config.webDir),
+    web: webAppOf(config),
     trustProxy,
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
@@ -163,8 +164,11 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   };
 }
 
-/** '' means the web app built alongside this server (packages/web/dist); 'off' serves none. */
-function webDirOf(setting: string): string | null {
-  if (setting === 'off') return null;
-  return setting || fileURLToPath(new URL('../../web/dist', import.meta.url));
+/** NATTER_WEB_DIR '' means the web app built alongside this server (packages/web/dist); 'off' serves none. */
+function webAppOf(config: Config): WebAppOptions | null {
+  if (config.webDir === 'off') return null;
+  return {
+    dir: config.webDir || fileURLToPath(new URL('../../web/dist', import.meta.url)),
+    sourceMaps: config.webSourceMaps,
+  };
 }

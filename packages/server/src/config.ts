@@ -23,6 +23,11 @@ const SETTINGS = {
     doc: 'Directory of the web app served at / (empty: the bundled packages/web/dist; off: none).',
     schema: z.string().default(''),
   },
+  webSourceMaps: {
+    env: 'NATTER_WEB_SOURCE_MAPS',
+    doc: "Serve the web app's source maps (.map, with a SourceMap header on its scripts) for debugging; off, they answer 404 and the app's sources stay unpublished.",
+    schema: bool().default(false),
+  },
   store: {
     env: 'NATTER_STORE',
     doc: 'Where the durable log lives: sqlite (a file in NATTER_DATA_DIR, one node) or postgres (DATABASE_URL, any number of nodes).',

@@ -26,7 +26,7 @@ import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerUserRoutes } from './user-routes.js';
-import { registerWebRoutes } from './web-routes.js';
+import { registerWebRoutes, type WebAppOptions } from './web-routes.js';
 
 export interface HttpDeps {
   log: Logger;
@@ -38,7 +38,7 @@ export interface HttpDeps {
   isReady: () => boolean;
   accountLimits: AccountLimits;
   /** The built web app to serve at `/`, if any. */
-  webDir: string | null;
+  web: WebAppOptions | null;
   /** Which peers' X-Forwarded-For gives `request.ip` (NATTER_TRUST_PROXY). */
   trustProxy: TrustedProxy;
   connectionLimits: ConnectionLimits;
@@ -117,7 +117,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerUserRoutes(app, kit, deps.accounts, deps.conversations);
   registerSearchRoutes(app, kit, deps.search);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
-  if (deps.webDir) registerWebRoutes(app, deps.webDir, deps.log);
+  if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;
 }
 

@@ -1,58 +1,60 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import negotiate from '@fastify/accept-negotiator';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.map': 'application/json',
-};
+import { ENCODINGS, type Encoding, etagOf, loadWebAssets } from './web-assets.js';
 
 /** The app talks only to its own origin; nothing inline, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY =
   "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-interface StaticFile {
-  body: Buffer;
-  type: string;
-  etag: string;
+export interface WebAppOptions {
+  /** The folder packages/web/build.mjs wrote. */
+  dir: string;
+  /** Serve the `.map` files (NATTER_WEB_SOURCE_MAPS): off by default, they publish the sources. */
+  sourceMaps: boolean;
 }
 
 /**
- * Serves the built web app (a handful of files, read once at start) at `/`. Files are revalidated
- * on every load (ETag) rather than cached for long, because their names carry no content hash; the
- * app's service worker keeps a copy for offline starts.
+ * Serves the built web app at `/` from memory: each file in the smallest encoding the browser
+ * accepts (brotli, gzip, else as is; compressed at build time), hashed assets cached for a year,
+ * everything else revalidated by ETag.
  */
-export function registerWebRoutes(app: FastifyInstance, dir: string, log: Logger): void {
-  if (!existsSync(join(dir, 'index.html'))) {
-    log.warn({ dir }, 'web app not built: nothing served at / (npm run build builds it)');
+export function registerWebRoutes(app: FastifyInstance, web: WebAppOptions, log: Logger): void {
+  if (!existsSync(join(web.dir, 'index.html'))) {
+    log.warn({ dir: web.dir }, 'web app not built: nothing served at / (npm run build builds it)');
     return;
   }
-  const files = new Map<string, StaticFile>();
-  for (const name of readdirSync(dir)) {
-    const type = CONTENT_TYPES[extname(name)];
-    if (!type) continue;
-    const body = readFileSync(join(dir, name));
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    files.set(`/${name}`, { body, type, etag });
-  }
-  files.set('/', files.get('/index.html')!);
-  for (const [path, file] of files) {
+  const assets = loadWebAssets(web.dir, { sourceMaps: web.sourceMaps });
+  assets.set('/', assets.get('/index.html')!);
+  for (const [path, asset] of assets) {
+    const encodings = ENCODINGS.filter((encoding) => asset.bodies[encoding]);
     app.get(path, async (request, reply) => {
+      const accepted = request.headers['accept-encoding'];
+      const encoding: Encoding = (accepted && negotiate(accepted, encodings)) || 'identity';
+      const etag = etagOf(asset, encoding);
       reply
-        .header('content-type', file.type)
-        .header('etag', file.etag)
-        .header('cache-control', 'no-cache')
+        .header('content-type', asset.type)
+        .header('cache-control', asset.cacheControl)
+        .header('etag', etag)
         .header('x-content-type-options', 'nosniff');
-      if (file.type.startsWith('text/html')) reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-      if (request.headers['if-none-match'] === file.etag) return reply.status(304).send();
-      return reply.send(file.body);
+      if (encodings.length > 1) reply.header('vary', 'accept-encoding');
+      if (encoding !== 'identity') reply.header('content-encoding', encoding);
+      if (asset.sourceMap) reply.header('sourcemap', asset.sourceMap);
+      if (asset.type.startsWith('text/html'))
+        reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      if (matches(request.headers['if-none-match'], etag)) return reply.status(304).send();
+      return reply.send(asset.bodies[encoding]);
     });
   }
+}
+
+/** If-None-Match may list several validators, or `*`. */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
 }

@@ -105,11 +105,11 @@ describe('user lookup and the served web app', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect(await page.text()).toContain('<script type="module" src="/app.js">');
-    const script = await fetch(`${server.httpUrl}/app.js`);
+    const etag = page.headers.get('etag')!;
+    const scriptPath = /<script type="module" src="(\/assets\/app-\w+\.js)">/.exec(await page.text())?.[1];
+    const script = await fetch(`${server.httpUrl}${scriptPath}`);
     expect(script.headers.get('content-type')).toContain('text/javascript');
-    const etag = script.headers.get('etag')!;
-    const again = await fetch(`${server.httpUrl}/app.js`, { headers: { 'if-none-match': etag } });
+    const again = await fetch(`${server.httpUrl}/`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
     expect((await fetch(`${server.httpUrl}/nothing-here.js`)).status).toBe(404);
   });
