@@ -11,8 +11,12 @@ const CLUSTER_END = '<!-- cluster:end -->';
 const CLUSTER_HAND_START = '<!-- cluster-hand-written:start (kept by bench/run.mjs across runs) -->';
 const CLUSTER_HAND_END = '<!-- cluster-hand-written:end -->';
 const CLUSTER_TITLE = '## 5. Cluster: PostgreSQL + Redis, one node vs three';
+const FIRST_LOAD_START =
+  '<!-- first-load:start (generated; `npm run bench:first-load` replaces just this block) -->';
+const FIRST_LOAD_END = '<!-- first-load:end -->';
+const FIRST_LOAD_TITLE = '## 6. Web app: first load on a slow 4G connection';
 /** The last section: bench/search.mjs writes it, bench/run.mjs keeps it. */
-export const SEARCH_TITLE = '## 6. Message search over 1,000,000 messages';
+export const SEARCH_TITLE = '## 7. Message search over 1,000,000 messages';
 
 /** The text between two markers of `doc`, trimmed, or undefined. @param {string} doc @param {string} a @param {string} b */
 function between(doc, a, b) {
@@ -365,6 +369,7 @@ export function renderReport(r, previous) {
       r.cluster ? clusterSection(r.cluster) : between(previous, CLUSTER_START, CLUSTER_END),
       previous,
     ),
+    ...firstLoadPart(between(previous, FIRST_LOAD_START, FIRST_LOAD_END)),
     '## Analysis (hand-written)',
     '',
     START,
@@ -414,15 +419,43 @@ function clusterPart(generated, previous) {
  */
 export function spliceCluster(previous, c) {
   const generated = clusterSection(c);
-  const i = previous.indexOf(CLUSTER_START);
-  const j = previous.indexOf(CLUSTER_END, i);
-  if (i >= 0 && j > i)
-    return `${previous.slice(0, i + CLUSTER_START.length)}\n${generated}\n${previous.slice(j)}`;
-  const part = clusterPart(generated, previous).join('\n');
+  return spliceBlock(previous, CLUSTER_START, CLUSTER_END, generated, clusterPart(generated, previous));
+}
+
+/**
+ * `previous` with its first-load block (bench/first-load.mjs) replaced by `generated`; a document
+ * without one gets the section inserted before its hand-written analysis.
+ * @param {string} previous @param {string} generated
+ */
+export function spliceFirstLoad(previous, generated) {
+  return spliceBlock(previous, FIRST_LOAD_START, FIRST_LOAD_END, generated, firstLoadPart(generated));
+}
+
+/**
+ * Replaces what lies between `start` and `end`, or else inserts `part` (the block with its heading)
+ * before the hand-written analysis.
+ * @param {string} previous @param {string} start @param {string} end @param {string} generated @param {string[]} part
+ */
+function spliceBlock(previous, start, end, generated, part) {
+  const i = previous.indexOf(start);
+  const j = previous.indexOf(end, i);
+  if (i >= 0 && j > i) return `${previous.slice(0, i + start.length)}\n${generated}\n${previous.slice(j)}`;
   const at = previous.indexOf('## Analysis (hand-written)');
   return at >= 0
-    ? `${previous.slice(0, at)}${part}\n${previous.slice(at)}`
-    : `${previous.trimEnd()}\n\n${part}\n`;
+    ? `${previous.slice(0, at)}${part.join('\n')}\n${previous.slice(at)}`
+    : `${previous.trimEnd()}\n\n${part.join('\n')}\n`;
+}
+
+/** The first-load section around a generated (or carried-over) block. @param {string | undefined} generated */
+function firstLoadPart(generated) {
+  return [
+    FIRST_LOAD_TITLE,
+    '',
+    FIRST_LOAD_START,
+    generated ?? 'Not run yet: `npm run bench:first-load`.',
+    FIRST_LOAD_END,
+    '',
+  ];
 }
 
 /** @param {any} c results of bench/cluster.mjs @returns {string} */
