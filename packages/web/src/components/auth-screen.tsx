@@ -10,6 +10,8 @@ const MESSAGES: Partial<Record<string, string>> = {
   bad_request: 'Usernames are 3–32 letters, digits, _ . or -; passwords at least 8 characters.',
 };
 
+const UNREACHABLE = 'Natter cannot be reached. Check your connection.';
+
 /** Sign in, or create an account and sign in with it. */
 export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession) => void }) {
   const [mode, setMode] = useState<'login' | 'register'>('login');
@@ -28,8 +30,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
       const session = await http.login(username, password);
       onSignedIn({ token: session.token, userId: session.user_id, username });
     } catch (thrown) {
-      const code = thrown instanceof NatterError ? thrown.code : 'unavailable';
-      setError(MESSAGES[code] ?? 'Natter cannot be reached. Check your connection.');
+      setError(errorText(thrown));
     } finally {
       setBusy(false);
     }
@@ -90,4 +91,13 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
       </form>
     </main>
   );
+}
+
+/** What to tell the person; a rate limit says how long to wait (the server's retry_after_ms, rounded up). */
+function errorText(thrown: unknown): string {
+  if (!(thrown instanceof NatterError)) return UNREACHABLE;
+  if (thrown.code === 'rate_limited' && thrown.retryAfterMs !== undefined) {
+    return `Too many attempts, try again in ${Math.ceil(thrown.retryAfterMs / 1000)} s.`;
+  }
+  return MESSAGES[thrown.code] ?? UNREACHABLE;
 }

@@ -33,13 +33,13 @@ async function transferOf(request: Request): Promise<ScriptTransfer> {
   };
 }
 
-/** A first visit, cold cache: the login form, then signing in. */
-describe.runIf(enabled)('the first load of the web app', () => {
+/** The login screen in Chromium: a first visit with a cold cache, then signing in; the login rate limit. */
+describe.runIf(enabled)('the login screen', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ loginAttemptsPerMinute: 2 });
     browser = await launchChromium();
   });
 
@@ -74,6 +74,24 @@ describe.runIf(enabled)('the first load of the web app', () => {
     await page.getByRole('button', { name: 'New conversation' }).waitFor();
     await page.waitForLoadState('networkidle');
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('says how long to wait when logins are rate limited', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.httpUrl);
+    await page.getByLabel('Username').fill(uid('guess'));
+    await page.getByLabel('Password').fill('not the password');
+    const logIn = page.getByRole('button', { name: 'Log in' });
+    const alert = page.getByRole('alert');
+    for (const _ of [1, 2]) {
+      await logIn.click();
+      await expect.poll(() => alert.textContent()).toBe('Wrong username or password.');
+      await expect.poll(() => logIn.isEnabled()).toBe(true);
+    }
+    await logIn.click();
+    await expect.poll(() => alert.textContent()).toMatch(/^Too many attempts, try again in [1-9]\d* s\.$/);
     await context.close();
   });
 });
