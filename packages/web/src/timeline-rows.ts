@@ -1,5 +1,5 @@
 import type { MessageView, NoticeView, TimelineItem } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol';
+import type { ConversationSummary } from '@natter/protocol/core';
 import type { ChatSession } from './chat-session.js';
 import { formatDay, sameDay } from './format.js';
 import { plainText } from './message-markup.js';

@@ -1,4 +1,4 @@
-import type { SearchHit } from '@natter/protocol';
+import type { SearchHit } from '@natter/protocol/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { jumpToMessage } from '../jump-to-message.js';

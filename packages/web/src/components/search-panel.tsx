@@ -1,5 +1,5 @@
 import type { SearchFilters } from '@natter/client';
-import { NatterError, type SearchHit } from '@natter/protocol';
+import { NatterError, type SearchHit } from '@natter/protocol/core';
 import { useEffect, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatListTime } from '../format.js';
