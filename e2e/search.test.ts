@@ -47,8 +47,10 @@ describe.runIf(enabled)('message search in a real browser', () => {
     await sendFromNode(bobToken, groupId, ['Thanks! The giraffe numbers look off though'], {
       threadRoot: rootSeq,
     });
+    // From Alice's other device: read, so her chat opens at the bottom, far from the zebra report
+    // (a chat with unread opens at the first unread).
     await sendFromNode(
-      bobToken,
+      await storedToken(alice.page),
       groupId,
       Array.from({ length: 70 }, (_, i) => `filler message ${i + 1} about lunch`),
     );
@@ -78,6 +80,9 @@ describe.runIf(enabled)('message search in a real browser', () => {
     await expect.poll(() => hit.count(), POLL).toBe(40);
     const seqs = await hit.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-seq')));
     expect(new Set(seqs).size).toBe(40);
+    // Bob's thread reply puts him among the senders to filter by.
+    await search(alice.page, 'giraffe');
+    await expect.poll(() => hit.count(), POLL).toBe(1);
     await alice.page.getByLabel('From').selectOption({ label: bob.username });
     await search(alice.page, 'zebra');
     await alice.page.getByText('No messages match “zebra”.').waitFor(POLL);

@@ -256,7 +256,9 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await alice.startDirect(bob.username);
     const history = 400;
     const lines = Array.from({ length: history }, (_, i) => `line ${i + 1}`);
-    await sendFromNode(server, await storedToken(bob.page), alice.username, lines);
+    // Alice's own messages from another device: all read, so the chat opens at the bottom
+    // (a chat with unread opens at the first unread, e2e/message-list-scrolling.test.ts).
+    await sendFromNode(server, await storedToken(alice.page), bob.username, lines);
 
     await alice.page.reload();
     await alice.open(bob.username);
