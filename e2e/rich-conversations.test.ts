@@ -139,7 +139,9 @@ describe.runIf(enabled)('rich conversations in a real browser', () => {
 
     // Far back in the history: the quote and the pinned list both jump to it (loading older pages).
     const parentSeq = Number(await messageWith(bob.page, 'Ship it on Friday?').getAttribute('data-seq'));
-    await sendFromNode(await storedToken(bob.page), groupId, 80, 'filler');
+    // Alice's own filler (from her other device) is read: her chat opens at Bob's reply, the only
+    // unread, with the parent 80 messages above it.
+    await sendFromNode(await storedToken(alice.page), groupId, 80, 'filler');
     await sendFromNode(await storedToken(bob.page), groupId, 1, 'Back to this one', parentSeq);
     await alice.page.reload();
     await alice.open('Launch plan');
