@@ -621,11 +621,11 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   private foldReply(data: ConversationData, event: ChatEvent, live: boolean): void {
     const place = event.data!.thread!;
     const known = data.threads.get(place.root_seq);
+    if (known && place.seq <= known.reply_count) return;
     const mine = event.sender_id === this.client.me;
     // Only an event past the summary's last_seq is news to thread_unread: a read's summary (a sync
     // page's, say) already counts the events that come with it.
     const news = live && event.seq > data.summary.last_seq;
-    if (known && place.seq <= known.reply_count) return;
     const rootIsMine = data.messages.get(place.root_seq)?.senderId === this.client.me;
     const following = mine || (known?.following ?? rootIsMine);
     const participants = [

@@ -59,8 +59,13 @@ export class Publisher {
    */
   private deliver(event: ChatEvent, recipients: MemberSpan[], origin: Committed['origin']): void {
     const source = contentSourceOf(event);
-    const later = source === null ? [] : recipients.filter((r) => r.joinedSeq > source);
-    const seeing = later.length === 0 ? recipients : recipients.filter((r) => !later.includes(r));
+    if (source === null) {
+      this.send(recipients, event, origin);
+      return;
+    }
+    const seeing: MemberSpan[] = [];
+    const later: MemberSpan[] = [];
+    for (const r of recipients) (r.joinedSeq > source ? later : seeing).push(r);
     this.send(seeing, event, origin);
     if (later.length > 0) this.send(later, asSeenFrom(event, later[0]!.joinedSeq), origin);
   }
