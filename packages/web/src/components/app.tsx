@@ -1,24 +1,23 @@
-import { useEffect, useState } from 'react';
-import { ChatSession } from '../chat-session.js';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { clearSession, loadSession, type StoredSession, saveSession } from '../stored-session.js';
 import { AuthScreen } from './auth-screen.js';
-import { ChatScreen } from './chat-screen.js';
 
-/** Signed out: the auth screen. Signed in: one ChatSession for as long as the account stays. */
+/**
+ * The signed-in screens load as a chunk of their own: a first visit downloads only the login
+ * screen's script. A returning user's tab asks for the chunk at once (module evaluation time).
+ */
+const loadSignedIn = () => import('./signed-in.js');
+const SignedIn = lazy(() => loadSignedIn().then((module) => ({ default: module.SignedIn })));
+if (loadSession()) void loadSignedIn().catch(() => {});
+
+/** Signed out: the auth screen. Signed in: the chat screens, for as long as the account stays. */
 export function App() {
   const [account, setAccount] = useState<StoredSession | null>(loadSession);
-  const [session, setSession] = useState<ChatSession | null>(null);
 
-  useEffect(() => {
-    if (!account) return;
-    const opened = new ChatSession(account, () => {
-      clearSession();
-      setAccount(null);
-    });
-    setSession(opened);
-    void opened.start();
-    return () => opened.close();
-  }, [account]);
+  const signedOut = useCallback(() => {
+    clearSession();
+    setAccount(null);
+  }, []);
 
   // Signing in or out in another tab applies here too.
   useEffect(() => {
@@ -29,8 +28,15 @@ export function App() {
     return () => removeEventListener('storage', onStorage);
   }, []);
 
-  if (!account || !session || session.account !== account) {
-    return account ? null : (
+  // While someone reads the login form, fetch the chat screens so signing in does not wait for them.
+  useEffect(() => {
+    if (account) return;
+    const idle = setTimeout(() => void loadSignedIn().catch(() => {}), 1_000);
+    return () => clearTimeout(idle);
+  }, [account]);
+
+  if (!account) {
+    return (
       <AuthScreen
         onSignedIn={(signedIn) => {
           saveSession(signedIn);
@@ -40,13 +46,8 @@ export function App() {
     );
   }
   return (
-    <ChatScreen
-      session={session}
-      onSignOut={async () => {
-        await session.signOut();
-        clearSession();
-        setAccount(null);
-      }}
-    />
+    <Suspense fallback={null}>
+      <SignedIn account={account} onSignedOut={signedOut} />
+    </Suspense>
   );
 }

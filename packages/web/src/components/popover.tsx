@@ -48,18 +48,27 @@ export function Popover({ anchor, label, onClose, children, className }: Props) 
   }, [shown]);
   useEffect(() => () => anchor?.focus({ preventScroll: true }), [anchor]);
 
+  // Escape closes it wherever the focus is (it may not have moved in yet), and goes no further: a
+  // thread panel under it stays open. Listened for first, in the capture phase of the window.
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      event.preventDefault();
+      event.stopPropagation();
+      close.current();
+    };
+    addEventListener('keydown', onKey, true);
+    return () => removeEventListener('keydown', onKey, true);
+  }, []);
+
   return createPortal(
-    // biome-ignore lint/a11y/noStaticElementInteractions: a press outside the panel closes it, as Escape does for the keyboard
+    // biome-ignore lint/a11y/noStaticElementInteractions: a press outside the panel closes it (Escape is listened for on the window)
     <div
       className={`popover-layer${sheet ? ' sheet' : ''}`}
       onPointerDown={(event) => {
         if (event.target === event.currentTarget) onClose();
-      }}
-      onKeyDown={(event) => {
-        if (event.key === 'Escape') {
-          event.stopPropagation();
-          onClose();
-        }
       }}
     >
       <div
