@@ -2,10 +2,12 @@ import type { SearchHit } from '@natter/protocol/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { jumpToMessage } from '../jump-to-message.js';
+import { tabTitle } from '../tab-title.js';
 import { useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { ConversationList } from './conversation-list.js';
+import { ConversationSwitcher } from './conversation-switcher.js';
 import { ConversationView } from './conversation-view.js';
 import { Icon } from './icons.js';
 import { NewConversationDialog } from './new-conversation-dialog.js';
@@ -22,6 +24,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
   useSessionVersion(session);
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
+  const [switching, setSwitching] = useState(false);
   const [thread, setThread] = useState<{ conversationId: string; rootSeq: number } | null>(null);
   const [query, setQuery] = useState('');
   const conversations = session.state.conversations();
@@ -31,6 +34,28 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
     [openId],
   );
   const threadOpen = open && thread?.conversationId === open.conversation_id ? thread : null;
+
+  const title = tabTitle(conversations);
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
+  useEffect(
+    () => () => {
+      document.title = 'Natter';
+    },
+    [],
+  );
+
+  // Ctrl+K (Cmd+K on a Mac) opens the conversation switcher from anywhere, the composer included.
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key.toLowerCase() !== 'k' || !(event.ctrlKey || event.metaKey) || event.altKey) return;
+      event.preventDefault();
+      setSwitching(true);
+    };
+    addEventListener('keydown', onKeyDown);
+    return () => removeEventListener('keydown', onKeyDown);
+  }, []);
 
   useEffect(() => {
     history.replaceState(null, '', openId ? `#c=${encodeURIComponent(openId)}` : location.pathname);
@@ -133,8 +158,23 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
         ) : (
           <div className="empty-main">
             <img src="/icon.svg" alt="" width={56} height={56} />
-            <h2>Pick a conversation</h2>
-            <p>Or start a new one with the + button.</p>
+            {conversations.length === 0 ? (
+              <>
+                <h2>Start your first conversation</h2>
+                <p>Find someone by name or username, or create a group for a few people at once.</p>
+                <button type="button" className="primary" onClick={() => setCreating(true)}>
+                  Start a conversation
+                </button>
+              </>
+            ) : (
+              <>
+                <h2>Pick a conversation</h2>
+                <p>
+                  Or start a new one with the + button. Press <kbd>Ctrl</kbd> <kbd>K</kbd> to jump to any
+                  conversation.
+                </p>
+              </>
+            )}
           </div>
         )}
         {open && threadOpen && (
@@ -147,6 +187,20 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
           />
         )}
       </main>
+      {switching && (
+        <ConversationSwitcher
+          session={session}
+          conversations={conversations}
+          onClose={() => setSwitching(false)}
+          onPick={(id) => {
+            setSwitching(false);
+            setThread(null);
+            setOpenId(id);
+            // The composer takes the focus when it mounts; reopening the open one keeps it, so ask.
+            requestAnimationFrame(() => document.querySelector<HTMLElement>('.composer textarea')?.focus());
+          }}
+        />
+      )}
       {creating && (
         <NewConversationDialog
           session={session}

@@ -1,4 +1,5 @@
 import type { ConversationSummary } from '@natter/protocol/core';
+import type { KeyboardEvent } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';
@@ -24,7 +25,7 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
     return <p className="list-empty">No conversations yet. Start one with the + button.</p>;
   }
   return (
-    <ul className="conversation-list">
+    <ul className="conversation-list" onKeyDown={moveFocus}>
       {conversations.map((summary) => {
         const title = session.titleOf(summary);
         const presence = summary.peer_id ? session.presenceOf(summary.peer_id) : undefined;
@@ -86,6 +87,18 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
       })}
     </ul>
   );
+}
+
+/** ↑/↓ move between conversations, Home/End to the first/last; Enter or Space opens (a button's own keys). */
+function moveFocus(event: KeyboardEvent<HTMLUListElement>) {
+  const step = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity }[event.key];
+  if (step === undefined) return;
+  const items = [...event.currentTarget.querySelectorAll<HTMLButtonElement>('.conversation-item')];
+  const at = items.indexOf(document.activeElement as HTMLButtonElement);
+  if (at === -1) return;
+  event.preventDefault();
+  const next = Number.isFinite(step) ? at + step : step < 0 ? 0 : items.length - 1;
+  items[Math.max(0, Math.min(items.length - 1, next))]?.focus();
 }
 
 function preview(session: ChatSession, summary: ConversationSummary): string {

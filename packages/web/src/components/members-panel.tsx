@@ -2,6 +2,7 @@ import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';
+import { useEscape } from './use-escape.js';
 
 interface Props {
   session: ChatSession;
@@ -18,6 +19,7 @@ export function MembersPanel({ session, summary, onClose }: Props) {
   const manager = summary.role === 'owner' || summary.role === 'admin';
   // Kept current by the membership events themselves (added, removed, left, role changed).
   const members = session.state.membersOf(id) ?? [];
+  useEscape(onClose);
 
   async function act(action: () => Promise<unknown>) {
     setError(null);

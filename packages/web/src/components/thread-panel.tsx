@@ -9,6 +9,7 @@ import { Composer, type Editing } from './composer.js';
 import { useToast } from './conversation-view.js';
 import { Icon } from './icons.js';
 import { MessageBubble } from './message-bubble.js';
+import { useEscape } from './use-escape.js';
 
 interface Props {
   session: ChatSession;
@@ -54,15 +55,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
   const scroller = useOlderReplies(session, id, rootSeq, replies);
 
   // Escape closes it, unless something inside (a menu, the composer's reply) took the key first.
-  const close = useRef(onClose);
-  close.current = onClose;
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) close.current();
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, []);
+  useEscape(onClose);
 
   // Reading: replies on screen while the tab is visible count as read, on every device.
   const replyCount = thread?.reply_count ?? 0;
