@@ -26,7 +26,14 @@ export type {
   TypingFrame,
 } from './client-frames.js';
 export * from './errors.js';
-export type { AddMemberBody, CreateDirectBody, CreateGroupBody, LoginBody, RegisterBody } from './http.js';
+export type {
+  AddMemberBody,
+  CreateDirectBody,
+  CreateGroupBody,
+  LoginBody,
+  RegisterBody,
+  UpdateProfileBody,
+} from './http.js';
 export * from './limits.js';
 export * from './model.js';
 export * from './server-frames.js';

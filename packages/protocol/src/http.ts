@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SearchFrame } from './client-frames.js';
+import { MAX_USER_SEARCH_CHARS, MIN_USER_SEARCH_CHARS } from './limits.js';
 import { GROUP_MENTION_POLICIES, ROLES } from './model.js';
 
 /** Bodies of the HTTP API's requests (JSON). Responses are described in docs/protocol.md. */
@@ -52,6 +53,29 @@ export const LookupUsersBody = z.strictObject({
   usernames: z.array(z.string().min(1).max(32)).max(32).default([]),
 });
 
+/** GET /v1/users/search: `q` is matched as word prefixes against usernames and display names. */
+export const UserSearchParams = z.strictObject({
+  q: z
+    .string()
+    .max(MAX_USER_SEARCH_CHARS * 4)
+    .transform((s) => s.trim())
+    .pipe(
+      z
+        .string()
+        .min(MIN_USER_SEARCH_CHARS, `type at least ${MIN_USER_SEARCH_CHARS} characters`)
+        .max(MAX_USER_SEARCH_CHARS),
+    ),
+});
+
+/** PATCH /v1/me: your display name (null removes it, and others see your username). */
+export const UpdateProfileBody = z.strictObject({
+  display_name: z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1).max(64))
+    .nullable(),
+});
+
 export const HistoryQuery = z.strictObject({
   before_seq: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
@@ -82,3 +106,4 @@ export type LoginBody = z.infer<typeof LoginBody>;
 export type CreateDirectBody = z.infer<typeof CreateDirectBody>;
 export type CreateGroupBody = z.infer<typeof CreateGroupBody>;
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
+export type UpdateProfileBody = z.infer<typeof UpdateProfileBody>;

@@ -222,4 +222,14 @@ export interface UserProfile {
   user_id: string;
   username: string | null;
   display_name: string | null;
+  /**
+   * The version of the user's avatar (it changes whenever the image does), or null when they have
+   * none: fetch the image from `GET /v1/users/{user_id}/avatar`.
+   */
+  avatar: string | null;
+}
+
+/** One answer of a user search: a profile, and whether the user shares a conversation with you. */
+export interface FoundUser extends UserProfile {
+  contact: boolean;
 }

@@ -19,6 +19,7 @@ import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
+import { UserSearch } from './users/user-search.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
 
@@ -124,6 +125,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     accounts,
     conversations,
     search,
+    userSearch: new UserSearch(accountStore),
     metrics,
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type LoginBody, NatterError, type RegisterBody } from '@natter/protocol';
 import { ConcurrencyLimit } from '../limits/concurrency-limit.js';
-import type { AccountStore, UserRecord } from '../store/account-store.js';
+import type { AccountStore, AvatarRecord, UserRecord } from '../store/account-store.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { hashToken, sessionTokenPrefix } from './token-verifier.js';
 
@@ -44,6 +44,7 @@ export class AccountService {
       displayName: body.display_name ?? null,
       passwordHash: await this.hashing.run(() => hashPassword(body.password, this.options.passwordHashCost)),
       createdAt: Date.now(),
+      avatarTag: null,
     };
     await this.accounts.createUser(user);
     return user;
@@ -72,6 +73,34 @@ export class AccountService {
     for (const listener of this.revokedListeners) listener(sessionKey);
   }
 
+  /**
+   * An administrator's reset (`natter-admin reset-password`): a new password for a built-in
+   * account, and every session of the user revoked. Resolves with how many sessions it revoked.
+   * Sockets already open with a revoked session stay until they next authenticate.
+   */
+  async resetPassword(username: string, password: string): Promise<{ userId: string; revoked: number }> {
+    const user = await this.accounts.userByUsername(username);
+    if (!user?.passwordHash) throw new NatterError('user_not_found');
+    const hash = await this.hashing.run(() => hashPassword(password, this.options.passwordHashCost));
+    return { userId: user.id, revoked: await this.accounts.resetPassword(user.id, hash, Date.now()) };
+  }
+
+  /** Sets (null removes) the user's display name; others see it at their next lookup of the user. */
+  async setDisplayName(userId: string, displayName: string | null): Promise<UserRecord> {
+    await this.accounts.setDisplayName(userId, displayName);
+    return this.existing(userId);
+  }
+
+  /** Stores (null removes) the user's avatar; its new tag is in the profile others look up. */
+  async setAvatar(userId: string, avatar: AvatarRecord | null): Promise<UserRecord> {
+    await this.accounts.setAvatar(userId, avatar);
+    return this.existing(userId);
+  }
+
+  avatar(userId: string): Promise<AvatarRecord | null> {
+    return this.accounts.avatar(userId);
+  }
+
   user(id: string): Promise<UserRecord | null> {
     return this.accounts.userById(id);
   }
@@ -82,6 +111,12 @@ export class AccountService {
 
   userByUsername(username: string): Promise<UserRecord | null> {
     return this.accounts.userByUsername(username);
+  }
+
+  private async existing(id: string): Promise<UserRecord> {
+    const user = await this.accounts.userById(id);
+    if (!user) throw new NatterError('user_not_found');
+    return user;
   }
 
   onRevoked(listener: (sessionKey: string) => void): void {

@@ -1,7 +1,8 @@
-import { LoginBody, RegisterBody } from '@natter/protocol';
+import { LoginBody, RegisterBody, UpdateProfileBody } from '@natter/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { AccountService } from '../auth/account-service.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
+import { profileOf } from '../users/user-profile.js';
 import type { RouteKit } from './http-server.js';
 
 /**
@@ -30,9 +31,7 @@ export function registerAccountRoutes(
   app.post('/v1/accounts', async (request, reply) => {
     registrations.take(request.ip);
     const user = await accounts.register(kit.parse(RegisterBody, request.body));
-    return reply
-      .status(201)
-      .send({ user_id: user.id, username: user.username, display_name: user.displayName });
+    return reply.status(201).send(profileOf(user));
   });
 
   app.post('/v1/sessions', async (request, reply) => {
@@ -52,10 +51,13 @@ export function registerAccountRoutes(
   app.get('/v1/me', async (request) => {
     const identity = await kit.identify(request);
     const user = await accounts.user(identity.userId);
-    return {
-      user_id: identity.userId,
-      username: user?.username ?? null,
-      display_name: user?.displayName ?? null,
-    };
+    if (!user) return { user_id: identity.userId, username: null, display_name: null, avatar: null };
+    return profileOf(user);
+  });
+
+  app.patch('/v1/me', async (request) => {
+    const { userId } = await kit.identify(request);
+    const body = kit.parse(UpdateProfileBody, request.body);
+    return profileOf(await accounts.setDisplayName(userId, body.display_name));
   });
 }

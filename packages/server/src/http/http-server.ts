@@ -14,7 +14,9 @@ import type { SearchService } from '../chat/search-service.js';
 import type { TrustedProxy } from '../limits/client-address.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
+import type { UserSearch } from '../users/user-search.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
+import { registerAvatarRoutes } from './avatar-routes.js';
 import {
   type ConnectionLimits,
   capConnectionsPerAddress,
@@ -34,6 +36,7 @@ export interface HttpDeps {
   accounts: AccountService;
   conversations: ConversationService;
   search: SearchService;
+  userSearch: UserSearch;
   metrics: Metrics;
   isReady: () => boolean;
   accountLimits: AccountLimits;
@@ -114,7 +117,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerConversationRoutes(app, kit, deps.conversations, (username) =>
     deps.accounts.userIdByUsername(username),
   );
-  registerUserRoutes(app, kit, deps.accounts, deps.conversations);
+  registerUserRoutes(app, kit, deps.accounts, deps.conversations, deps.userSearch);
+  registerAvatarRoutes(app, kit, deps.accounts);
   registerSearchRoutes(app, kit, deps.search);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);

@@ -1,8 +1,10 @@
-import { LookupUsersBody, type UserProfile } from '@natter/protocol';
+import { LookupUsersBody, type UserProfile, UserSearchParams } from '@natter/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { AccountService } from '../auth/account-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import { KeyedRateLimit } from '../limits/keyed-rate-limit.js';
+import { profileOf } from '../users/user-profile.js';
+import type { UserSearch } from '../users/user-search.js';
 import type { RouteKit } from './http-server.js';
 
 /**
@@ -14,11 +16,20 @@ import type { RouteKit } from './http-server.js';
 const LOOKUPS_PER_SECOND = 2;
 const LOOKUP_BURST = 60;
 
+/**
+ * Searches as you type (one per keystroke after the debounce, in bursts), but not a crawl: at
+ * 1 per second sustained, listing a directory 20 names at a time by every two-letter prefix
+ * (about 1,300 of them) takes more than 20 minutes and still misses most of a large one.
+ */
+const SEARCHES_PER_SECOND = 1;
+const SEARCH_BURST = 30;
+
 export function registerUserRoutes(
   app: FastifyInstance,
   kit: RouteKit,
   accounts: AccountService,
   conversations: ConversationService,
+  userSearch: UserSearch,
 ): void {
   const lookups = new KeyedRateLimit(LOOKUPS_PER_SECOND, LOOKUP_BURST);
   app.post('/v1/users/lookup', async (request) => {
@@ -31,10 +42,15 @@ export function registerUserRoutes(
       [...new Set(body.usernames)].map((name) => accounts.userByUsername(name)),
     );
     const users = new Map<string, UserProfile>();
-    for (const user of [...byId, ...byName]) {
-      if (user)
-        users.set(user.id, { user_id: user.id, username: user.username, display_name: user.displayName });
-    }
+    for (const user of [...byId, ...byName]) if (user) users.set(user.id, profileOf(user));
     return { users: [...users.values()] };
+  });
+
+  const searches = new KeyedRateLimit(SEARCHES_PER_SECOND, SEARCH_BURST);
+  app.get('/v1/users/search', async (request) => {
+    const { userId } = await kit.identify(request);
+    searches.take(userId);
+    const { q } = kit.parse(UserSearchParams, request.query);
+    return { users: await userSearch.search(userId, q) };
   });
 }

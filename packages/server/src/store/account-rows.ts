@@ -8,6 +8,7 @@ export interface UserRow {
   display_name: string | null;
   password_hash: string | null;
   created_at: number;
+  avatar_tag: string | null;
 }
 
 export interface SessionRow {
@@ -24,6 +25,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     displayName: row.display_name,
     passwordHash: row.password_hash,
     createdAt: row.created_at,
+    avatarTag: row.avatar_tag,
   };
 }
 

@@ -1500,6 +1500,7 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
         displayName: 'Display Name',
         passwordHash: 'hash$abc',
         createdAt: 1_700_000_000_000,
+        avatarTag: null,
         ...overrides,
       });
 

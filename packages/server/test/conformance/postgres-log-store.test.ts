@@ -13,6 +13,7 @@ import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { createGroup, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
+import { describeUsersConformance } from './users.conformance.js';
 
 const adminUrl = await reachablePostgres('the PostgreSQL log store tests');
 
@@ -77,6 +78,8 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   );
 
   describeThreadsConformance('PostgreSQL', () => openConformanceStores());
+
+  describeUsersConformance('PostgreSQL', () => openConformanceStores());
 
   describe('PostgreSQL specifics', () => {
     it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {

@@ -15,6 +15,7 @@ import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { message, okOf } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
+import { describeUsersConformance } from './users.conformance.js';
 
 interface Opened {
   /** A connection opened exactly as the stores open theirs (reader and writer thread alike). */
@@ -64,6 +65,8 @@ describeAnnotationsConformance('SQLite', openInTempDir);
 describeSearchConformance('SQLite', openInTempDir);
 
 describeThreadsConformance('SQLite', openInTempDir);
+
+describeUsersConformance('SQLite', openInTempDir);
 
 describe('SQLite log store specifics', () => {
   const dirs: string[] = [];
@@ -115,6 +118,7 @@ describe('SQLite log store specifics', () => {
       displayName: 'Alice',
       passwordHash: 'h',
       createdAt: 1,
+      avatarTag: null,
     });
     await accounts.createSession({ tokenHash: 'th-1', userId: alice, expiresAt: 99, revokedAt: null });
 

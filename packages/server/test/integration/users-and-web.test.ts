@@ -34,7 +34,12 @@ describe('user lookup and the served web app', () => {
     const byName = await lookup({ usernames: [stranger.username, 'nobody-here'] });
     expect(byName.status).toBe(200);
     expect(byName.body.users).toEqual([
-      { user_id: stranger.id, username: stranger.username, display_name: `Name ${stranger.username}` },
+      {
+        user_id: stranger.id,
+        username: stranger.username,
+        display_name: `Name ${stranger.username}`,
+        avatar: null,
+      },
     ]);
 
     // Before a shared conversation, bob's id reveals nothing; afterwards his profile is visible.
@@ -97,7 +102,7 @@ describe('user lookup and the served web app', () => {
       token: await signToken(a),
       body: { user_ids: [b] },
     });
-    expect(found.body.users).toEqual([{ user_id: b, username: null, display_name: null }]);
+    expect(found.body.users).toEqual([{ user_id: b, username: null, display_name: null, avatar: null }]);
   });
 
   it('serves the web app at / with a content security policy, and revalidates by ETag', async () => {

@@ -230,6 +230,35 @@ const MIGRATIONS: string[] = [
   ) e ON true
   WHERE m.kind = 'message' AND NOT m.deleted AND coalesce(e.body, m.body, '') <> '';
   `,
+  // Profiles and finding people: each user's name words (see name-words.ts, which computes them
+  // for every write) for the user search, read as prefix ranges in binary order (COLLATE "C"),
+  // and by user to re-index; avatars and their version on the user; sessions by user, for
+  // revoking them all at a password reset. Keyed by user id, like users. Then the backfill, the
+  // same words as name-words.ts in SQL.
+  `
+  ALTER TABLE users ADD COLUMN avatar_tag text;
+  CREATE TABLE avatars (
+    user_id text PRIMARY KEY,
+    content_type text NOT NULL,
+    bytes bytea NOT NULL
+  );
+  CREATE TABLE user_name_words (
+    word text COLLATE "C" NOT NULL,
+    user_id text NOT NULL,
+    PRIMARY KEY (word, user_id)
+  );
+  CREATE INDEX user_name_words_by_user ON user_name_words (user_id);
+  CREATE INDEX sessions_by_user ON sessions (user_id);
+
+  INSERT INTO user_name_words (word, user_id)
+  SELECT DISTINCT word, id FROM (
+    SELECT id, lower(username) AS word FROM users WHERE username IS NOT NULL
+    UNION ALL
+    SELECT id, w FROM users, regexp_split_to_table(lower(coalesce(display_name, '')), '[^[:alnum:]_.-]+') w
+    UNION ALL
+    SELECT id, w FROM users, regexp_split_to_table(lower(coalesce(display_name, '')), '[^[:alnum:]]+') w
+  ) words WHERE word <> '';
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

@@ -1,22 +1,26 @@
 import { NatterError } from '@natter/protocol';
 import type Database from 'better-sqlite3';
-import type { SessionRecord, UserRecord } from '../account-store.js';
+import type { AvatarRecord, SessionRecord, UserRecord } from '../account-store.js';
+import { nameWords } from '../name-words.js';
 
 /** Account writes, run on the writer thread so that the database has exactly one writer. */
 export type AccountWrite =
   | { op: 'createUser'; user: UserRecord }
   | { op: 'ensureUser'; id: string; at: number }
   | { op: 'createSession'; session: SessionRecord }
-  | { op: 'revokeSession'; tokenHash: string; at: number };
+  | { op: 'revokeSession'; tokenHash: string; at: number }
+  | { op: 'setDisplayName'; userId: string; displayName: string | null }
+  | { op: 'setAvatar'; userId: string; avatar: AvatarRecord | null }
+  | { op: 'resetPassword'; userId: string; passwordHash: string; at: number };
 
 export class SqliteAccountWriter {
   private readonly sql;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.sql = {
       insertUser: db.prepare(
-        `INSERT INTO users (id, username, display_name, password_hash, created_at)
-         VALUES (@id, @username, @displayName, @passwordHash, @createdAt)`,
+        `INSERT INTO users (id, username, display_name, password_hash, created_at, avatar_tag)
+         VALUES (@id, @username, @displayName, @passwordHash, @createdAt, @avatarTag)`,
       ),
       ensureUser: db.prepare<[string, number]>(
         `INSERT INTO users (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -28,11 +32,32 @@ export class SqliteAccountWriter {
       revoke: db.prepare<[number, string]>(
         `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?`,
       ),
+      user: db.prepare<[string], { username: string | null }>(`SELECT username FROM users WHERE id = ?`),
+      setDisplayName: db.prepare<[string | null, string]>(`UPDATE users SET display_name = ? WHERE id = ?`),
+      dropWords: db.prepare<[string]>(`DELETE FROM user_name_words WHERE user_id = ?`),
+      insertWord: db.prepare<[string, string]>(`INSERT INTO user_name_words (word, user_id) VALUES (?, ?)`),
+      setAvatarTag: db.prepare<[string | null, string]>(`UPDATE users SET avatar_tag = ? WHERE id = ?`),
+      putAvatar: db.prepare<[string, string, Buffer]>(
+        `INSERT INTO avatars (user_id, content_type, bytes) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes`,
+      ),
+      dropAvatar: db.prepare<[string]>(`DELETE FROM avatars WHERE user_id = ?`),
+      setPassword: db.prepare<[string, string]>(`UPDATE users SET password_hash = ? WHERE id = ?`),
+      revokeAll: db.prepare<[number, string]>(
+        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+      ),
     };
   }
 
-  /** Throws `username_taken` for a duplicate (case-insensitive) username. */
-  apply(write: AccountWrite): void {
+  /**
+   * Each write in a transaction of its own. Throws `username_taken` for a duplicate
+   * (case-insensitive) username. Returns how many rows the write changed where that is its answer.
+   */
+  apply(write: AccountWrite): number {
+    return this.db.transaction(() => this.applyInTransaction(write))();
+  }
+
+  private applyInTransaction(write: AccountWrite): number {
     switch (write.op) {
       case 'createUser':
         try {
@@ -42,16 +67,43 @@ export class SqliteAccountWriter {
             throw new NatterError('username_taken');
           throw error;
         }
-        return;
+        this.indexName(write.user.id, write.user.username, write.user.displayName);
+        return 1;
       case 'ensureUser':
-        this.sql.ensureUser.run(write.id, write.at);
-        return;
+        return this.sql.ensureUser.run(write.id, write.at).changes;
       case 'createSession':
-        this.sql.insertSession.run(write.session);
-        return;
+        return this.sql.insertSession.run(write.session).changes;
       case 'revokeSession':
-        this.sql.revoke.run(write.at, write.tokenHash);
-        return;
+        return this.sql.revoke.run(write.at, write.tokenHash).changes;
+      case 'setDisplayName': {
+        const user = this.sql.user.get(write.userId);
+        if (!user) return 0;
+        this.sql.setDisplayName.run(write.displayName, write.userId);
+        this.sql.dropWords.run(write.userId);
+        this.indexName(write.userId, user.username, write.displayName);
+        return 1;
+      }
+      case 'setAvatar': {
+        const { avatar, userId } = write;
+        const changed = this.sql.setAvatarTag.run(avatar?.tag ?? null, userId).changes;
+        if (changed === 0) return 0;
+        // Structured cloning from the main thread turned the Buffer into a plain Uint8Array.
+        if (avatar)
+          this.sql.putAvatar.run(
+            userId,
+            avatar.contentType,
+            Buffer.from(avatar.bytes.buffer, avatar.bytes.byteOffset, avatar.bytes.byteLength),
+          );
+        else this.sql.dropAvatar.run(userId);
+        return 1;
+      }
+      case 'resetPassword':
+        if (this.sql.setPassword.run(write.passwordHash, write.userId).changes === 0) return 0;
+        return this.sql.revokeAll.run(write.at, write.userId).changes;
     }
+  }
+
+  private indexName(userId: string, username: string | null, displayName: string | null): void {
+    for (const word of nameWords(username, displayName)) this.sql.insertWord.run(word, userId);
   }
 }

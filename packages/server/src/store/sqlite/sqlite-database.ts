@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { nameWords } from '../name-words.js';
 
 /**
  * Schema migrations, applied in order; `user_version` records how many have run. Everything
  * conversation-scoped leads with conversation_id, the same shape the PostgreSQL schema uses.
+ * A migration is SQL, or a function for what SQL cannot do here (SQLite's lower() is ASCII-only).
  */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   INSERT INTO meta (key, value) VALUES ('position', 0);
@@ -196,6 +198,33 @@ const MIGRATIONS: string[] = [
     WHERE m.kind = 'message' AND m.deleted = 0
   ) WHERE coalesce(text, '') != '' ORDER BY pos;
   `,
+  // Profiles and finding people: each user's name words (see name-words.ts) for the user search,
+  // read as prefix ranges (binary order), and by user to re-index; avatars and their version on
+  // the user; sessions by user, for revoking them all at a password reset. Then the backfill.
+  (db) => {
+    db.exec(`
+    ALTER TABLE users ADD COLUMN avatar_tag TEXT;
+    CREATE TABLE avatars (
+      user_id TEXT PRIMARY KEY,
+      content_type TEXT NOT NULL,
+      bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE user_name_words (
+      word TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      PRIMARY KEY (word, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX user_name_words_by_user ON user_name_words (user_id);
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+    `);
+    const insert = db.prepare<[string, string]>(`INSERT INTO user_name_words (word, user_id) VALUES (?, ?)`);
+    const users = db.prepare<[], { id: string; username: string | null; display_name: string | null }>(
+      `SELECT id, username, display_name FROM users`,
+    );
+    for (const user of users.all()) {
+      for (const word of nameWords(user.username, user.display_name)) insert.run(word, user.id);
+    }
+  },
 ];
 
 /**
@@ -230,7 +259,9 @@ function migrate(db: Database.Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
   for (let i = applied; i < MIGRATIONS.length; i++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
+      const migration = MIGRATIONS[i]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${i + 1}`);
     })();
   }

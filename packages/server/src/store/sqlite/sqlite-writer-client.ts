@@ -7,7 +7,8 @@ import type { AccountWrite } from './sqlite-account-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 interface Pending {
-  resolve: (results: WriteResult[]) => void;
+  /** A commit's results, or how many rows an account write changed. */
+  resolve: (results: WriteResult[] | number) => void;
   reject: (error: Error) => void;
 }
 
@@ -47,13 +48,18 @@ export class SqliteWriterClient {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  commit(ops: WriteOp[]): Promise<WriteResult[]> {
-    return this.call({ type: 'commit', ops });
+  async commit(ops: WriteOp[]): Promise<WriteResult[]> {
+    const results = await this.call({ type: 'commit', ops });
+    return typeof results === 'number' ? [] : results;
   }
 
-  /** One account write in a transaction of its own; rejects with its NatterError if refused. */
-  async account(write: AccountWrite): Promise<void> {
-    await this.call({ type: 'account', write });
+  /**
+   * One account write in a transaction of its own; resolves with how many rows it changed, rejects
+   * with its NatterError if refused.
+   */
+  async account(write: AccountWrite): Promise<number> {
+    const changes = await this.call({ type: 'account', write });
+    return typeof changes === 'number' ? changes : 0;
   }
 
   async close(): Promise<void> {
@@ -85,7 +91,7 @@ export class SqliteWriterClient {
     return worker;
   }
 
-  private call(request: Request): Promise<WriteResult[]> {
+  private call(request: Request): Promise<WriteResult[] | number> {
     const worker = this.worker;
     if (this.closing || !worker) return Promise.reject(new Error('The SQLite writer thread is not running.'));
     const id = this.nextId++;
@@ -103,7 +109,7 @@ export class SqliteWriterClient {
       pending.reject(new Error(reply.failure));
     } else if ('done' in reply) {
       if (reply.error) pending.reject(new NatterError(reply.error.code, reply.error.message));
-      else pending.resolve([]);
+      else pending.resolve(reply.changes);
     } else {
       pending.resolve(
         reply.results.map((r) =>

@@ -23,10 +23,11 @@ export interface SerializedError {
 }
 
 /**
- * `results` line up with a commit's ops; `done` ends an account write (`error` when it was refused);
+ * `results` line up with a commit's ops; `done` ends an account write (`error` when it was refused,
+ * else `changes`: how many rows it changed);
  * `failure` means the transaction failed and nothing was stored.
  */
 export type WriterReply =
   | { id: number; results: SerializedResult[] }
-  | { id: number; done: true; error?: SerializedError }
+  | { id: number; done: true; changes: number; error?: SerializedError }
   | { id: number; failure: string };

@@ -22,15 +22,14 @@ function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply 
   const { id } = request;
   try {
     if (request.type === 'account') {
-      accounts.apply(request.write);
-      return { id, done: true };
+      return { id, done: true, changes: accounts.apply(request.write) };
     }
     const results = writer
       .commit(request.ops)
       .map((r) => (r.ok ? r : { ok: false as const, error: serialize(r.error) }));
     return { id, results };
   } catch (error) {
-    if (error instanceof NatterError) return { id, done: true, error: serialize(error) };
+    if (error instanceof NatterError) return { id, done: true, changes: 0, error: serialize(error) };
     return { id, failure: String(error) };
   }
 }
