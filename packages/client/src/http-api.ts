@@ -2,6 +2,7 @@ import {
   type ChatEvent,
   type ConversationSummary,
   type ErrorCode,
+  type FoundUser,
   type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
@@ -25,11 +26,7 @@ export class NatterHttp {
     private readonly token: () => string | undefined = () => undefined,
   ) {}
 
-  register(
-    username: string,
-    password: string,
-    displayName?: string,
-  ): Promise<{ user_id: string; username: string }> {
+  register(username: string, password: string, displayName?: string): Promise<UserProfile> {
     return this.call('POST', '/v1/accounts', {
       username,
       password,
@@ -45,8 +42,42 @@ export class NatterHttp {
     await this.call('DELETE', '/v1/sessions/current');
   }
 
-  me(): Promise<{ user_id: string; username: string | null; display_name: string | null }> {
+  me(): Promise<UserProfile> {
     return this.call('GET', '/v1/me');
+  }
+
+  /** Sets your display name (null removes it); others see it at their next lookup of you. */
+  setDisplayName(displayName: string | null): Promise<UserProfile> {
+    return this.call('PATCH', '/v1/me', { display_name: displayName });
+  }
+
+  /** Uploads your avatar: a PNG, JPEG, GIF or WebP of at most MAX_AVATAR_BYTES (resize first). */
+  setAvatar(image: Blob | Uint8Array<ArrayBuffer>): Promise<UserProfile> {
+    return this.call('PUT', '/v1/me/avatar', image);
+  }
+
+  removeAvatar(): Promise<UserProfile> {
+    return this.call('DELETE', '/v1/me/avatar');
+  }
+
+  /**
+   * A user's avatar image (`profile.avatar` says whether there is one, and its version), or null
+   * when there is none. The browser's HTTP cache revalidates it by ETag.
+   */
+  async avatar(userId: string): Promise<Blob | null> {
+    const response = await this.send('GET', `/v1/users/${encodeURIComponent(userId)}/avatar`);
+    if (response.status === 404) return null;
+    if (!response.ok) throw await errorOf(response);
+    return response.blob();
+  }
+
+  /**
+   * People whose username or display-name words start with the query's words (2..64 characters):
+   * at most 20, contacts first, then an exact username, then the rest (docs/protocol.md §11.1.2).
+   */
+  async searchUsers(query: string): Promise<FoundUser[]> {
+    const path = `/v1/users/search?q=${encodeURIComponent(query)}`;
+    return (await this.call<{ users: FoundUser[] }>('GET', path)).users;
   }
 
   /** Profiles by username (anyone) and by id (users you share a conversation with); others are left out. */
@@ -123,24 +154,37 @@ export class NatterHttp {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    if (!response.ok) throw await errorOf(response);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A request with the bearer token; a Blob or byte body goes as it is, anything else as JSON. */
+  private send(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = {};
     const token = this.token();
     if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(this.baseUrl + path, {
+    const raw = body instanceof Uint8Array || (typeof Blob !== 'undefined' && body instanceof Blob);
+    if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
+    return fetch(this.baseUrl + path, {
       method,
       headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: raw ? (body as BodyInit) : JSON.stringify(body) }),
     });
-    const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!response.ok) {
-      const error = (parsed as { error?: { code: ErrorCode; message: string; retry_after_ms?: number } })
-        ?.error;
-      throw new NatterError(error?.code ?? 'internal', error?.message ?? `HTTP ${response.status}`, {
-        ...(error?.retry_after_ms === undefined ? {} : { retryAfterMs: error.retry_after_ms }),
-      });
-    }
-    return parsed as T;
   }
+}
+
+/** The server's error body as a NatterError with its code (docs/protocol.md §11). */
+async function errorOf(response: Response): Promise<NatterError> {
+  const text = await response.text();
+  let error: { code: ErrorCode; message: string; retry_after_ms?: number } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    error = undefined;
+  }
+  return new NatterError(error?.code ?? 'internal', error?.message ?? `HTTP ${response.status}`, {
+    ...(error?.retry_after_ms === undefined ? {} : { retryAfterMs: error.retry_after_ms }),
+  });
 }

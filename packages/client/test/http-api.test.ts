@@ -60,6 +60,37 @@ describe('NatterHttp with built-in accounts', () => {
     expect((outsider as NatterError).code).toBe('not_found');
   });
 
+  it('finds people, renames you, and uploads, fetches and removes your avatar', async () => {
+    const ada = await signedIn('ada_people_http');
+    const grace = await signedIn('grace_people_http');
+    expect(await grace.http.setDisplayName('Grace Hopper')).toMatchObject({ display_name: 'Grace Hopper' });
+    await ada.http.direct({ userId: grace.session.user_id });
+
+    const found = await ada.http.searchUsers('hopp');
+    expect(found).toEqual([
+      {
+        user_id: grace.session.user_id,
+        username: 'grace_people_http',
+        display_name: 'Grace Hopper',
+        avatar: null,
+        contact: true,
+      },
+    ]);
+    const short = await ada.http.searchUsers('h').catch((e) => e);
+    expect((short as NatterError).code).toBe('bad_request');
+
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const withAvatar = await grace.http.setAvatar(new Blob([png]));
+    expect(withAvatar.avatar).toEqual(expect.any(String));
+    const image = await ada.http.avatar(grace.session.user_id);
+    expect(image?.type).toBe('image/png');
+    expect(new Uint8Array(await image!.arrayBuffer())).toEqual(png);
+    expect((await grace.http.removeAvatar()).avatar).toBeNull();
+    expect(await ada.http.avatar(grace.session.user_id)).toBeNull();
+    const refused = await grace.http.setAvatar(new Uint8Array([1, 2, 3])).catch((e) => e);
+    expect((refused as NatterError).code).toBe('bad_request');
+  });
+
   it('a session token drives the WebSocket client, and logging out closes it for good', async () => {
     const { http, session } = await signedIn('dora_http');
     const client = new NatterClient({
