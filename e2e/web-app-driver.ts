@@ -50,10 +50,10 @@ export class WebUser {
     return page;
   }
 
+  /** Starts (or reopens) the 1:1 with a user: searched by username in the people picker, then picked. */
   async startDirect(username: string): Promise<void> {
     await this.page.getByRole('button', { name: 'New conversation' }).click();
-    await this.page.getByRole('dialog').getByLabel('Username').fill(username);
-    await this.page.getByRole('button', { name: 'Start chat' }).click();
+    await pickPerson(this.page, 'Who do you want to talk to?', username);
     await this.page.getByLabel('Message', { exact: true }).waitFor();
   }
 
@@ -61,8 +61,8 @@ export class WebUser {
     await this.page.getByRole('button', { name: 'New conversation' }).click();
     await this.page.getByRole('tab', { name: 'Group' }).click();
     await this.page.getByLabel('Group name').fill(title);
-    await this.page.getByLabel(/^Members/).fill(usernames.join(', '));
-    await this.page.getByRole('button', { name: 'Create group' }).click();
+    for (const username of usernames) await pickPerson(this.page, 'Members', username);
+    await this.page.getByRole('button', { name: /^Create group/ }).click();
     await this.page.getByLabel('Message', { exact: true }).waitFor();
   }
 
@@ -122,6 +122,15 @@ export class WebUser {
   close(): Promise<void> {
     return this.context.close();
   }
+}
+
+/** Types a username into the people picker labelled `label` and picks that user from the results. */
+export async function pickPerson(page: Page, label: string, username: string): Promise<void> {
+  await page.getByRole('combobox', { name: label }).fill(username);
+  await page
+    .getByRole('option')
+    .filter({ hasText: `@${username}` })
+    .click();
 }
 
 export function conversationItem(page: Page, title: string) {

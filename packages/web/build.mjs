@@ -17,7 +17,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 cpSync(`${root}public`, out, {
   recursive: true,
-  filter: (path) => !['index.html', 'app.css'].includes(relative(`${root}public`, path)),
+  filter: (path) => !path.endsWith('.css') && relative(`${root}public`, path) !== 'index.html',
 });
 
 const common = {
@@ -36,9 +36,14 @@ const common = {
   logLevel: 'warning',
 };
 
+// theme: a tiny classic script index.html runs before the first paint (src/theme-boot.ts).
 const app = await build({
   ...common,
-  entryPoints: { app: `${root}src/main.tsx`, style: `${root}public/app.css` },
+  entryPoints: {
+    app: `${root}src/main.tsx`,
+    theme: `${root}src/theme-boot.ts`,
+    style: `${root}public/app.css`,
+  },
   outdir: `${out}/assets`,
   entryNames: '[name]-[hash]',
   // The signed-in screens are a dynamic import (components/app.tsx): their own chunk, plus chunks
@@ -67,6 +72,7 @@ writeFileSync(
   `${out}/index.html`,
   readFileSync(`${root}public/index.html`, 'utf8')
     .replace('/app.css', `/${relative(out, entryOf('public/app.css'))}`)
+    .replace('/theme.js', `/${relative(out, entryOf('src/theme-boot.ts'))}`)
     .replace('/app.js', `/${relative(out, appScript)}`)
     .replace('    <!-- modulepreload -->', preloads.join('\n')),
 );

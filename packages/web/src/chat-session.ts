@@ -7,6 +7,7 @@ import {
   TypingNotifier,
 } from '@natter/client';
 import type { ConversationSummary, PresenceState } from '@natter/protocol/core';
+import { AvatarImages } from './avatar-images.js';
 import { Profiles } from './profiles.js';
 import { loadCached, type StoredSession, saveCached, tabDeviceId } from './stored-session.js';
 
@@ -19,6 +20,7 @@ export class ChatSession {
   readonly client: NatterClient;
   readonly state: ChatState;
   readonly profiles: Profiles;
+  readonly avatars: AvatarImages;
   private readonly typers = new Map<string, TypingNotifier>();
   private readonly listeners = new Set<() => void>();
   private changes = 0;
@@ -44,7 +46,13 @@ export class ChatSession {
       load: () => loadCached(account.userId, 'profiles'),
       save: (profiles) => saveCached(account.userId, 'profiles', profiles),
     });
-    this.profiles.remember({ user_id: account.userId, username: account.username, display_name: null });
+    this.profiles.seed({
+      user_id: account.userId,
+      username: account.username,
+      display_name: null,
+      avatar: null,
+    });
+    this.avatars = new AvatarImages(this.http, () => this.changed());
     this.state.on('change', () => this.changed());
     this.client.on('state', () => this.changed());
     this.client.on('fatal', onSignedOut);
@@ -81,6 +89,12 @@ export class ChatSession {
     for (const typer of this.typers.values()) typer.stop();
     this.state.close();
     this.client.close();
+    this.avatars.close();
+  }
+
+  /** The image of a user's avatar, once fetched (undefined: show initials). */
+  avatarUrlOf(userId: string): string | undefined {
+    return this.avatars.urlOf(userId, this.profiles.avatarOf(userId));
   }
 
   /** Logs out and leaves nothing of the account in this browser, unsent messages included. */

@@ -8,7 +8,8 @@ const RETRY_AFTER_MS = 10_000;
 /**
  * Names for user ids, looked up in batches as the screens ask for them: every id asked for in one
  * turn of the event loop goes out in one request. Names found are kept in `storage`, so an app
- * started offline still shows who is who.
+ * started offline still shows who is who; each is looked up again once per start, which is when
+ * a renamed user's new name (or avatar) shows (the server pushes no profile changes).
  */
 export class Profiles {
   private readonly known = new Map<string, UserProfile>();
@@ -27,12 +28,34 @@ export class Profiles {
     this.known.set(profile.user_id, profile);
   }
 
-  /** The best name known now (display name, then username); starts a lookup for unknown ids. */
+  /** What to show for a user until their profile is looked up (yours, on a first start offline). */
+  seed(profile: UserProfile): void {
+    if (!this.known.has(profile.user_id)) this.known.set(profile.user_id, profile);
+  }
+
+  /** The best name known now (display name, then username); starts this start's lookup of the id. */
   nameOf(userId: string): string {
-    const profile = this.known.get(userId);
-    if (profile) return profile.display_name ?? profile.username ?? shortId(userId);
     this.request(userId);
-    return shortId(userId);
+    const profile = this.known.get(userId);
+    return profile?.display_name ?? profile?.username ?? shortId(userId);
+  }
+
+  /** The display name the user set, if any (null: they go by their username). */
+  displayNameOf(userId: string): string | null {
+    return this.known.get(userId)?.display_name ?? null;
+  }
+
+  /** The version of the user's avatar, null when they have none (or are not looked up yet). */
+  avatarOf(userId: string): string | null {
+    this.request(userId);
+    return this.known.get(userId)?.avatar ?? null;
+  }
+
+  /** A profile the app learned by itself (yours after an edit, a search result): shown at once. */
+  update(profile: UserProfile): void {
+    this.remember(profile);
+    this.storage.save([...this.known.values()]);
+    for (const listener of this.listeners) listener();
   }
 
   usernameOf(userId: string): string | null {

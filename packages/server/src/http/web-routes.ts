@@ -5,9 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ENCODINGS, type Encoding, etagOf, loadWebAssets } from './web-assets.js';
 
-/** The app talks only to its own origin; nothing inline, nothing from elsewhere. */
+/**
+ * The app talks only to its own origin; nothing inline, nothing from elsewhere. Images may also be
+ * blob: URLs: avatars are fetched with the bearer token (an <img src> cannot send it) and shown as
+ * object URLs.
+ */
 const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export interface WebAppOptions {
   /** The folder packages/web/build.mjs wrote. */

@@ -7,7 +7,8 @@ const MESSAGES: Partial<Record<string, string>> = {
   invalid_credentials: 'Wrong username or password.',
   username_taken: 'That username is taken.',
   rate_limited: 'Too many attempts. Wait a moment and try again.',
-  bad_request: 'Usernames are 3–32 letters, digits, _ . or -; passwords at least 8 characters.',
+  bad_request:
+    'Usernames are 3–32 letters, digits, _ . or -; passwords at least 8 characters; names up to 64 characters.',
 };
 
 const UNREACHABLE = 'Natter cannot be reached. Check your connection.';
@@ -17,6 +18,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
   const [mode, setMode] = useState<'login' | 'register'>('login');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -26,7 +28,7 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
     setError(null);
     const http = new NatterHttp(location.origin);
     try {
-      if (mode === 'register') await http.register(username, password);
+      if (mode === 'register') await http.register(username, password, displayName.trim() || undefined);
       const session = await http.login(username, password);
       onSignedIn({ token: session.token, userId: session.user_id, username });
     } catch (thrown) {
@@ -45,6 +47,19 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
           <span>Natter</span>
         </div>
         <h1 id="auth-title">{registering ? 'Create your account' : 'Welcome back'}</h1>
+        {registering && (
+          <label>
+            Your name
+            <input
+              name="name"
+              autoComplete="name"
+              maxLength={64}
+              placeholder="How people will see you"
+              value={displayName}
+              onChange={(e) => setDisplayName(e.target.value)}
+            />
+          </label>
+        )}
         <label>
           Username
           <input
@@ -75,6 +90,9 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (session: StoredSession
         <button type="submit" className="primary" disabled={busy}>
           {registering ? 'Sign up' : 'Log in'}
         </button>
+        {!registering && (
+          <p className="auth-forgot">Forgot your password? Ask your Natter administrator to reset it.</p>
+        )}
         <p className="auth-switch">
           {registering ? 'Already have an account?' : 'New to Natter?'}{' '}
           <button

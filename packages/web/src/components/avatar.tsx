@@ -1,5 +1,19 @@
-/** Initials on a colour picked from the name, with an optional presence dot. */
-export function Avatar({ name, online }: { name: string; online?: boolean | undefined }) {
+/**
+ * A person's (or a conversation's) picture: their avatar image when there is one (`src`, an object
+ * URL from AvatarImages), else initials on a colour picked from the name; with an optional
+ * presence dot.
+ */
+export function Avatar({
+  name,
+  online,
+  src,
+  size,
+}: {
+  name: string;
+  online?: boolean | undefined;
+  src?: string | undefined;
+  size?: 'large' | undefined;
+}) {
   const initials = name
     .split(/[\s._-]+/)
     .filter(Boolean)
@@ -9,8 +23,12 @@ export function Avatar({ name, online }: { name: string; online?: boolean | unde
   let hash = 0;
   for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
   return (
-    <span className="avatar" style={{ backgroundColor: `hsl(${hash % 360} 55% 48%)` }} aria-hidden="true">
-      {initials || '?'}
+    <span
+      className={`avatar${size ? ` ${size}` : ''}${src ? ' has-image' : ''}`}
+      style={src ? undefined : { backgroundColor: `hsl(${hash % 360} 55% 48%)` }}
+      aria-hidden="true"
+    >
+      {src ? <img src={src} alt="" /> : initials || '?'}
       {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
     </span>
   );

@@ -12,6 +12,7 @@ import { ConversationView } from './conversation-view.js';
 import { Icon } from './icons.js';
 import { NewConversationDialog } from './new-conversation-dialog.js';
 import { SearchPanel } from './search-panel.js';
+import { SettingsDialog } from './settings-dialog.js';
 import { ThreadPanel } from './thread-panel.js';
 
 const MAX_WATCHED = 256;
@@ -25,6 +26,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
   const [switching, setSwitching] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const [thread, setThread] = useState<{ conversationId: string; rootSeq: number } | null>(null);
   const [query, setQuery] = useState('');
   const conversations = session.state.conversations();
@@ -92,10 +94,18 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
     <div className={`chat-screen${open ? ' has-open' : ''}${threadOpen ? ' has-thread' : ''}`}>
       <aside className="sidebar" aria-label="Conversations">
         <header className="sidebar-header">
-          <Avatar name={me.username} />
-          <div className="me">
-            <strong>{me.username}</strong>
-          </div>
+          <button
+            type="button"
+            className="me"
+            onClick={() => setSettingsOpen(true)}
+            aria-label="Your profile and settings"
+          >
+            <Avatar name={session.profiles.nameOf(me.userId)} src={session.avatarUrlOf(me.userId)} />
+            <span className="me-names">
+              <strong>{session.profiles.nameOf(me.userId)}</strong>
+              <span>@{me.username}</span>
+            </span>
+          </button>
           <button
             type="button"
             className="icon-button"
@@ -106,8 +116,13 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
               <path d="M12 5v14M5 12h14" />
             </svg>
           </button>
-          <button type="button" className="ghost" onClick={onSignOut}>
-            Log out
+          <button
+            type="button"
+            className="icon-button"
+            onClick={() => setSettingsOpen(true)}
+            aria-label="Settings"
+          >
+            <Icon name="settings" />
           </button>
         </header>
         <ConnectionBanner state={session.connection} />
@@ -200,6 +215,9 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             requestAnimationFrame(() => document.querySelector<HTMLElement>('.composer textarea')?.focus());
           }}
         />
+      )}
+      {settingsOpen && (
+        <SettingsDialog session={session} onClose={() => setSettingsOpen(false)} onSignOut={onSignOut} />
       )}
       {creating && (
         <NewConversationDialog

@@ -43,6 +43,7 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
               <Avatar
                 name={title}
                 online={summary.kind === 'direct' ? (presence?.online ?? false) : undefined}
+                src={summary.peer_id ? session.avatarUrlOf(summary.peer_id) : undefined}
               />
               <span className="conversation-text">
                 <span className="conversation-top">

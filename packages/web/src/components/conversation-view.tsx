@@ -98,7 +98,11 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
             <path d="M15 5l-7 7 7 7" />
           </svg>
         </button>
-        <Avatar name={title} online={peer ? (presence?.online ?? false) : undefined} />
+        <Avatar
+          name={title}
+          online={peer ? (presence?.online ?? false) : undefined}
+          src={peer ? session.avatarUrlOf(peer) : undefined}
+        />
         <div className="conversation-heading">
           <h2>{title}</h2>
           <p className={`conversation-status${typing.length > 0 ? ' typing' : ''}`} aria-live="polite">

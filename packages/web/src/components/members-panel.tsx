@@ -55,7 +55,7 @@ export function MembersPanel({ session, summary, onClose }: Props) {
           const name = session.profiles.nameOf(member.userId);
           return (
             <li key={member.userId}>
-              <Avatar name={name} />
+              <Avatar name={name} src={session.avatarUrlOf(member.userId)} />
               <div className="member-text">
                 <span className="member-name">
                   <span className="member-label">{member.userId === me ? `${name} (you)` : name}</span>

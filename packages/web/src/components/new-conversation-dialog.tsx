@@ -1,6 +1,7 @@
-import { NatterError } from '@natter/protocol/core';
+import type { FoundUser } from '@natter/protocol/core';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { PeoplePicker } from './people-picker.js';
 
 interface Props {
   session: ChatSession;
@@ -8,90 +9,101 @@ interface Props {
   onOpened: (conversationId: string) => void;
 }
 
-/** Start a 1:1 by username, or create a group with the usernames given. */
+const FAILED = 'That did not work. Check your connection and try again.';
+
+/** Start a 1:1 by picking a person, or create a group with the people picked as chips. */
 export function NewConversationDialog({ session, onClose, onOpened }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [kind, setKind] = useState<'direct' | 'group'>('direct');
-  const [username, setUsername] = useState('');
   const [title, setTitle] = useState('');
-  const [members, setMembers] = useState('');
+  const [members, setMembers] = useState<FoundUser[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // showModal focuses the first focusable (a tab): the search field is what you came for.
   useEffect(() => {
     dialog.current?.showModal();
+    dialog.current?.querySelector<HTMLInputElement>('input')?.focus();
   }, []);
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
+  async function startDirect(user: FoundUser) {
     setBusy(true);
     setError(null);
     try {
-      if (kind === 'direct') {
-        const conversation = await session.http.direct({ username: username.trim() });
-        onOpened(conversation.conversation_id);
-        return;
-      }
-      const names = [...new Set(members.split(/[\s,]+/).filter(Boolean))];
-      const ids: string[] = [];
-      for (const name of names) {
-        const profile = await session.profiles.byUsername(name);
-        if (!profile) throw new NatterError('user_not_found', `No user called ${name}.`);
-        ids.push(profile.user_id);
-      }
-      const conversation = await session.http.createGroup(title.trim(), ids);
-      onOpened(conversation.conversation_id);
-    } catch (thrown) {
-      setError(
-        thrown instanceof NatterError && thrown.code === 'user_not_found'
-          ? thrown.message === 'No such user.'
-            ? 'No user with that username.'
-            : thrown.message
-          : 'That did not work. Check your connection and try again.',
-      );
-    } finally {
+      onOpened((await session.http.direct({ userId: user.user_id })).conversation_id);
+    } catch {
+      setError(FAILED);
+      setBusy(false);
+    }
+  }
+
+  async function createGroup(event: FormEvent) {
+    event.preventDefault();
+    if (!title.trim()) {
+      setError('Give the group a name.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const ids = members.map((m) => m.user_id);
+      onOpened((await session.http.createGroup(title.trim(), ids)).conversation_id);
+    } catch {
+      setError(FAILED);
       setBusy(false);
     }
   }
 
   return (
-    <dialog ref={dialog} className="dialog" aria-labelledby="new-title" onClose={onClose}>
-      <form onSubmit={submit}>
+    <dialog ref={dialog} className="dialog new-conversation" aria-labelledby="new-title" onClose={onClose}>
+      <form onSubmit={createGroup}>
         <h2 id="new-title">New conversation</h2>
         <div className="segmented" role="tablist" aria-label="Kind of conversation">
           <button
             type="button"
             role="tab"
             aria-selected={kind === 'direct'}
-            onClick={() => setKind('direct')}
+            onClick={() => {
+              setKind('direct');
+              setError(null);
+            }}
           >
             Direct message
           </button>
-          <button type="button" role="tab" aria-selected={kind === 'group'} onClick={() => setKind('group')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={kind === 'group'}
+            onClick={() => {
+              setKind('group');
+              setError(null);
+            }}
+          >
             Group
           </button>
         </div>
         {kind === 'direct' ? (
-          <label>
-            Username
-            <input required autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
-          </label>
+          <PeoplePicker
+            key="direct"
+            session={session}
+            label="Who do you want to talk to?"
+            autoFocus
+            onPick={(user) => void startDirect(user)}
+          />
         ) : (
           <>
             <label>
               Group name
-              <input
-                required
-                autoFocus
-                maxLength={128}
-                value={title}
-                onChange={(e) => setTitle(e.target.value)}
-              />
+              <input autoFocus maxLength={128} value={title} onChange={(e) => setTitle(e.target.value)} />
             </label>
-            <label>
-              Members (usernames, separated by commas)
-              <input value={members} onChange={(e) => setMembers(e.target.value)} />
-            </label>
+            <PeoplePicker
+              key="group"
+              session={session}
+              label="Members"
+              chosen={members}
+              onPick={(user) => setMembers((before) => [...before, user])}
+              onRemove={(user) => setMembers((before) => before.filter((m) => m.user_id !== user.user_id))}
+            />
           </>
         )}
         {error && (
@@ -103,9 +115,13 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
           <button type="button" className="ghost" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {kind === 'direct' ? 'Start chat' : 'Create group'}
-          </button>
+          {kind === 'group' && (
+            <button type="submit" className="primary" disabled={busy}>
+              {members.length > 0
+                ? `Create group with ${members.length} ${members.length === 1 ? 'person' : 'people'}`
+                : 'Create group'}
+            </button>
+          )}
         </div>
       </form>
     </dialog>
