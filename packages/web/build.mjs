@@ -36,14 +36,9 @@ const common = {
   logLevel: 'warning',
 };
 
-// theme: a tiny classic script index.html runs before the first paint (src/theme-boot.ts).
 const app = await build({
   ...common,
-  entryPoints: {
-    app: `${root}src/main.tsx`,
-    theme: `${root}src/theme-boot.ts`,
-    style: `${root}public/app.css`,
-  },
+  entryPoints: { app: `${root}src/main.tsx`, style: `${root}public/app.css` },
   outdir: `${out}/assets`,
   entryNames: '[name]-[hash]',
   // The signed-in screens are a dynamic import (components/app.tsx): their own chunk, plus chunks
@@ -52,7 +47,18 @@ const app = await build({
   chunkNames: 'chunk-[hash]',
   metafile: true,
 });
-const assets = Object.keys(app.metafile.outputs)
+// theme: a tiny classic script index.html runs before the first paint (src/theme-boot.ts), built on
+// its own so it stays one self-contained file (the app's build splits shared code into chunks).
+const theme = await build({
+  ...common,
+  format: 'iife',
+  entryPoints: { theme: `${root}src/theme-boot.ts` },
+  outdir: `${out}/assets`,
+  entryNames: '[name]-[hash]',
+  metafile: true,
+});
+const themeScript = Object.keys(theme.metafile.outputs).find((path) => path.endsWith('.js'));
+const assets = [...Object.keys(app.metafile.outputs), themeScript]
   .filter((path) => !path.endsWith('.map'))
   .map((path) => `/${relative(out, path)}`);
 const entryOf = (name) => {
@@ -72,7 +78,7 @@ writeFileSync(
   `${out}/index.html`,
   readFileSync(`${root}public/index.html`, 'utf8')
     .replace('/app.css', `/${relative(out, entryOf('public/app.css'))}`)
-    .replace('/theme.js', `/${relative(out, entryOf('src/theme-boot.ts'))}`)
+    .replace('/theme.js', `/${relative(out, themeScript)}`)
     .replace('/app.js', `/${relative(out, appScript)}`)
     .replace('    <!-- modulepreload -->', preloads.join('\n')),
 );
