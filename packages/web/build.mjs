@@ -63,7 +63,7 @@ const assets = [...Object.keys(app.metafile.outputs), themeScript]
   .map((path) => `/${relative(out, path)}`);
 const entryOf = (name) => {
   const [path] = Object.entries(app.metafile.outputs).find(
-    ([, output]) => output.entryPoint && output.entryPoint.endsWith(name),
+    ([, output]) => output.entryPoint?.endsWith(name),
   );
   return path;
 };
