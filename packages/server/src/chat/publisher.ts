@@ -15,7 +15,7 @@ export class Publisher {
   constructor(
     private readonly directory: MemberDirectory,
     private readonly broadcaster: Broadcaster,
-    /** Told when a member's message commits: whatever they were typing is done. */
+    /** Told when a member's message or edit commits: whatever they were typing is done. */
     private readonly messageSent: (conversationId: string, senderId: string) => void,
   ) {}
 
@@ -24,7 +24,8 @@ export class Publisher {
       if (!result.ok || result.value.duplicate) continue;
       for (const event of result.value.events) {
         this.directory.route(event, (recipients) => this.deliver(event, recipients, origin));
-        if (event.kind === 'message') this.messageSent(event.conversation_id, event.sender_id);
+        if (event.kind === 'message' || event.kind === 'edit')
+          this.messageSent(event.conversation_id, event.sender_id);
       }
       const thread = result.value.threadCursor;
       if (thread) {

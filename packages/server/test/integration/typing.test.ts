@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerFrame, TypingUpdateFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectError, TestClient } from '../helpers/client.js';
@@ -104,6 +105,29 @@ describe('typing', () => {
       await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, label: 'stop after send' });
       // The server's time stood still: the stop came from the send, not from the TTL.
       expect(clock.now()).toBe(sentAt);
+    } finally {
+      await closeAll([t1, t2, o]);
+    }
+  });
+
+  it('saving an edit ends typing at once, as a send does', async () => {
+    const { typer, conv, t1, t2, o } = await trio();
+    try {
+      const sent = await t1.sendOk(conv, 'first draft');
+      t1.sendJson({ type: 'typing', conversation_id: conv, state: 'start' });
+      await o.waitFor(typingOf(conv, typer, 'start'));
+      const mark = o.mark();
+      const savedAt = clock.now();
+      const ack = await t1.request({
+        type: 'edit',
+        conversation_id: conv,
+        client_msg_id: randomUUID(),
+        target_seq: sent.seq,
+        body: 'second draft',
+      });
+      expect(ack.type).toBe('ack');
+      await o.waitFor(typingOf(conv, typer, 'stop'), { from: mark, label: 'stop after edit' });
+      expect(clock.now()).toBe(savedAt);
     } finally {
       await closeAll([t1, t2, o]);
     }
