@@ -548,6 +548,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     if (event.kind === 'settings_changed' && event.data?.group_mentions) {
       summary.group_mentions = event.data.group_mentions;
     }
+    this.foldMembership(summary, event);
     if (event.kind === 'delete' && event.ref_seq !== null && event.ref_seq > summary.read_seq) {
       // A deleted message stops counting as unread (and as a mention) on the server too.
       const target = data.messages.get(event.ref_seq);
@@ -556,6 +557,21 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         summary.unread = Math.max(0, summary.unread - 1);
     }
     data.summary = summary;
+  }
+
+  /**
+   * Membership and title events change the summary at once (the server's next summary agrees):
+   * the member count, the title, and your role. Your own removal or leaving is left to the
+   * summary that follows it (it freezes the conversation as it was).
+   */
+  private foldMembership(summary: ConversationSummary, event: ChatEvent): void {
+    const userId = event.data?.user_id;
+    if (event.kind === 'renamed') summary.title = event.data?.title ?? null;
+    else if (event.kind === 'member_added') summary.member_count += 1;
+    else if ((event.kind === 'member_removed' || event.kind === 'member_left') && userId !== this.client.me)
+      summary.member_count = Math.max(0, summary.member_count - 1);
+    else if (event.kind === 'role_changed' && userId === this.client.me && event.data?.role)
+      summary.role = event.data.role;
   }
 
   private onOutbox(entry: OutboxEntry): void {
