@@ -22,7 +22,8 @@ export interface Stores {
 
 /**
  * SQLite in NATTER_DATA_DIR (the embedded default), or the PostgreSQL database every node shares.
- * `clock` times SQLite's search deadlines (PostgreSQL keeps its own statement_timeout).
+ * `clock` stamps the events' times, and times SQLite's search deadlines (PostgreSQL keeps its own
+ * statement_timeout).
  */
 export function openStores(config: Config, log: Logger, clock: Clock): Stores {
   if (config.store === 'sqlite') {
@@ -33,5 +34,6 @@ export function openStores(config: Config, log: Logger, clock: Clock): Stores {
   return openPostgresStores(config.databaseUrl, log, {
     maxConnections: config.databasePoolSize,
     searchLanguage: config.searchLanguage,
+    clock,
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ChatEvent, type ConversationSummary, NatterError, type Role } from '@natter/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, systemClock } from '../../src/clock.js';
 import type { AccountStore, UserRecord } from '../../src/store/account-store.js';
 import type { LogStore, SyncPage } from '../../src/store/log-store.js';
 import type { AppendOp, CursorOp, WriteOp, WriteResult } from '../../src/store/write-ops.js';
@@ -110,7 +111,10 @@ async function syncAll(
 
 // ---------------------------------------------------------------------------------------------
 
-export function describeLogStoreConformance(name: string, open: () => Promise<LogStoreHandle>): void {
+/** Opens an adapter's stores; `clock`, when given, is the time they stamp events with. */
+export type OpenLogStore = (options?: { clock?: Clock }) => Promise<LogStoreHandle>;
+
+export function describeLogStoreConformance(name: string, open: OpenLogStore): void {
   describe(`LogStore conformance: ${name}`, () => {
     let handle: LogStoreHandle;
     let store: LogStore;
@@ -231,6 +235,21 @@ export function describeLogStoreConformance(name: string, open: () => Promise<Lo
     });
 
     describe('append', () => {
+      it('stamps the events of a commit with the stores’ clock (so tests can seed history on other days)', async () => {
+        const past = Date.UTC(2024, 1, 29, 9, 30);
+        const stamped = await open({ clock: { ...systemClock, now: () => past } });
+        try {
+          const [alice, bob] = ids('alice', 'bob');
+          const conv = await createGroup(stamped.store, alice, [bob]);
+          const sent = await send(stamped.store, conv, alice, 'from a leap day');
+          expect(sent.created_at).toBe(past);
+          expect((await allEvents(stamped.store, bob, conv)).map((e) => e.created_at)).toEqual([past, past]);
+          expect((await summary(stamped.store, bob, conv)).updated_at).toBe(past);
+        } finally {
+          await stamped.close();
+        }
+      });
+
       it('assigns seq 1, 2, 3, ... gap-free, seq 1 being the created event', async () => {
         const [alice, bob] = ids('alice', 'bob');
         const conv = await createGroup(store, alice, [bob]);

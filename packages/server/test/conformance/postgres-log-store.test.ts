@@ -1,6 +1,7 @@
 import { type ChatEvent, NatterError } from '@natter/protocol';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import type { LogStore, SyncPage } from '../../src/store/log-store.js';
 import { connectPostgres, type Db } from '../../src/store/postgres/postgres-connection.js';
@@ -51,7 +52,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   });
 
   /** A conformance suite's handle: stores of their own over the test database, closed by the suite. */
-  async function openConformanceStores(options: { searchWalkAboveMatches?: number } = {}) {
+  async function openConformanceStores(options: { searchWalkAboveMatches?: number; clock?: Clock } = {}) {
     const stores = openPostgresStores(database.url, createLogger('silent'), {
       maxConnections: 4,
       ...options,
@@ -65,7 +66,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
     };
   }
 
-  describeLogStoreConformance('PostgreSQL', () => openConformanceStores());
+  describeLogStoreConformance('PostgreSQL', (options) => openConformanceStores(options));
 
   describeAnnotationsConformance('PostgreSQL', () => openConformanceStores());
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import type { AccountStore } from '../../src/store/account-store.js';
 import type { LogStore } from '../../src/store/log-store.js';
@@ -26,8 +27,8 @@ interface Opened {
   close(): Promise<void>;
 }
 
-function openAt(dir: string): Opened {
-  const stores = openSqliteStores(dir, createLogger('silent'));
+function openAt(dir: string, clock?: Clock): Opened {
+  const stores = openSqliteStores(dir, createLogger('silent'), undefined, clock);
   const db = openSqlite(dir);
   return {
     db,
@@ -46,9 +47,9 @@ async function tempDir(): Promise<string> {
 }
 
 /** Stores in a directory of their own, removed on close: a conformance suite's handle. */
-async function openInTempDir(): Promise<Opened> {
+async function openInTempDir(options: { clock?: Clock } = {}): Promise<Opened> {
   const dir = await tempDir();
-  const opened = openAt(dir);
+  const opened = openAt(dir, options.clock);
   return {
     ...opened,
     async close() {

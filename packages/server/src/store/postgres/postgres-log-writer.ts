@@ -1,5 +1,6 @@
 import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
 import postgres from 'postgres';
+import { type Clock, systemClock } from '../../clock.js';
 import { checkAmend } from '../amend-rules.js';
 import {
   checkGroupMentions,
@@ -89,7 +90,11 @@ interface Batch {
  * but it is the reason not to keep a transaction like this open any longer than a batch.)
  */
 export class PostgresLogWriter {
-  constructor(private readonly pool: PostgresPool) {}
+  constructor(
+    private readonly pool: PostgresPool,
+    /** Stamps the events of each commit. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   commit(ops: WriteOp[]): Promise<WriteResult[]> {
     return this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
@@ -99,7 +104,7 @@ export class PostgresLogWriter {
         positions: new PositionPlan(),
         created: [],
         released: Promise.resolve(),
-        now: Date.now(),
+        now: this.clock.now(),
       };
       const results: WriteResult[] = [];
       for (const op of ops) results.push(await this.applyInSavepoint(op, batch));

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
 import { PostgresAccountStore } from './postgres-account-store.js';
 import { connectPostgres, type PostgresPoolOptions } from './postgres-connection.js';
 import { isConnectionFailure } from './postgres-errors.js';
@@ -33,7 +34,12 @@ const MIGRATE_RETRY_MS = 1000;
 export function openPostgresStores(
   databaseUrl: string,
   log: Logger,
-  options: PostgresPoolOptions & { searchLanguage?: string; searchWalkAboveMatches?: number } = {},
+  options: PostgresPoolOptions & {
+    searchLanguage?: string;
+    searchWalkAboveMatches?: number;
+    /** Stamps the events' times (the system clock by default). */
+    clock?: Clock;
+  } = {},
 ): PostgresStores {
   const pool = new PostgresPool(() => connectPostgres(databaseUrl, options), log);
   const closing = new AbortController();
@@ -42,7 +48,7 @@ export function openPostgresStores(
   const health = new PostgresHealth(pool, ready, log);
   const logStore = new PostgresLogStore(
     pool,
-    new PostgresLogWriter(pool),
+    new PostgresLogWriter(pool, options.clock),
     new PostgresLogReader(),
     health.guard,
   );

@@ -219,7 +219,8 @@ export class SqliteLogWriter {
     this.position = this.sql.position.get()!.value;
   }
 
-  commit(ops: WriteOp[]): WriteResult[] {
+  /** One transaction for `ops`; their events are stamped `now` (ms). */
+  commit(ops: WriteOp[], now: number): WriteResult[] {
     const before = this.position;
     try {
       // IMMEDIATE takes the write lock up front: a deferred transaction that read first could not
@@ -227,7 +228,6 @@ export class SqliteLogWriter {
       return this.db
         .transaction(() => {
           const batch = new Map<string, ConversationState>();
-          const now = Date.now();
           const results = ops.map((op): WriteResult => {
             try {
               return { ok: true, value: this.apply(op, batch, now) };

@@ -21,7 +21,8 @@ export interface SqliteStores {
 /**
  * The embedded stores over one database file: reads on this thread's connection, searches on the
  * search thread's (read-only), every write on the writer thread's. The schema is migrated here
- * before either thread opens the file. `clock` times the searches' deadlines.
+ * before either thread opens the file. `clock` stamps the events' times and times the searches'
+ * deadlines.
  */
 export function openSqliteStores(
   dataDir: string,
@@ -30,7 +31,7 @@ export function openSqliteStores(
   clock: Clock = systemClock,
 ): SqliteStores {
   const db = openSqlite(dataDir);
-  const writer = new SqliteWriterClient({ dataDir, checkpointPages }, log);
+  const writer = new SqliteWriterClient({ dataDir, checkpointPages }, log, clock);
   const logStore = new SqliteLogStore(db, writer);
   const messageSearch = new SqliteMessageSearch({ dataDir, log, clock });
   return {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../../clock.js';
 import { workerScript } from '../../compiled-twin.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
@@ -12,7 +13,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-type Request = { type: 'commit'; ops: WriteOp[] } | { type: 'account'; write: AccountWrite };
+type Request = { type: 'commit'; ops: WriteOp[]; now: number } | { type: 'account'; write: AccountWrite };
 
 const RESTART_DELAY_MS = 500;
 
@@ -34,6 +35,8 @@ export class SqliteWriterClient {
   constructor(
     private readonly options: WriterOptions,
     private readonly log: Logger,
+    /** Stamps the events of each commit (the writer thread cannot share the main thread's clock). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.worker = this.start();
   }
@@ -49,7 +52,7 @@ export class SqliteWriterClient {
   }
 
   async commit(ops: WriteOp[]): Promise<WriteResult[]> {
-    const results = await this.call({ type: 'commit', ops });
+    const results = await this.call({ type: 'commit', ops, now: this.clock.now() });
     return typeof results === 'number' ? [] : results;
   }
 

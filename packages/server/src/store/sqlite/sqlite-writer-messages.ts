@@ -11,7 +11,12 @@ export interface WriterOptions {
 
 /** Messages between the main thread and the writer thread (structured-cloned, so no classes). */
 export type WriterRequest =
-  | { type: 'commit'; id: number; ops: WriteOp[] }
+  | {
+      type: 'commit';
+      id: number;
+      ops: WriteOp[] /** The events' time (ms), from the main thread's clock. */;
+      now: number;
+    }
   | { type: 'account'; id: number; write: AccountWrite }
   | { type: 'close' };
 

@@ -25,7 +25,7 @@ function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply 
       return { id, done: true, changes: accounts.apply(request.write) };
     }
     const results = writer
-      .commit(request.ops)
+      .commit(request.ops, request.now)
       .map((r) => (r.ok ? r : { ok: false as const, error: serialize(r.error) }));
     return { id, results };
   } catch (error) {
