@@ -116,7 +116,8 @@ export class WebUser {
 
   async screenshot(name: string, page = this.page): Promise<void> {
     await mkdir(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
+    // Animations (a dialog fading in) end at once: the picture shows the screen as it settles.
+    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, animations: 'disabled' });
   }
 
   close(): Promise<void> {

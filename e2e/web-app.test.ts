@@ -221,6 +221,7 @@ describe.runIf(enabled)('the web app in a real browser', () => {
     await expect.poll(() => messageTexts(carol.page), POLL).toContain('Welcome Carol');
 
     await alice.page.getByRole('button', { name: new RegExp(`Remove ${bob.username}`) }).click();
+    await alice.page.getByRole('alertdialog').getByRole('button', { name: 'Remove', exact: true }).click();
     await expect.poll(() => alice.page.locator('.members-panel li').count(), POLL).toBe(2);
     await bob.page.getByText('You are no longer a member of this conversation.').waitFor();
 

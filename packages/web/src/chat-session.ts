@@ -123,6 +123,12 @@ export class ChatSession {
     void this.client.send(conversationId, body, options);
   }
 
+  /** Saves an edit of your message at `seq`; like a send, it ends your typing at once. */
+  async edit(conversationId: string, seq: number, body: string): Promise<void> {
+    this.typer(conversationId).stop();
+    await this.client.edit(conversationId, seq, body);
+  }
+
   /** Presence as last heard, only while connected: offline, nobody can be vouched for as online. */
   presenceOf(userId: string): PresenceState | undefined {
     return this.client.state === 'live' ? this.state.presenceOf(userId) : undefined;

@@ -2,6 +2,7 @@
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: 'long' });
+const dateThisYear = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long' });
 const fullDate = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
 const shortDate = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
 
@@ -17,13 +18,18 @@ export function formatTime(at: number): string {
   return time.format(at);
 }
 
-/** The label of the day separator: Today, Yesterday, a weekday within a week, else the date. */
+/**
+ * The label of the day separator: Today, Yesterday, a weekday within the last week, else the
+ * date in the viewer's locale, with the year only when it is not this year's.
+ */
 export function formatDay(at: number, now = Date.now()): string {
   const days = Math.round((startOfDay(now) - startOfDay(at)) / DAY_MS);
   if (days === 0) return 'Today';
   if (days === 1) return 'Yesterday';
-  if (days < 7) return weekday.format(at);
-  return fullDate.format(at);
+  if (days > 1 && days < 7) return weekday.format(at);
+  return new Date(at).getFullYear() === new Date(now).getFullYear()
+    ? dateThisYear.format(at)
+    : fullDate.format(at);
 }
 
 export function sameDay(a: number, b: number): boolean {

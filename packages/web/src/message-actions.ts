@@ -1,6 +1,7 @@
 import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol/core';
 import type { ChatSession } from './chat-session.js';
+import type { Confirm } from './components/confirm-dialog.js';
 import type { IconName } from './components/icons.js';
 
 /** What the conversation screen does for a message's actions that reach beyond the message. */
@@ -11,14 +12,18 @@ export interface MessageHandlers {
   openThread?(message: MessageView): void;
   /** A short line shown for a moment ("Copied", or why something failed). */
   notify(text: string): void;
+  /** Asks before something that cannot be undone (the app's own dialog). */
+  confirm: Confirm;
+  /** Opens "Message info" (who has read it); absent where it has no place. */
+  showInfo?(message: MessageView): void;
 }
 
 export interface MessageAction {
-  id: 'reply' | 'thread' | 'copy' | 'pin' | 'edit' | 'delete';
+  id: 'reply' | 'thread' | 'copy' | 'pin' | 'info' | 'edit' | 'delete';
   label: string;
   icon: IconName;
   danger?: boolean;
-  run(): void;
+  run(): void | Promise<void>;
 }
 
 const OFFLINE = 'Try again when you are online.';
@@ -50,8 +55,9 @@ export function toggleReaction(
 
 /**
  * The actions offered on a message, in menu order: reply, reply in thread (not inside one), copy,
- * pin (admins and owners of a group, either person of a 1:1), and for your own messages edit and
- * delete (which group admins and owners may also do to others' messages).
+ * pin (admins and owners of a group, either person of a 1:1), and for your own messages "Message
+ * info" (who has read it), edit and delete (which group admins and owners may also do to others'
+ * messages, after a confirmation).
  */
 export function messageActions(
   session: ChatSession,
@@ -93,6 +99,9 @@ export function messageActions(
           .catch(() => handlers.notify(`The message could not be ${action}ned. ${OFFLINE}`)),
     });
   }
+  const showInfo = handlers.showInfo;
+  if (stored && mine && showInfo)
+    actions.push({ id: 'info', label: 'Message info', icon: 'info', run: () => showInfo(message) });
   if (stored && mine)
     actions.push({ id: 'edit', label: 'Edit message', icon: 'edit', run: () => handlers.edit(message) });
   if (stored && (mine || (summary.kind === 'group' && summary.role !== 'member'))) {
@@ -101,22 +110,28 @@ export function messageActions(
       label: 'Delete message',
       icon: 'trash',
       danger: true,
-      run: () => {
-        if (
-          !confirm(
-            mine
-              ? 'Delete this message for everyone?'
-              : 'Delete this message for everyone? You are deleting it as a group admin.',
-          )
-        )
-          return;
-        void session.client
+      run: async () => {
+        const confirmed = await handlers.confirm({
+          title: 'Delete this message for everyone?',
+          body: mine
+            ? 'It will be replaced by “This message was deleted” for everyone in the conversation.'
+            : 'You are deleting someone else’s message as a group admin. Everyone will see it was deleted.',
+          confirmLabel: 'Delete',
+          danger: true,
+        });
+        if (!confirmed) return;
+        await session.client
           .deleteMessage(message.conversationId, message.seq)
           .catch(() => handlers.notify(`The message could not be deleted. ${OFFLINE}`));
       },
     });
   }
   return actions;
+}
+
+/** Your newest message in `messages` that can still be edited (stored, not deleted): what ↑ edits. */
+export function lastEditable(messages: readonly MessageView[], me: string): MessageView | undefined {
+  return messages.findLast((message) => message.senderId === me && message.seq !== null && !message.deleted);
 }
 
 /** The clipboard exists only on secure pages (https, localhost): elsewhere this rejects like a refusal. */

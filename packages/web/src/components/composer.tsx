@@ -30,10 +30,13 @@ interface Props {
   onCancelReply: () => void;
   /** In a thread's panel: the root's seq, sent as `threadRoot`. */
   threadRoot?: number;
+  /** ↑ in the empty composer: start editing your last message here; false if there is none. */
+  onEditLast?: () => boolean;
 }
 
 /**
- * Enter sends, Shift+Enter starts a new line, Escape cancels an edit or a reply. Typing "@" offers
+ * Enter sends, Shift+Enter starts a new line, Escape cancels an edit or a reply, ↑ in the empty
+ * composer edits your last message. Typing "@" offers
  * the conversation's people (arrows and Enter or Tab to pick, or the mouse); a picked mention is
  * inserted as "@handle " and sent in `mentions` if it is still in the text. Keystrokes signal typing.
  */
@@ -45,6 +48,7 @@ export function Composer({
   replyingTo,
   onCancelReply,
   threadRoot,
+  onEditLast,
 }: Props) {
   const conversationId = summary.conversation_id;
   const me = session.account.userId;
@@ -65,7 +69,12 @@ export function Composer({
 
   // Opening a conversation, starting an edit or choosing "Reply" puts the cursor in the composer.
   // biome-ignore lint/correctness/useExhaustiveDependencies: focus again whenever the message replied to changes
-  useEffect(() => input.current?.focus(), [replyingTo]);
+  useEffect(() => {
+    const element = input.current;
+    element?.focus();
+    // An edit starts with the caret after the text, ready to change its end.
+    if (editing) element?.setSelectionRange(element.value.length, element.value.length);
+  }, [replyingTo]);
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -73,7 +82,7 @@ export function Composer({
     if (!body) return;
     if (editing) {
       try {
-        await session.client.edit(conversationId, editing.seq, body);
+        await session.edit(conversationId, editing.seq, body);
         onDoneEditing();
       } catch {
         setError('The edit could not be saved. Try again when you are online.');
@@ -115,8 +124,17 @@ export function Composer({
     });
   }
 
+  function cancelEdit() {
+    typer.stop();
+    onDoneEditing();
+  }
+
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.nativeEvent.isComposing) return;
+    if (event.key === 'ArrowUp' && !editing && text === '' && !event.shiftKey && onEditLast?.()) {
+      event.preventDefault();
+      return;
+    }
     if (suggesting) {
       const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
       if (step !== 0) {
@@ -141,7 +159,7 @@ export function Composer({
     } else if (event.key === 'Escape') {
       // Handled here: a thread panel around it closes on an Escape nobody handled.
       if (editing || replyingTo) event.preventDefault();
-      if (editing) onDoneEditing();
+      if (editing) cancelEdit();
       else if (replyingTo) onCancelReply();
     }
   }
@@ -152,9 +170,11 @@ export function Composer({
         <div className="composer-context">
           <Icon name="edit" />
           <span className="composer-context-text">
-            <span className="composer-context-title">Editing message</span>
+            <span className="composer-context-title">
+              Editing message<span className="desktop-only"> · Esc to cancel</span>
+            </span>
           </span>
-          <button type="button" className="link" onClick={onDoneEditing}>
+          <button type="button" className="link" onClick={cancelEdit}>
             Cancel
           </button>
         </div>

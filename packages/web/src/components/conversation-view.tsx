@@ -3,10 +3,11 @@ import type { ConversationSummary, NotificationLevel } from '@natter/protocol/co
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatLastSeen } from '../format.js';
-import type { MessageHandlers } from '../message-actions.js';
+import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { useNow, useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Composer, type Editing } from './composer.js';
+import { useConfirm } from './confirm-dialog.js';
 import { ConversationMenu, NOTIFICATION_LABELS } from './conversation-menu.js';
 import { Icon } from './icons.js';
 import { MembersPanel } from './members-panel.js';
@@ -36,6 +37,7 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
   const [showMembers, setShowMembers] = useState(false);
   const [headerPanel, setHeaderPanel] = useState<{ kind: 'pins' | 'menu'; anchor: HTMLElement } | null>(null);
   const [toast, notify] = useToast();
+  const [confirmDialog, confirm] = useConfirm();
   const handlers = useMemo<MessageHandlers>(
     () => ({
       reply(message) {
@@ -50,8 +52,9 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
         if (message.seq !== null) onOpenThread(message.seq);
       },
       notify,
+      confirm,
     }),
-    [notify, onOpenThread],
+    [notify, confirm, onOpenThread],
   );
   const timeline = session.state.timeline(id);
   const typing = session.state.typingIn(id).filter((user) => user !== session.account.userId);
@@ -164,9 +167,20 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
         />
       )}
       <div className="conversation-body">
-        <MessageList session={session} summary={summary} timeline={timeline} handlers={handlers} />
+        <MessageList
+          session={session}
+          summary={summary}
+          timeline={timeline}
+          handlers={handlers}
+          editingSeq={editing?.seq ?? null}
+        />
         {showMembers && summary.kind === 'group' && (
-          <MembersPanel session={session} summary={summary} onClose={() => setShowMembers(false)} />
+          <MembersPanel
+            session={session}
+            summary={summary}
+            confirm={confirm}
+            onClose={() => setShowMembers(false)}
+          />
         )}
       </div>
       {member ? (
@@ -178,6 +192,12 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
           onDoneEditing={() => setEditing(null)}
           replyingTo={replyingTo}
           onCancelReply={() => setReplyingTo(null)}
+          onEditLast={() => {
+            const messages = timeline.flatMap((item) => (item.type === 'message' ? [item.message] : []));
+            const last = lastEditable(messages, session.account.userId);
+            if (last) handlers.edit(last);
+            return last !== undefined;
+          }}
         />
       ) : (
         <p className="composer-closed">You are no longer a member of this conversation.</p>
@@ -187,6 +207,7 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
           {toast}
         </div>
       )}
+      {confirmDialog}
     </section>
   );
 }

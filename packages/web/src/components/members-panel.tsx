@@ -2,16 +2,19 @@ import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';
+import type { Confirm } from './confirm-dialog.js';
 import { useEscape } from './use-escape.js';
 
 interface Props {
   session: ChatSession;
   summary: ConversationSummary;
+  /** Removing someone and leaving are asked first. */
+  confirm: Confirm;
   onClose: () => void;
 }
 
 /** A group's members: owners and admins add and remove, owners promote; anyone can leave. */
-export function MembersPanel({ session, summary, onClose }: Props) {
+export function MembersPanel({ session, summary, confirm, onClose }: Props) {
   const id = summary.conversation_id;
   const [username, setUsername] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -85,7 +88,15 @@ export function MembersPanel({ session, summary, onClose }: Props) {
                       type="button"
                       className="link danger"
                       aria-label={`Remove ${name}`}
-                      onClick={() => act(() => session.http.removeMember(id, member.userId))}
+                      onClick={async () => {
+                        const sure = await confirm({
+                          title: `Remove ${name} from the group?`,
+                          body: `${name} will no longer see new messages in “${session.titleOf(summary)}”.`,
+                          confirmLabel: 'Remove',
+                          danger: true,
+                        });
+                        if (sure) await act(() => session.http.removeMember(id, member.userId));
+                      }}
                     >
                       Remove
                     </button>
@@ -129,7 +140,15 @@ export function MembersPanel({ session, summary, onClose }: Props) {
       <button
         type="button"
         className="ghost danger"
-        onClick={() => act(() => session.http.removeMember(id, me))}
+        onClick={async () => {
+          const sure = await confirm({
+            title: `Leave “${session.titleOf(summary)}”?`,
+            body: 'You will no longer get its messages. Someone in the group would have to add you back.',
+            confirmLabel: 'Leave group',
+            danger: true,
+          });
+          if (sure) await act(() => session.http.removeMember(id, me));
+        }}
       >
         Leave group
       </button>

@@ -7,7 +7,9 @@ import { jumpToMessage } from '../jump-to-message.js';
 import { highlightMentions, type MentionHandle } from '../mentions.js';
 import { canReact, type MessageHandlers, toggleReaction } from '../message-actions.js';
 import { parseMessage, plainText } from '../message-markup.js';
+import { Avatar } from './avatar.js';
 import { Icon } from './icons.js';
+import { MessageInfo } from './message-info.js';
 import { EmojiPicker, MessageMenu, MessageToolbar, type OpenPanel } from './message-menu.js';
 import { MessageText } from './message-text.js';
 import { isPhoneLayout } from './popover.js';
@@ -19,8 +21,17 @@ interface Props {
   summary: ConversationSummary;
   message: MessageView;
   showSender: boolean;
+  /**
+   * The last of a run of one sender's messages (timeline-rows.ts): it shows the time (the others
+   * show it in their toolbar on hover), the bubble's tail and, in a group, the sender's avatar.
+   */
+  runEnd?: boolean;
+  /** The first of its run (a run of one is both first and last). */
+  runStart?: boolean;
   /** Just jumped to: shown highlighted for a moment. */
   highlighted: boolean;
+  /** Being edited in the composer. */
+  editing?: boolean;
   handlers: MessageHandlers;
 }
 
@@ -32,7 +43,7 @@ const STATUS_LABELS: Record<MessageStatus, string> = {
   failed: 'Not sent',
 };
 
-const LONG_PRESS_MS = 450;
+const LONG_PRESS_MS = 500;
 /** A finger that moves further than this is scrolling, not pressing. */
 const LONG_PRESS_SLOP_PX = 10;
 
@@ -41,11 +52,29 @@ const LONG_PRESS_SLOP_PX = 10;
  * "edited", a pin, ticks on your own, its reactions, and its actions (a toolbar on hover or focus,
  * a long-press sheet on phones).
  */
-export function MessageBubble({ session, summary, message, showSender, highlighted, handlers }: Props) {
+export function MessageBubble({
+  session,
+  summary,
+  message,
+  showSender,
+  runEnd = true,
+  runStart = true,
+  highlighted,
+  editing = false,
+  handlers: shared,
+}: Props) {
   const me = session.account.userId;
   const mine = message.senderId === me;
   const [panel, setPanel] = useState<OpenPanel>(null);
   const bubble = useRef<HTMLDivElement>(null);
+  const handlers = useMemo<MessageHandlers>(
+    () => ({ ...shared, showInfo: () => setPanel({ kind: 'info', anchor: bubble.current }) }),
+    [shared],
+  );
+  const withAvatar = summary.kind === 'group' && !mine;
+  const sentAt = (
+    <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
+  );
   const receipts =
     mine && summary.kind === 'group' && message.seq !== null
       ? session.state.receiptsOf(summary.conversation_id, message.seq)
@@ -68,7 +97,11 @@ export function MessageBubble({ session, summary, message, showSender, highlight
     markup?.emojiOnly && 'emoji-only',
     message.mentionsMe && !message.deleted && 'mentions-me',
     highlighted && 'highlighted',
+    editing && 'editing',
     panel && 'panel-open',
+    runStart && 'run-start',
+    runEnd && 'run-end',
+    withAvatar && 'with-avatar',
   ];
   return (
     <div
@@ -77,6 +110,11 @@ export function MessageBubble({ session, summary, message, showSender, highlight
       data-status={mine ? message.status : undefined}
     >
       <div className="message-main">
+        {withAvatar && (
+          <span className="message-avatar">
+            {runEnd && <Avatar name={session.profiles.nameOf(message.senderId)} />}
+          </span>
+        )}
         {/* Focusable, so Tab (or a tap) on a message reveals its actions. */}
         {/* biome-ignore lint/a11y/noNoninteractiveTabindex: focus is how a keyboard or a tap reaches the message's toolbar */}
         <div className="bubble" tabIndex={0} ref={bubble} {...longPress}>
@@ -95,7 +133,7 @@ export function MessageBubble({ session, summary, message, showSender, highlight
               </span>
             )}
             {message.edited && !message.deleted && <span className="edited">edited</span>}
-            <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
+            {runEnd && sentAt}
             {mine && <Ticks status={message.status} detail={receipts && receiptDetail(session, receipts)} />}
           </span>
         </div>
@@ -106,6 +144,7 @@ export function MessageBubble({ session, summary, message, showSender, highlight
             message={message}
             handlers={handlers}
             onOpen={setPanel}
+            time={runEnd ? undefined : sentAt}
           />
         )}
       </div>
@@ -128,6 +167,14 @@ export function MessageBubble({ session, summary, message, showSender, highlight
           summary={summary}
           message={message}
           handlers={handlers}
+          anchor={panel.anchor}
+          onClose={() => setPanel(null)}
+        />
+      )}
+      {panel?.kind === 'info' && message.seq !== null && (
+        <MessageInfo
+          session={session}
+          message={{ ...message, seq: message.seq }}
           anchor={panel.anchor}
           onClose={() => setPanel(null)}
         />

@@ -5,7 +5,9 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { ChatSession } from '../chat-session.js';
 import { HIGHLIGHT_MS, JUMP_MAX_PAGES, jumpToMessage, registerRevealer } from '../jump-to-message.js';
 import type { MessageHandlers } from '../message-actions.js';
-import { type Row, toRows } from '../timeline-rows.js';
+import { plainText } from '../message-markup.js';
+import { type Row, type RowContext, toRows } from '../timeline-rows.js';
+import { useNow } from '../use-session.js';
 import { MessageBubble } from './message-bubble.js';
 
 interface Props {
@@ -13,6 +15,8 @@ interface Props {
   summary: ConversationSummary;
   timeline: TimelineItem[];
   handlers: MessageHandlers;
+  /** The message being edited in the composer: highlighted. */
+  editingSeq: number | null;
 }
 
 const NEAR_EDGE_PX = 120;
@@ -26,7 +30,7 @@ const OPENING_MESSAGES = 30;
  * offers "↓ N new" when you have scrolled up, loads older pages when you scroll near the top, and
  * keeps your place when they arrive.
  */
-export function MessageList({ session, summary, timeline, handlers }: Props) {
+export function MessageList({ session, summary, timeline, handlers, editingSeq }: Props) {
   const id = summary.conversation_id;
   const me = session.account.userId;
   // What was unread when the conversation opened: reading it (at once) does not move the divider.
@@ -41,9 +45,11 @@ export function MessageList({ session, summary, timeline, handlers }: Props) {
   const [hasOlder, setHasOlder] = useState(true);
   const [pagesLoaded, setPagesLoaded] = useState(0);
   const loading = useRef(false);
+  // A minute's precision is enough for "Today" to become "Yesterday" after midnight.
+  const now = useNow(60_000);
   const rows = useMemo(
-    () => toRows(timeline, summary, session, unreadAfter),
-    [timeline, summary, session, unreadAfter],
+    () => toRows(timeline, summary, rowContext(session, id, now), unreadAfter),
+    [timeline, summary, session, id, now, unreadAfter],
   );
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -115,6 +121,15 @@ export function MessageList({ session, summary, timeline, handlers }: Props) {
       clearTimeout(unflash);
     };
   }, [id, virtualizer]);
+
+  // The message being edited (↑ picks one that may be out of view) is brought into view.
+  useEffect(() => {
+    if (editingSeq === null) return;
+    const index = currentRows.current.findIndex(
+      (row) => row.kind === 'message' && row.message.seq === editingSeq,
+    );
+    if (index !== -1) virtualizer.scrollToIndex(index, { align: 'auto' });
+  }, [editingSeq, virtualizer]);
 
   const loadOlder = useCallback(async () => {
     if (loading.current || !hasOlder) return;
@@ -207,7 +222,7 @@ export function MessageList({ session, summary, timeline, handlers }: Props) {
                 key={item.key}
                 data-index={item.index}
                 ref={virtualizer.measureElement}
-                className="message-row"
+                className={`message-row${row.kind === 'message' && !row.runStart ? ' in-run' : ''}`}
                 style={{ transform: `translateY(${item.start}px)` }}
               >
                 {row.kind === 'day' ? (
@@ -226,7 +241,10 @@ export function MessageList({ session, summary, timeline, handlers }: Props) {
                     summary={summary}
                     message={row.message}
                     showSender={row.showSender}
+                    runStart={row.runStart}
+                    runEnd={row.runEnd}
                     highlighted={row.message.seq !== null && row.message.seq === highlighted}
+                    editing={row.message.seq !== null && row.message.seq === editingSeq}
                     handlers={handlers}
                   />
                 )}
@@ -265,6 +283,18 @@ function Notice({ session, notice, text }: { session: ChatSession; notice: Notic
       )}
     </p>
   );
+}
+
+function rowContext(session: ChatSession, conversationId: string, now: number): RowContext {
+  return {
+    me: session.account.userId,
+    nameOf: (userId) => session.profiles.nameOf(userId),
+    textOf: (seq) => {
+      const body = session.state.message(conversationId, seq)?.body;
+      return body ? plainText(body) : null;
+    },
+    now,
+  };
 }
 
 function isStored(item: TimelineItem): boolean {

@@ -1,6 +1,6 @@
 import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol/core';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { canReact, type MessageHandlers, messageActions, toggleReaction } from '../message-actions.js';
 import { QUICK_REACTIONS, REACTION_CHOICES, TOOLBAR_REACTIONS } from '../reaction-emoji.js';
@@ -15,12 +15,13 @@ interface MessageProps {
 }
 
 /** Which panel a message has open, and the button (or bubble) it opened from. */
-export type OpenPanel = { kind: 'menu' | 'emoji'; anchor: HTMLElement | null } | null;
+export type OpenPanel = { kind: 'menu' | 'emoji' | 'info'; anchor: HTMLElement | null } | null;
 
 /**
  * The bar that shows beside a message on hover or focus (desktop): a few quick reactions, "Add
- * reaction", "Reply", "Reply in thread" and "More actions". On phones only "More actions" shows
- * (the long-press does the same), opening the action sheet.
+ * reaction", "Reply", "Reply in thread" and "More actions", after the message's time when the
+ * bubble does not show it (inside a run). On phones only "More actions" shows (the long-press does
+ * the same), opening the action sheet.
  */
 export function MessageToolbar({
   session,
@@ -28,8 +29,10 @@ export function MessageToolbar({
   message,
   handlers,
   onOpen,
+  time,
 }: MessageProps & {
   onOpen: (panel: OpenPanel) => void;
+  time?: ReactNode;
 }) {
   const reactable = canReact(summary, message);
   const actions = messageActions(session, summary, message, handlers);
@@ -37,6 +40,7 @@ export function MessageToolbar({
   if (!reactable && actions.length === 0) return null;
   return (
     <div className="message-toolbar" role="toolbar" aria-label="Message actions">
+      {time && <span className="toolbar-time desktop-only">{time}</span>}
       {reactable &&
         QUICK_REACTIONS.slice(0, TOOLBAR_REACTIONS).map((emoji) => (
           <button
@@ -68,7 +72,7 @@ export function MessageToolbar({
           className="toolbar-button desktop-only"
           aria-label={action.label}
           title={action.label}
-          onClick={action.run}
+          onClick={() => void action.run()}
         >
           <Icon name={action.icon} />
         </button>
@@ -146,7 +150,7 @@ export function MessageMenu({
                 className={`menu-action${action.danger ? ' danger' : ''}`}
                 onClick={() => {
                   onClose();
-                  action.run();
+                  void action.run();
                 }}
               >
                 <Icon name={action.icon} />

@@ -2,10 +2,11 @@ import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
-import type { MessageHandlers } from '../message-actions.js';
+import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { keyOf } from '../timeline-rows.js';
 import { useSessionVersion } from '../use-session.js';
 import { Composer, type Editing } from './composer.js';
+import { useConfirm } from './confirm-dialog.js';
 import { useToast } from './conversation-view.js';
 import { Icon } from './icons.js';
 import { MessageBubble } from './message-bubble.js';
@@ -38,6 +39,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
   const [editing, setEditing] = useState<Editing | null>(null);
   const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const [toast, notify] = useToast();
+  const [confirmDialog, confirm] = useConfirm();
   const handlers = useMemo<MessageHandlers>(
     () => ({
       reply(message) {
@@ -49,9 +51,16 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
         setEditing({ seq: message.seq!, body: message.body ?? '' });
       },
       notify,
+      confirm,
     }),
-    [notify],
+    [notify, confirm],
   );
+  /** ↑ in the empty composer: your newest reply here that can still be edited. */
+  function editLast(list: MessageView[]): boolean {
+    const last = lastEditable(list, me);
+    if (last) handlers.edit(last);
+    return last !== undefined;
+  }
   const scroller = useOlderReplies(session, id, rootSeq, replies);
 
   // Escape closes it, unless something inside (a menu, the composer's reply) took the key first.
@@ -114,6 +123,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
               message={root}
               showSender={group && root.senderId !== me}
               highlighted={false}
+              editing={editing?.seq === root.seq}
               handlers={handlers}
             />
           ) : (
@@ -138,6 +148,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
               message={reply}
               showSender={group && reply.senderId !== me && replies[index - 1]?.senderId !== reply.senderId}
               highlighted={false}
+              editing={editing !== null && editing.seq === reply.seq}
               handlers={handlers}
             />
           </div>
@@ -157,8 +168,10 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
           replyingTo={replyingTo}
           onCancelReply={() => setReplyingTo(null)}
           threadRoot={rootSeq}
+          onEditLast={() => editLast(replies)}
         />
       )}
+      {confirmDialog}
       {toast !== null && (
         <div className="toast" role="status">
           {toast}
