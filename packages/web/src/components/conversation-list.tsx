@@ -31,11 +31,12 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
         const presence = summary.peer_id ? session.presenceOf(summary.peer_id) : undefined;
         const unread = summary.unread;
         const selected = summary.conversation_id === selectedId;
+        const left = summary.left_seq !== null;
         return (
           <li key={summary.conversation_id}>
             <button
               type="button"
-              className={`conversation-item${selected ? ' selected' : ''}${unread > 0 ? ' unread' : ''}`}
+              className={`conversation-item${selected ? ' selected' : ''}${unread > 0 ? ' unread' : ''}${left ? ' left' : ''}`}
               aria-current={selected ? 'true' : undefined}
               data-conversation={summary.conversation_id}
               onClick={() => onSelect(summary.conversation_id)}
@@ -103,6 +104,7 @@ function moveFocus(event: KeyboardEvent<HTMLUListElement>) {
 }
 
 function preview(session: ChatSession, summary: ConversationSummary): string {
+  if (summary.left_seq !== null) return summary.kind === 'group' ? 'You are no longer a member' : 'Closed';
   const last = summary.last_message;
   if (!last) return summary.kind === 'group' ? `${summary.member_count} members` : 'No messages yet';
   const text = last.deleted ? 'Message deleted' : plainText(last.body ?? '');

@@ -125,7 +125,7 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
             <span aria-hidden="true">{summary.pinned.length}</span>
           </button>
         )}
-        {summary.kind === 'group' && (
+        {summary.kind === 'group' && member && (
           <button
             type="button"
             className="ghost desktop-only"
@@ -174,7 +174,7 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
           handlers={handlers}
           editingSeq={editing?.seq ?? null}
         />
-        {showMembers && summary.kind === 'group' && (
+        {showMembers && summary.kind === 'group' && member && (
           <MembersPanel
             session={session}
             summary={summary}

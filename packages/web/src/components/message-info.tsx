@@ -5,6 +5,7 @@ import { plainText } from '../message-markup.js';
 import { clip } from '../notice-text.js';
 import { useSessionVersion } from '../use-session.js';
 import { Avatar } from './avatar.js';
+import { Icon } from './icons.js';
 import { Popover } from './popover.js';
 
 const QUOTE_CHARS = 80;
@@ -33,7 +34,17 @@ export function MessageInfo({
   return (
     <Popover anchor={anchor} label="Message info" onClose={onClose} className="message-info">
       <header className="message-info-header">
-        <h3>Message info</h3>
+        <div className="message-info-title">
+          <h3>Message info</h3>
+          <button
+            type="button"
+            className="icon-button small"
+            aria-label="Close message info"
+            onClick={onClose}
+          >
+            <Icon name="close" />
+          </button>
+        </div>
         <p className="message-info-quote">{clip(plainText(message.body ?? ''), QUOTE_CHARS)}</p>
         <p className="message-info-sent">
           Sent{' '}

@@ -44,7 +44,8 @@ export function Popover({ anchor, label, onClose, children, className }: Props) 
   useEffect(() => {
     if (!shown || !panel.current) return;
     const focusable = panel.current.querySelectorAll<HTMLElement>('button, input, [tabindex]');
-    [...focusable].find((element) => element.getClientRects().length > 0)?.focus();
+    // A panel with nothing to press (a list to read) takes the focus itself, so Escape reaches it.
+    ([...focusable].find((element) => element.getClientRects().length > 0) ?? panel.current).focus();
   }, [shown]);
   useEffect(() => () => anchor?.focus({ preventScroll: true }), [anchor]);
 
@@ -75,6 +76,7 @@ export function Popover({ anchor, label, onClose, children, className }: Props) 
         ref={panel}
         role="dialog"
         aria-label={label}
+        tabIndex={-1}
         className={`popover${className ? ` ${className}` : ''}`}
         style={sheet ? undefined : (position ?? { visibility: 'hidden' })}
       >
