@@ -195,10 +195,10 @@ describe.runIf(enabled)('rich conversations in a real browser', () => {
     await alice.screenshot('rich-group-desktop');
 
     // Deleting the message takes its reactions and its pin away, and its replies quote "Deleted message".
-    alice.page.once('dialog', (dialog) => void dialog.accept());
     await (await alice.openMessageActions('Ship it on Friday?'))
       .getByRole('button', { name: 'Delete message' })
       .click();
+    await alice.page.getByRole('alertdialog').getByRole('button', { name: 'Delete', exact: true }).click();
     for (const page of [alice.page, bob.page]) {
       await expect
         .poll(() => messageWith(page, 'Friday works').locator('.reply-quote').textContent(), POLL)

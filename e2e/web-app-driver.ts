@@ -96,15 +96,17 @@ export class WebUser {
     return page.getByRole('dialog', { name: 'Message actions' });
   }
 
-  /** Presses and holds the message with this text, as a finger does on a phone: its action sheet opens. */
+  /** Presses and holds the message with this text, as a finger does on a phone, until its action sheet opens. */
   async longPress(text: string, page = this.page): Promise<Locator> {
     const box = await messageWith(page, text).locator('.bubble').boundingBox();
     if (!box) throw new Error(`no message "${text}" on screen`);
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.down();
-    await page.waitForTimeout(700);
+    // Held until the sheet opens (at 500 ms, later on a busy machine), then let go.
+    const sheet = page.getByRole('dialog', { name: 'Message actions' });
+    await sheet.waitFor({ timeout: 10_000 });
     await page.mouse.up();
-    return page.getByRole('dialog', { name: 'Message actions' });
+    return sheet;
   }
 
   /** The id of the conversation open in `page` (from its address). */

@@ -83,8 +83,8 @@ describe.runIf(enabled)('the web app in a real browser', () => {
         .toEqual(['Hi Bob, lunch tomorrow?', 'Sure, at noon!']);
       await page.locator('.message .edited').waitFor();
     }
-    bob.page.once('dialog', (dialog) => void dialog.accept());
     await (await bob.openMessageActions('at noon')).getByRole('button', { name: 'Delete message' }).click();
+    await bob.page.getByRole('alertdialog').getByRole('button', { name: 'Delete', exact: true }).click();
     for (const page of [alice.page, bob.page]) {
       await expect
         .poll(() => messageTexts(page), POLL)
