@@ -90,7 +90,7 @@ describe.runIf(enabled)('accessibility of the web app', () => {
 
     // The dialog's first field has the focus.
     await page.getByRole('button', { name: 'New conversation' }).click();
-    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName), POLL).toBe('INPUT');
+    await expect.poll(() => page.evaluate('document.activeElement?.tagName'), POLL).toBe('INPUT');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('dialog').count(), POLL).toBe(0);
 
@@ -98,11 +98,11 @@ describe.runIf(enabled)('accessibility of the web app', () => {
     await conversationItem(page, carol.username).focus();
     await page.keyboard.press('ArrowDown');
     await expect
-      .poll(() => page.evaluate(() => document.activeElement?.textContent ?? ''), POLL)
+      .poll(() => page.evaluate("document.activeElement?.textContent ?? ''"), POLL)
       .toContain(bob.username);
     await page.keyboard.press('ArrowUp');
     await expect
-      .poll(() => page.evaluate(() => document.activeElement?.textContent ?? ''), POLL)
+      .poll(() => page.evaluate("document.activeElement?.textContent ?? ''"), POLL)
       .toContain(carol.username);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
@@ -114,7 +114,7 @@ describe.runIf(enabled)('accessibility of the web app', () => {
     const switcher = page.getByRole('dialog', { name: 'Go to conversation' });
     await switcher.waitFor();
     await expect
-      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), POLL)
+      .poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label')"), POLL)
       .toBe('Conversation name');
     await alice.screenshot('keyboard-switcher');
     expect(await axeViolations(page)).toEqual([]);
@@ -125,7 +125,7 @@ describe.runIf(enabled)('accessibility of the web app', () => {
     await expect.poll(() => page.locator('.conversation-header h2').textContent(), POLL).toBe(carol.username);
     // The message field has the focus, ready to type.
     await expect
-      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), POLL)
+      .poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label')"), POLL)
       .toBe('Message');
 
     // Escape closes the switcher without going anywhere.
