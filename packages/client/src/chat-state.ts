@@ -19,6 +19,7 @@ import { MemberCursors, type MemberReceipt, type MemberView } from './member-cur
 import type { NatterClient } from './natter-client.js';
 import type { OutboxEntry } from './outbox.js';
 import { ReactionBook } from './reaction-book.js';
+import { ViewCache } from './view-cache.js';
 
 export interface ChatStateOptions {
   /**
@@ -146,6 +147,12 @@ interface ConversationData {
  *
  * Messages are those seen since the client started (live, resumed or loaded with `history`);
  * older ones are loaded page by page with `loadOlder`.
+ *
+ * What it hands out is immutable and kept until it changes: `conversations()` returns the same
+ * array until `listVersion` moves; `messages(id)`, `timeline(id)`, `threadReplies(id, root)`,
+ * `pinnedMessages(id)` and `typingIn(id)` the same array until `versionOf(id)` moves (a change in
+ * another conversation leaves them as they are), and a message that looks as it did keeps its
+ * object. An app can select what it shows and re-render only when that is no longer `===`.
  */
 export class ChatState extends Emitter<{ change: (conversationId: string) => void }> {
   private readonly data = new Map<string, ConversationData>();
@@ -155,6 +162,12 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   private readonly early = new Map<string, ChatEvent[]>();
   private readonly unsubscribe: Array<() => void>;
   private closed = false;
+  private readonly views = new ViewCache();
+  /** The summaries `conversations()` last listed, to tell whether a change moved the list. */
+  private readonly listed = new Map<string, ConversationSummary>();
+  private listChanges = 0;
+  private presenceChanges = 0;
+  private list: { version: number; summaries: ConversationSummary[] } | undefined;
 
   constructor(
     private readonly client: NatterClient,
@@ -170,7 +183,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       client.on('typing', (typing) => this.onTyping(typing)),
       client.on('presence', ({ type: _, ...state }) => {
         this.presence.set(state.user_id, state);
-        this.emit('change', '');
+        this.changed('');
       }),
     ];
   }
@@ -205,6 +218,21 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     return data.members.receiptsOf(seq, new Set([this.client.me, ...(sender ? [sender] : [])]));
   }
 
+  /** Grows by one at every change in the conversation (its messages, notices, typing, summary). */
+  versionOf(conversationId: string): number {
+    return this.views.versionOf(conversationId);
+  }
+
+  /** Grows by one whenever a conversation's summary changes (what `conversations()` lists). */
+  get listVersion(): number {
+    return this.listChanges;
+  }
+
+  /** Grows by one at every presence update (what `presenceOf` answers). */
+  get presenceVersion(): number {
+    return this.presenceChanges;
+  }
+
   /** Online and last-seen of a user you watch (`client.watchPresence`), if known. */
   presenceOf(userId: string): PresenceState | undefined {
     return this.presence.get(userId);
@@ -212,7 +240,14 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
 
   /** Conversations, most recently active first. */
   conversations(): ConversationSummary[] {
-    return [...this.data.values()].map((d) => d.summary).sort((a, b) => b.updated_at - a.updated_at);
+    if (this.list?.version !== this.listChanges) {
+      const summaries = [...this.data.values()].map((d) => d.summary);
+      this.list = {
+        version: this.listChanges,
+        summaries: summaries.sort((a, b) => b.updated_at - a.updated_at),
+      };
+    }
+    return this.list.summaries;
   }
 
   conversation(conversationId: string): ConversationSummary | undefined {
@@ -223,14 +258,19 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   messages(conversationId: string): MessageView[] {
     const data = this.data.get(conversationId);
     if (data) this.wantMembers(data);
+    return this.views.get(conversationId, 'messages', () => this.buildMessages(conversationId));
+  }
+
+  private buildMessages(conversationId: string): MessageView[] {
+    const data = this.data.get(conversationId);
     const stored = data
       ? [...data.messages.values()].filter((m) => m.threadRoot === null).sort((a, b) => a.seq! - b.seq!)
       : [];
     const mine = [...this.pending.values()]
       .filter((e) => e.conversationId === conversationId && e.threadRoot === undefined)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map((e) => this.pendingView(e));
-    return [...stored.map((m) => this.withStatus(this.annotated(m, data!), data)), ...mine];
+      .map((e) => this.views.stable(this.pendingView(e)));
+    return [...stored.map((m) => this.view(m, data!)), ...mine];
   }
 
   /**
@@ -238,6 +278,12 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
    * outbox. Load them with `loadThread`; new ones arrive live.
    */
   threadReplies(conversationId: string, rootSeq: number): MessageView[] {
+    return this.views.get(conversationId, `thread ${rootSeq}`, () =>
+      this.buildReplies(conversationId, rootSeq),
+    );
+  }
+
+  private buildReplies(conversationId: string, rootSeq: number): MessageView[] {
     const data = this.data.get(conversationId);
     const stored = data
       ? [...data.messages.values()]
@@ -247,8 +293,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     const mine = [...this.pending.values()]
       .filter((e) => e.conversationId === conversationId && e.threadRoot === rootSeq)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map((e) => this.pendingView(e));
-    return [...stored.map((m) => this.withStatus(this.annotated(m, data!), data)), ...mine];
+      .map((e) => this.views.stable(this.pendingView(e)));
+    return [...stored.map((m) => this.view(m, data!)), ...mine];
   }
 
   /** The thread under `rootSeq` as known (null while it has no replies known). */
@@ -264,7 +310,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     const oldest = held.length > 0 ? Math.min(...held) : undefined;
     const page = await this.client.threadHistory(conversationId, rootSeq, oldest, limit);
     for (const event of page.events) this.fold(event, false);
-    this.emit('change', conversationId);
+    this.changed(conversationId);
     return page.has_more;
   }
 
@@ -279,13 +325,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   message(conversationId: string, seq: number): MessageView | undefined {
     const data = this.data.get(conversationId);
     const message = data?.messages.get(seq);
-    return data && message ? this.withStatus(this.annotated(message, data), data) : undefined;
+    return data && message ? this.view(message, data) : undefined;
   }
 
   /** The pinned messages held, most recently pinned first (the summary's `pinned` names them all). */
   pinnedMessages(conversationId: string): MessageView[] {
-    const pinned = this.data.get(conversationId)?.summary.pinned ?? [];
-    return pinned.flatMap((seq) => this.message(conversationId, seq) ?? []);
+    return this.views.get(conversationId, 'pinned', () => {
+      const pinned = this.data.get(conversationId)?.summary.pinned ?? [];
+      return pinned.flatMap((seq) => this.message(conversationId, seq) ?? []);
+    });
   }
 
   /** Adds your reaction `emoji` to the message, or removes it if it is there (connection needed). */
@@ -299,12 +347,17 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
    * messages still in the outbox.
    */
   timeline(conversationId: string): TimelineItem[] {
+    const messages = this.messages(conversationId);
+    return this.views.get(conversationId, 'timeline', () => this.buildTimeline(conversationId, messages));
+  }
+
+  private buildTimeline(conversationId: string, messages: MessageView[]): TimelineItem[] {
     const notices = [...(this.data.get(conversationId)?.notices.values() ?? [])].sort(
       (a, b) => a.seq - b.seq,
     );
     const items: TimelineItem[] = [];
     let next = 0;
-    for (const message of this.messages(conversationId)) {
+    for (const message of messages) {
       // Pending messages (seq null) come after everything stored.
       while (next < notices.length && (message.seq === null || notices[next]!.seq < message.seq))
         items.push({ type: 'notice', notice: notices[next++]! });
@@ -315,7 +368,9 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   }
 
   typingIn(conversationId: string): string[] {
-    return [...(this.data.get(conversationId)?.typing.keys() ?? [])];
+    return this.views.get(conversationId, 'typing', () => [
+      ...(this.data.get(conversationId)?.typing.keys() ?? []),
+    ]);
   }
 
   /** Loads the page of history before the oldest message held (scrolling up). True if more remain. */
@@ -325,7 +380,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     const oldest = held.length > 0 ? Math.min(...held) : undefined;
     const page = await this.client.history(conversationId, oldest, limit);
     for (const event of page.events) this.fold(event, false);
-    this.emit('change', conversationId);
+    this.changed(conversationId);
     return page.has_more;
   }
 
@@ -347,7 +402,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       // Only the summary: member cursors wait for the server's, which know who "me" is. A summary
       // saved by an older version lacks the newer fields: they start empty until the server's.
       this.data.set(id, this.emptyData({ ...RESTORED_DEFAULTS, ...summary }));
-      this.emit('change', id);
+      this.changed(id);
     }
   }
 
@@ -378,14 +433,14 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     if (data.membersFetch !== 'idle' && summary.left_seq === null && stale) this.fetchMembers(data);
     for (const event of this.early.get(id) ?? []) this.foldStream(data, event, false);
     this.early.delete(id);
-    this.emit('change', id);
+    this.changed(id);
   }
 
   private onEvent(event: ChatEvent): void {
     const data = this.data.get(event.conversation_id);
     if (data) this.foldStream(data, event, true);
     else this.fold(event, true);
-    this.emit('change', event.conversation_id);
+    this.changed(event.conversation_id);
   }
 
   /** An event of the client's ordered stream: it also moves the member set and cursors. */
@@ -417,7 +472,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         data.members.fetched(list);
         this.refreshPeers(data);
         this.settleFetch(data);
-        if (!this.closed) this.emit('change', id);
+        if (!this.closed) this.changed(id);
       },
       () => {
         // Tried again at the next trigger (a reconnect, or a summary showing we are behind).
@@ -577,7 +632,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   private onOutbox(entry: OutboxEntry): void {
     if (entry.state === 'sent') this.pending.delete(entry.clientMsgId);
     else this.pending.set(entry.clientMsgId, entry);
-    this.emit('change', entry.conversationId);
+    this.changed(entry.conversationId);
   }
 
   private onReceipt(receipt: ReceiptUpdateFrame): void {
@@ -601,7 +656,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     }
     data.summary = summary;
     this.refreshPeers(data);
-    this.emit('change', receipt.conversation_id);
+    this.changed(receipt.conversation_id);
   }
 
   private onThreadReceipt(frame: ThreadReceiptFrame): void {
@@ -617,7 +672,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     });
     const threadUnread = Math.max(0, data.summary.thread_unread - (before - frame.unread));
     data.summary = { ...data.summary, thread_unread: threadUnread };
-    this.emit('change', frame.conversation_id);
+    this.changed(frame.conversation_id);
   }
 
   /** A read's summary of the thread under a root: newer than what is known, it replaces it. */
@@ -674,13 +729,36 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         frame.user_id,
         setTimeout(() => {
           data.typing.delete(frame.user_id);
-          this.emit('change', frame.conversation_id);
+          this.changed(frame.conversation_id);
         }, frame.ttl_ms),
       );
     } else {
       data.typing.delete(frame.user_id);
     }
-    this.emit('change', frame.conversation_id);
+    this.changed(frame.conversation_id);
+  }
+
+  /**
+   * Something in a conversation changed ('' for presence): what was handed out for it is built
+   * anew when next asked for, and `change` tells the app.
+   */
+  private changed(conversationId: string): void {
+    if (conversationId === '') {
+      this.presenceChanges += 1;
+    } else {
+      this.views.bump(conversationId);
+      const summary = this.data.get(conversationId)?.summary;
+      if (summary && summary !== this.listed.get(conversationId)) {
+        this.listed.set(conversationId, summary);
+        this.listChanges += 1;
+      }
+    }
+    this.emit('change', conversationId);
+  }
+
+  /** A stored message as handed out: annotated, with its status, and the same object while it looks the same. */
+  private view(message: MessageView, data: ConversationData): MessageView {
+    return this.views.stable(this.withStatus(this.annotated(message, data), data));
   }
 
   /** Your message is delivered / read once every other member who can see it has got / read it. */
