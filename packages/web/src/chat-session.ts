@@ -13,7 +13,8 @@ import { loadCached, type StoredSession, saveCached, tabDeviceId } from './store
 
 /**
  * Everything a signed-in tab holds: the HTTP API, the live client with its IndexedDB outbox, the
- * folded chat state and the names of people. Screens read `version` to know when to re-render.
+ * folded chat state and the names of people. Screens subscribe and select the slice they show
+ * (`useSession`): `ChatState`'s versions and cached arrays tell them whether it changed.
  */
 export class ChatSession {
   readonly http: NatterHttp;
@@ -23,7 +24,6 @@ export class ChatSession {
   readonly avatars: AvatarImages;
   private readonly typers = new Map<string, TypingNotifier>();
   private readonly listeners = new Set<() => void>();
-  private changes = 0;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -59,12 +59,13 @@ export class ChatSession {
     this.profiles.subscribe(() => this.changed());
   }
 
-  get version(): number {
-    return this.changes;
-  }
-
   get connection(): ClientState {
     return this.client.state;
+  }
+
+  /** Moves when a name or a presence may read differently (presence shows only while live). */
+  get peopleVersion(): string {
+    return `${this.profiles.version}:${this.state.presenceVersion}:${this.client.state === 'live'}`;
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -157,7 +158,6 @@ export class ChatSession {
   };
 
   private changed(): void {
-    this.changes += 1;
     for (const listener of this.listeners) listener();
   }
 }

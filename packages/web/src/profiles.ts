@@ -16,12 +16,18 @@ export class Profiles {
   private readonly asked = new Set<string>();
   private batch = new Set<string>();
   private readonly listeners = new Set<() => void>();
+  private lookups = 0;
 
   constructor(
     private readonly http: NatterHttp,
     private readonly storage: { load(): UserProfile[]; save(profiles: UserProfile[]): void },
   ) {
     for (const profile of storage.load()) this.known.set(profile.user_id, profile);
+  }
+
+  /** Grows by one whenever names looked up arrive. */
+  get version(): number {
+    return this.lookups;
   }
 
   remember(profile: UserProfile): void {
@@ -96,6 +102,7 @@ export class Profiles {
       }
     }
     this.storage.save([...this.known.values()]);
+    this.lookups += 1;
     for (const listener of this.listeners) listener();
   }
 }

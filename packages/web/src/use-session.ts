@@ -1,9 +1,13 @@
 import { useSyncExternalStore } from 'react';
 import type { ChatSession } from './chat-session.js';
 
-/** Re-renders the calling component whenever anything in the session changes. */
-export function useSessionVersion(session: ChatSession): number {
-  return useSyncExternalStore(session.subscribe, () => session.version);
+/**
+ * What `select` picks out of the session, re-rendering the calling component only when that is no
+ * longer `===` to what it was. `select` must return something stable while its slice is unchanged:
+ * a primitive, or what `ChatState` hands out (cached until its version moves).
+ */
+export function useSession<T>(session: ChatSession, select: (session: ChatSession) => T): T {
+  return useSyncExternalStore(session.subscribe, () => select(session));
 }
 
 /** Re-renders every `intervalMs` (30 s), for clocks like "last seen 3 min ago". */

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { jumpToMessage } from '../jump-to-message.js';
 import { tabTitle } from '../tab-title.js';
-import { useSessionVersion } from '../use-session.js';
+import { useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { ConversationList } from './conversation-list.js';
@@ -22,19 +22,20 @@ const MAX_WATCHED = 256;
  * and a thread opened from it beside that (over it on phones).
  */
 export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
-  useSessionVersion(session);
+  const connection = useSession(session, (s) => s.connection);
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
   const [switching, setSwitching] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [thread, setThread] = useState<{ conversationId: string; rootSeq: number } | null>(null);
   const [query, setQuery] = useState('');
-  const conversations = session.state.conversations();
-  const open = openId ? session.state.conversation(openId) : undefined;
+  const conversations = useSession(session, (s) => s.state.conversations());
+  const open = useSession(session, (s) => (openId ? s.state.conversation(openId) : undefined));
   const openThread = useCallback(
     (rootSeq: number) => setThread(openId ? { conversationId: openId, rootSeq } : null),
     [openId],
   );
+  const closeConversation = useCallback(() => setOpenId(null), []);
   const threadOpen = open && thread?.conversationId === open.conversation_id ? thread : null;
 
   const title = tabTitle(conversations);
@@ -125,7 +126,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             <Icon name="settings" />
           </button>
         </header>
-        <ConnectionBanner state={session.connection} />
+        <ConnectionBanner state={connection} />
         <search className="search-box">
           <Icon name="search" className="search-icon" />
           <input
@@ -167,7 +168,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             key={open.conversation_id}
             session={session}
             summary={open}
-            onBack={() => setOpenId(null)}
+            onBack={closeConversation}
             onOpenThread={openThread}
           />
         ) : (

@@ -1,9 +1,9 @@
 import type { ConversationSummary } from '@natter/protocol/core';
-import type { KeyboardEvent } from 'react';
+import { type KeyboardEvent, memo } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';
-import { useNow } from '../use-session.js';
+import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Icon } from './icons.js';
 
@@ -19,8 +19,14 @@ interface Props {
  * the conversation is quieted), an "@" badge while unread messages mention you, and a thread
  * mark with the count of unread replies in the threads you follow.
  */
-export function ConversationList({ session, conversations, selectedId, onSelect }: Props) {
+export const ConversationList = memo(function ConversationList({
+  session,
+  conversations,
+  selectedId,
+  onSelect,
+}: Props) {
   const now = useNow();
+  useSession(session, (s) => s.peopleVersion);
   if (conversations.length === 0) {
     return <p className="list-empty">No conversations yet. Start one with the + button.</p>;
   }
@@ -89,7 +95,7 @@ export function ConversationList({ session, conversations, selectedId, onSelect 
       })}
     </ul>
   );
-}
+});
 
 /** ↑/↓ move between conversations, Home/End to the first/last; Enter or Space opens (a button's own keys). */
 function moveFocus(event: KeyboardEvent<HTMLUListElement>) {

@@ -1,10 +1,11 @@
 import type { MessageView } from '@natter/client';
 import type { ConversationSummary, NotificationLevel } from '@natter/protocol/core';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { connectionStatus } from '../connection-status.js';
 import { formatLastSeen } from '../format.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
-import { useNow, useSessionVersion } from '../use-session.js';
+import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Composer, type Editing } from './composer.js';
 import { useConfirm } from './confirm-dialog.js';
@@ -28,10 +29,17 @@ const TOAST_MS = 2500;
  * One conversation: header with presence or typing, the pinned messages and the settings menu;
  * the messages; and the composer, which also edits and replies.
  */
-export function ConversationView({ session, summary, onBack, onOpenThread }: Props) {
-  const version = useSessionVersion(session);
-  const now = useNow();
+export const ConversationView = memo(function ConversationView({
+  session,
+  summary,
+  onBack,
+  onOpenThread,
+}: Props) {
   const id = summary.conversation_id;
+  const version = useSession(session, (s) => s.state.versionOf(id));
+  const connection = useSession(session, (s) => s.connection);
+  useSession(session, (s) => s.peopleVersion);
+  const now = useNow();
   const [editing, setEditing] = useState<Editing | null>(null);
   const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const [showMembers, setShowMembers] = useState(false);
@@ -75,8 +83,11 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
     return () => document.removeEventListener('visibilitychange', read);
   }, [session, id, version]);
 
+  // Offline, the header says so in place of presence (which cannot be vouched for then), at every width.
+  const waiting = connectionStatus(connection);
   let status: string;
-  if (typing.length > 0) status = typingText(typing.map((user) => session.profiles.nameOf(user)));
+  if (waiting) status = waiting;
+  else if (typing.length > 0) status = typingText(typing.map((user) => session.profiles.nameOf(user)));
   else if (summary.kind === 'group') status = `${summary.member_count} members`;
   else if (presence) status = presence.online ? 'online' : formatLastSeen(presence.last_seen, now);
   else status = '';
@@ -108,7 +119,11 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
         />
         <div className="conversation-heading">
           <h2>{title}</h2>
-          <p className={`conversation-status${typing.length > 0 ? ' typing' : ''}`} aria-live="polite">
+          <p
+            className={`conversation-status${waiting ? ' connection' : typing.length > 0 ? ' typing' : ''}`}
+            data-connection={waiting ? connection : undefined}
+            aria-live="polite"
+          >
             {status}
           </p>
         </div>
@@ -210,7 +225,7 @@ export function ConversationView({ session, summary, onBack, onOpenThread }: Pro
       {confirmDialog}
     </section>
   );
-}
+});
 
 function typingText(names: string[]): string {
   if (names.length === 1) return `${names[0]} is typing…`;

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { ChatSession } from '../chat-session.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { keyOf } from '../timeline-rows.js';
-import { useSessionVersion } from '../use-session.js';
+import { useSession } from '../use-session.js';
 import { Composer, type Editing } from './composer.js';
 import { useConfirm } from './confirm-dialog.js';
 import { useToast } from './conversation-view.js';
@@ -29,7 +29,7 @@ const NEAR_EDGE_PX = 80;
  * Escape, the close button or (on phones) the back button closes it.
  */
 export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
-  useSessionVersion(session);
+  useSession(session, (s) => `${s.state.versionOf(summary.conversation_id)}:${s.peopleVersion}`);
   const id = summary.conversation_id;
   const me = session.account.userId;
   const root = session.state.message(id, rootSeq);
