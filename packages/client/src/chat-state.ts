@@ -1,6 +1,7 @@
 import {
   type ChatEvent,
   type ConversationSummary,
+  type ErrorCode,
   type EventKind,
   type GroupMentionPolicy,
   type MemberInfo,
@@ -67,6 +68,8 @@ export interface MessageView {
   createdAt: number;
   /** For your own messages; others' messages are always `sent`. */
   status: MessageStatus;
+  /** Why the server refused it (status `failed`: retry or discard it with the client), else null. */
+  error: { code: ErrorCode; message: string } | null;
 }
 
 /** Log events that change the conversation rather than say something: shown as lines in the timeline. */
@@ -531,6 +534,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         deleted: event.deleted,
         createdAt: event.created_at,
         status: 'sent',
+        error: null,
       });
       if (event.reactions) data.reactions.merge(event.seq, event.reactions);
       if (event.thread) this.mergeThread(data, event.seq, event.thread);
@@ -630,7 +634,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   }
 
   private onOutbox(entry: OutboxEntry): void {
-    if (entry.state === 'sent') this.pending.delete(entry.clientMsgId);
+    if (entry.state === 'sent' || entry.state === 'discarded') this.pending.delete(entry.clientMsgId);
     else this.pending.set(entry.clientMsgId, entry);
     this.changed(entry.conversationId);
   }
@@ -822,6 +826,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       deleted: false,
       createdAt: entry.createdAt,
       status: entry.state === 'failed' ? 'failed' : 'sending',
+      error: entry.error ?? null,
     };
   }
 }

@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   type ErrorFrame,
   type EventsFrame,
+  type Limits,
   MAX_HELD,
   NatterError,
   type NotificationLevel,
@@ -22,6 +23,7 @@ import {
   type SyncResultFrame,
   type ThreadReceiptFrame,
   type TypingUpdateFrame,
+  utf8Length,
 } from '@natter/protocol/core';
 import { backoffDelay, restartRetryDelay } from './backoff.js';
 import { ConversationLog } from './conversation-log.js';
@@ -157,6 +159,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private readonly outbox: OutboxStorage;
   /** Written but not acked yet, in the order written. */
   private readonly unsent = new Map<string, OutboxEntry>();
+  /** Refused for good: kept (and shown) until the app retries or discards them. */
+  private readonly failed = new Map<string, OutboxEntry>();
+  private serverLimits: Limits | undefined;
   /** The client_msg_ids of `unsent` whose send is awaiting its answer. */
   private readonly inFlight = new Set<string>();
   /** Edits and deletes awaiting their ack, per conversation. */
@@ -204,11 +209,17 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     return this.userId;
   }
 
-  /** Loads unsent messages from storage and connects. */
+  /** The limits the server announced in its last `ready` (undefined before the first connection). */
+  get limits(): Limits | undefined {
+    return this.serverLimits;
+  }
+
+  /** Loads unsent messages (and those refused, to show them again) from storage and connects. */
   async connect(): Promise<void> {
     for (const entry of await this.outbox.load()) {
-      if (entry.state !== 'sending') continue;
-      this.unsent.set(entry.clientMsgId, entry);
+      if (entry.state === 'failed') this.failed.set(entry.clientMsgId, entry);
+      else if (entry.state === 'sending') this.unsent.set(entry.clientMsgId, entry);
+      else continue;
       // A reloaded page shows what it still has to send before the connection is even up.
       this.emit('outbox', { ...entry });
     }
@@ -253,6 +264,35 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     this.emit('outbox', { ...entry });
     this.pump();
     return entry;
+  }
+
+  /**
+   * Sends a message the server refused (`failed`) again, as it was, with the same client_msg_id:
+   * it is `sending` again, and ends `sent` or `failed` like any send. False if no such message.
+   */
+  async retry(clientMsgId: string): Promise<boolean> {
+    const entry = this.failed.get(clientMsgId);
+    if (!entry) return false;
+    this.failed.delete(clientMsgId);
+    const { error: _, ...again } = { ...entry, state: 'sending' as const };
+    this.unsent.set(clientMsgId, again);
+    await this.outbox.save(again);
+    this.emit('outbox', { ...again });
+    this.pump();
+    return true;
+  }
+
+  /**
+   * Drops a message the server refused (`failed`) from the outbox and its storage: it is emitted
+   * once more as `discarded`, for the views to remove it. False if no such message.
+   */
+  async discard(clientMsgId: string): Promise<boolean> {
+    const entry = this.failed.get(clientMsgId);
+    if (!entry) return false;
+    this.failed.delete(clientMsgId);
+    await this.outbox.remove(clientMsgId);
+    this.emit('outbox', { ...entry, state: 'discarded' });
+    return true;
   }
 
   /**
@@ -449,6 +489,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         ...(this.options.deviceId ? { device_id: this.options.deviceId } : {}),
       });
       this.userId = ready.user_id;
+      this.serverLimits = ready.limits;
       this.silenceLimitMs = silenceLimit(ready.heartbeat_interval_ms);
       this.armLiveness();
       this.setState('syncing');
@@ -807,6 +848,10 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private async transmit(entry: OutboxEntry): Promise<void> {
     this.inFlight.add(entry.clientMsgId);
     try {
+      // Refused here as the server would refuse it: a body past the frame limit would close the socket.
+      const maxBody = this.serverLimits?.max_body_bytes;
+      if (maxBody !== undefined && utf8Length(entry.body) > maxBody)
+        throw new NatterError('body_too_large', `The body exceeds ${maxBody} bytes (UTF-8).`);
       const ack = await this.request<AckFrame>({
         type: 'send',
         conversation_id: entry.conversationId,
@@ -836,15 +881,21 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         this.retryLater(error instanceof NatterError ? (error.retryAfterMs ?? 1000) : 1000);
         return;
       }
-      this.unsent.delete(entry.clientMsgId);
+      if (!this.unsent.delete(entry.clientMsgId)) return;
+      // Refused for good: kept, in storage too, so the text is never lost; the app retries or discards it.
       const failed: OutboxEntry = {
         ...entry,
         state: 'failed',
         error: { code, message: (error as Error).message },
       };
-      await this.outbox.remove(entry.clientMsgId);
-      this.emit('outbox', failed);
+      this.failed.set(entry.clientMsgId, failed);
       this.pump();
+      this.emit('outbox', { ...failed });
+      try {
+        await this.outbox.save(failed);
+      } catch {
+        // Shown as failed now; after a reload it is sent once more and refused again.
+      }
     }
   }
 

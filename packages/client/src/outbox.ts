@@ -1,8 +1,16 @@
 import type { ErrorCode } from '@natter/protocol/core';
 
-export type OutboxState = 'sending' | 'sent' | 'failed';
+/**
+ * sending: queued or on its way, retried until acked; sent: stored (with `seq`); failed: refused
+ * for good (`error` says why), kept until `retry` or `discard`; discarded: dropped by `discard`
+ * (emitted once, never stored).
+ */
+export type OutboxState = 'sending' | 'sent' | 'failed' | 'discarded';
 
-/** A message the user wrote: shown at once, retried with the same client_msg_id until acked. */
+/**
+ * A message the user wrote: shown at once, retried with the same client_msg_id until acked, and
+ * kept when refused, so what the user wrote is never lost.
+ */
 export interface OutboxEntry {
   clientMsgId: string;
   conversationId: string;
@@ -23,7 +31,7 @@ export interface OutboxEntry {
 }
 
 /**
- * Where unsent messages survive a reload or a restart. Browsers plug in IndexedDB; the default
+ * Where unsent and refused messages survive a reload or a restart. Browsers plug in IndexedDB; the default
  * keeps them in memory, which survives reconnects but not the process.
  */
 export interface OutboxStorage {

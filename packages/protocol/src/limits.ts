@@ -22,3 +22,29 @@ export const MAX_USER_SEARCH_RESULTS = 20;
 
 /** Largest avatar image the server stores, in bytes (the web app sends a 128×128 WebP or JPEG). */
 export const MAX_AVATAR_BYTES = 64 * 1024;
+
+/** The server's default `max_body_bytes` (`NATTER_MAX_BODY_BYTES`); `ready.limits` tells the one in force. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * A message body's size as the server measures it against `max_body_bytes`: its UTF-8 bytes (1 for
+ * ASCII, 2 for most accented and Cyrillic letters, 3 for most other scripts, 4 for an emoji's code
+ * point), counted without encoding it. Clients use it to count as the server does.
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      bytes += 4;
+      i++;
+    } else bytes += 3; // the rest of the BMP; a lone surrogate is encoded as U+FFFD, 3 bytes too
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_BODY_BYTES } from '@natter/protocol';
 import { z } from 'zod';
 
 /**
@@ -214,7 +215,7 @@ const SETTINGS = {
   maxBodyBytes: {
     env: 'NATTER_MAX_BODY_BYTES',
     doc: 'Largest message body in UTF-8 bytes (body_too_large).',
-    schema: int(1).default(16 * 1024),
+    schema: int(1).default(DEFAULT_MAX_BODY_BYTES),
   },
   sendsPerSecond: {
     env: 'NATTER_SENDS_PER_SECOND',

@@ -10,6 +10,7 @@ import {
   type SendFrame,
   type SetNotificationsFrame,
   type ThreadReadFrame,
+  utf8Length,
 } from '@natter/protocol';
 import type { Metrics } from '../metrics.js';
 import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
@@ -149,7 +150,7 @@ export class ChatService {
     if (body.trim().length === 0) throw new NatterError('bad_request', 'A message body must not be empty.');
     if (!body.isWellFormed())
       throw new NatterError('bad_request', 'The body contains unpaired UTF-16 surrogates.');
-    if (Buffer.byteLength(body, 'utf8') > this.maxBodyBytes) {
+    if (utf8Length(body) > this.maxBodyBytes) {
       throw new NatterError('body_too_large', `The body exceeds ${this.maxBodyBytes} bytes (UTF-8).`);
     }
   }
