@@ -1,3 +1,5 @@
+import type { MessageView } from '@natter/client';
+
 /**
  * What you had typed and not sent, per account and conversation (and thread), kept in
  * localStorage so switching conversations or reloading does not lose it. Sending clears it; so
@@ -32,4 +34,15 @@ export function saveDraft(userId: string, conversationId: string, text: string, 
 export function clearDrafts(userId: string): void {
   const mine = `${PREFIX}${userId}.`;
   for (const key of Object.keys(localStorage)) if (key.startsWith(mine)) localStorage.removeItem(key);
+}
+
+/**
+ * Puts the text of a message the server refused back into its composer's draft (its conversation's,
+ * or its thread's), after whatever is being written there.
+ */
+export function restoreDraft(userId: string, message: MessageView): void {
+  const threadRoot = message.threadRoot ?? undefined;
+  const draft = loadDraft(userId, message.conversationId, threadRoot);
+  const text = message.body ?? '';
+  saveDraft(userId, message.conversationId, draft.trim() ? `${draft}\n${text}` : text, threadRoot);
 }

@@ -10,6 +10,11 @@ export interface MessageHandlers {
   edit(message: MessageView): void;
   /** Opens the thread under a message; absent where no thread can start (inside a thread). */
   openThread?(message: MessageView): void;
+  /**
+   * Takes a message the server refused out of the outbox and puts its text back in the composer;
+   * absent where no composer can take it.
+   */
+  restoreText?(message: MessageView): void;
   /** A short line shown for a moment ("Copied", or why something failed). */
   notify(text: string): void;
   /** Asks before something that cannot be undone (the app's own dialog). */

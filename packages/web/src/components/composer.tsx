@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary } from '@natter/protocol/core';
+import { type ConversationSummary, DEFAULT_MAX_BODY_BYTES, utf8Length } from '@natter/protocol/core';
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { loadDraft, saveDraft } from '../drafts.js';
@@ -65,6 +65,7 @@ export function Composer({
   const suggestions =
     query && !editing ? filterCandidates(mentionCandidates(session, summary), query.query) : [];
   const suggesting = suggestions.length > 0;
+  const size = bodySize(session, text);
   const activeIndex = Math.min(active, suggestions.length - 1);
 
   // Opening a conversation, starting an edit or choosing "Reply" puts the cursor in the composer.
@@ -79,7 +80,7 @@ export function Composer({
   async function submit(event?: FormEvent) {
     event?.preventDefault();
     const body = text.trim();
-    if (!body) return;
+    if (!body || size.over) return;
     if (editing) {
       try {
         await session.edit(conversationId, editing.seq, body);
@@ -185,6 +186,12 @@ export function Composer({
           {error}
         </p>
       )}
+      {size.over && (
+        <p className="form-error composer-too-long" role="alert">
+          Too long to send: shorten it by {(size.used - size.limit).toLocaleString('en')}, or split it into
+          several messages.
+        </p>
+      )}
       {suggesting && (
         <div className="mention-list" role="listbox" id={listId} aria-label="People to mention">
           {suggestions.map((candidate, index) => (
@@ -231,11 +238,19 @@ export function Composer({
             else typer.stop();
           }}
         />
+        {size.near && (
+          <span
+            className={`composer-count${size.over ? ' over' : ''}`}
+            title="Counted as the server counts: emoji and some letters count as 2 to 4"
+          >
+            {size.used.toLocaleString('en')} / {size.limit.toLocaleString('en')}
+          </span>
+        )}
         <button
           type="submit"
           className="send-button"
           aria-label={editing ? 'Save edit' : 'Send'}
-          disabled={!text.trim()}
+          disabled={!text.trim() || size.over}
         >
           <svg viewBox="0 0 24 24" aria-hidden="true">
             <path d="M4 12l16-8-6 16-2-7z" />
@@ -244,6 +259,19 @@ export function Composer({
       </div>
     </form>
   );
+}
+
+/** Within this share of the limit, the composer shows how much of it the message takes. */
+const NEAR_LIMIT = 0.9;
+
+/**
+ * How much of the server's limit the message takes, counted as the server counts (UTF-8 bytes of
+ * the text sent, which is trimmed): shown near the limit, and over it the message cannot be sent.
+ */
+function bodySize(session: ChatSession, text: string) {
+  const limit = session.client.limits?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES;
+  const used = utf8Length(text.trim());
+  return { used, limit, near: used >= limit * NEAR_LIMIT, over: used > limit };
 }
 
 /** "Replying to Alice" and the start of her message, with a × to cancel. */

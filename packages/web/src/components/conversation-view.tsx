@@ -3,6 +3,7 @@ import type { ConversationSummary, NotificationLevel } from '@natter/protocol/co
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { connectionStatus } from '../connection-status.js';
+import { restoreDraft } from '../drafts.js';
 import { formatLastSeen } from '../format.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { useNow, useSession } from '../use-session.js';
@@ -41,6 +42,8 @@ export const ConversationView = memo(function ConversationView({
   useSession(session, (s) => s.peopleVersion);
   const now = useNow();
   const [editing, setEditing] = useState<Editing | null>(null);
+  /** Moves when a refused message's text is put back in the composer, which then starts anew from the draft. */
+  const [restored, setRestored] = useState(0);
   const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const [showMembers, setShowMembers] = useState(false);
   const [headerPanel, setHeaderPanel] = useState<{ kind: 'pins' | 'menu'; anchor: HTMLElement } | null>(null);
@@ -59,10 +62,16 @@ export const ConversationView = memo(function ConversationView({
       openThread(message) {
         if (message.seq !== null) onOpenThread(message.seq);
       },
+      restoreText(message) {
+        setEditing(null);
+        restoreDraft(session.account.userId, message);
+        if (message.clientMsgId !== null) void session.client.discard(message.clientMsgId);
+        setRestored((count) => count + 1);
+      },
       notify,
       confirm,
     }),
-    [notify, confirm, onOpenThread],
+    [notify, confirm, onOpenThread, session],
   );
   const timeline = session.state.timeline(id);
   const typing = session.state.typingIn(id).filter((user) => user !== session.account.userId);
@@ -200,7 +209,7 @@ export const ConversationView = memo(function ConversationView({
       </div>
       {member ? (
         <Composer
-          key={editing ? `edit-${editing.seq}` : 'new'}
+          key={editing ? `edit-${editing.seq}` : `new-${restored}`}
           session={session}
           summary={summary}
           editing={editing}

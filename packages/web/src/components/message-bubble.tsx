@@ -8,6 +8,7 @@ import { highlightMentions, type MentionHandle } from '../mentions.js';
 import { canReact, type MessageHandlers, toggleReaction } from '../message-actions.js';
 import { parseMessage, plainText } from '../message-markup.js';
 import { Avatar } from './avatar.js';
+import { FailedSend } from './failed-send.js';
 import { Icon } from './icons.js';
 import { MessageInfo } from './message-info.js';
 import { EmojiPicker, MessageMenu, MessageToolbar, type OpenPanel } from './message-menu.js';
@@ -148,6 +149,9 @@ export function MessageBubble({
           />
         )}
       </div>
+      {mine && message.status === 'failed' && (
+        <FailedSend session={session} message={message} handlers={handlers} />
+      )}
       {message.reactions.length > 0 && !message.deleted && (
         <ReactionBar
           reactions={message.reactions}

@@ -2,6 +2,7 @@ import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { restoreDraft } from '../drafts.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { keyOf } from '../timeline-rows.js';
 import { useSession } from '../use-session.js';
@@ -37,6 +38,8 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
   const replies = session.state.threadReplies(id, rootSeq);
   const member = summary.left_seq === null;
   const [editing, setEditing] = useState<Editing | null>(null);
+  /** Moves when a refused reply's text is put back in the composer, which then starts anew from the draft. */
+  const [restored, setRestored] = useState(0);
   const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const [toast, notify] = useToast();
   const [confirmDialog, confirm] = useConfirm();
@@ -50,10 +53,16 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
         setReplyingTo(null);
         setEditing({ seq: message.seq!, body: message.body ?? '' });
       },
+      restoreText(message) {
+        setEditing(null);
+        restoreDraft(session.account.userId, message);
+        if (message.clientMsgId !== null) void session.client.discard(message.clientMsgId);
+        setRestored((count) => count + 1);
+      },
       notify,
       confirm,
     }),
-    [notify, confirm],
+    [notify, confirm, session],
   );
   /** ↑ in the empty composer: your newest reply here that can still be edited. */
   function editLast(list: MessageView[]): boolean {
@@ -160,7 +169,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
         <p className="composer-closed">The first message was deleted: the thread takes no new replies.</p>
       ) : (
         <Composer
-          key={editing ? `edit-${editing.seq}` : 'new'}
+          key={editing ? `edit-${editing.seq}` : `new-${restored}`}
           session={session}
           summary={summary}
           editing={editing}
