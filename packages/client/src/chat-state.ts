@@ -131,7 +131,10 @@ export type TimelineItem = { type: 'message'; message: MessageView } | { type: '
 
 interface ConversationData {
   summary: ConversationSummary;
+  /** Stored messages by seq; replaced, never modified, when an edit or a deletion changes one. */
   messages: Map<number, MessageView>;
+  /** The view handed out per stored message, with the stored message it was built from. */
+  views: Map<number, { from: MessageView; view: MessageView }>;
   notices: Map<number, NoticeView>;
   reactions: ReactionBook;
   /** Thread summaries by root seq: from reads, kept up by replies and thread receipts. */
@@ -413,6 +416,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     return {
       summary,
       messages: new Map(),
+      views: new Map(),
       notices: new Map(),
       reactions: new ReactionBook(this.client.me),
       threads: new Map(),
@@ -546,21 +550,16 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       data.reactions.apply(event);
     } else if ((event.kind === 'edit' || event.kind === 'delete') && event.ref_seq !== null) {
       const target = data.messages.get(event.ref_seq);
-      if (target && event.kind === 'edit' && !target.deleted) {
-        target.body = event.body;
-        target.edited = true;
-      }
+      if (target && event.kind === 'edit' && !target.deleted)
+        data.messages.set(event.ref_seq, { ...target, body: event.body, edited: true });
       if (event.kind === 'delete') {
-        if (target) {
-          target.body = null;
-          target.metadata = null;
-          target.deleted = true;
-        }
+        if (target)
+          data.messages.set(event.ref_seq, { ...target, body: null, metadata: null, deleted: true });
         data.reactions.forget(event.ref_seq);
         // Quotes of it lose its text too (a read returns them wiped already).
-        for (const reply of data.messages.values()) {
+        for (const [seq, reply] of data.messages) {
           if (reply.replyTo?.seq === event.ref_seq)
-            reply.replyTo = { ...reply.replyTo, body: null, deleted: true };
+            data.messages.set(seq, { ...reply, replyTo: { ...reply.replyTo, body: null, deleted: true } });
         }
       }
       // The list preview shows the newest message as it is now, not as it was first sent.
@@ -634,8 +633,10 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   }
 
   private onOutbox(entry: OutboxEntry): void {
-    if (entry.state === 'sent' || entry.state === 'discarded') this.pending.delete(entry.clientMsgId);
-    else this.pending.set(entry.clientMsgId, entry);
+    if (entry.state === 'sent' || entry.state === 'discarded') {
+      this.pending.delete(entry.clientMsgId);
+      this.views.forget(entry.conversationId, entry.clientMsgId);
+    } else this.pending.set(entry.clientMsgId, entry);
     this.changed(entry.conversationId);
   }
 
@@ -760,31 +761,40 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     this.emit('change', conversationId);
   }
 
-  /** A stored message as handed out: annotated, with its status, and the same object while it looks the same. */
+  /**
+   * A stored message as handed out, with what is folded beside it (its reactions, whether it is
+   * pinned, its thread, its ticks): the same object as before while none of that changed, so the
+   * cost of a change is a few comparisons per message, not a new object for each.
+   */
   private view(message: MessageView, data: ConversationData): MessageView {
-    return this.views.stable(this.withStatus(this.annotated(message, data), data));
+    const seq = message.seq!;
+    const reactions = data.reactions.of(seq);
+    const pinned = data.summary.pinned.includes(seq);
+    const thread = data.threads.get(seq) ?? null;
+    const status = this.statusOf(message, data);
+    const before = data.views.get(seq);
+    if (
+      before?.from === message &&
+      before.view.reactions === reactions &&
+      before.view.pinned === pinned &&
+      before.view.thread === thread &&
+      before.view.status === status
+    )
+      return before.view;
+    const view = { ...message, reactions, pinned, thread, status };
+    data.views.set(seq, { from: message, view });
+    return view;
   }
 
   /** Your message is delivered / read once every other member who can see it has got / read it. */
-  private withStatus(message: MessageView, data: ConversationData | undefined): MessageView {
-    if (!data || message.senderId !== this.client.me || message.seq === null) return message;
+  private statusOf(message: MessageView, data: ConversationData): MessageStatus {
+    if (message.senderId !== this.client.me || message.seq === null) return message.status;
     const receipts = data.members.receiptsOf(message.seq, new Set([this.client.me]));
     const read = receipts ? receipts.every((r) => r.read) : data.summary.peers_read_seq >= message.seq;
     const delivered = receipts
       ? receipts.every((r) => r.delivered)
       : data.summary.peers_delivered_seq >= message.seq;
-    return { ...message, status: read ? 'read' : delivered ? 'delivered' : 'sent' };
-  }
-
-  /** A stored message with what is folded beside it: its reactions and whether it is pinned. */
-  private annotated(message: MessageView, data: ConversationData): MessageView {
-    const seq = message.seq!;
-    return {
-      ...message,
-      reactions: data.reactions.of(seq),
-      pinned: data.summary.pinned.includes(seq),
-      thread: data.threads.get(seq) ?? null,
-    };
+    return read ? 'read' : delivered ? 'delivered' : 'sent';
   }
 
   /** Whether someone else's message mentions you, by id or as everyone. */

@@ -1,5 +1,7 @@
 import type { ChatEvent, ReactionCount, ReactionSummary } from '@natter/protocol/core';
 
+const NONE: ReactionCount[] = [];
+
 /** One emoji's state; `me` is a guess until `meKnown` (from a summary or your own event). */
 interface EmojiState extends ReactionCount {
   meKnown: boolean;
@@ -24,6 +26,8 @@ export class ReactionBook {
   private readonly messages = new Map<number, MessageReactions>();
   /** Deleted messages: their reactions are gone for good, whatever a later page still carries. */
   private readonly deleted = new Set<number>();
+  /** What `of` answered, per message, until its reactions change: the same array while they do not. */
+  private readonly shown = new Map<number, ReactionCount[]>();
 
   constructor(private readonly me: string) {}
 
@@ -31,6 +35,7 @@ export class ReactionBook {
   merge(messageSeq: number, summary: ReactionSummary): void {
     const known = this.messages.get(messageSeq);
     if (this.deleted.has(messageSeq) || (known && known.base >= summary.as_of)) return;
+    this.shown.delete(messageSeq);
     const byEmoji = new Map<string, EmojiState>();
     for (const count of summary.counts) byEmoji.set(count.emoji, { ...count, meKnown: true });
     // Events applied here that the summary had not seen yet stay. Where only others' events were
@@ -55,6 +60,7 @@ export class ReactionBook {
     }
     const known = message.byEmoji.get(emoji);
     if (event.seq <= message.base || (known && event.seq <= known.seq)) return;
+    this.shown.delete(event.ref_seq);
     // An emoji back from 0 goes to the end, as the server orders it (by when it was last first added).
     if (known && known.count === 0) message.byEmoji.delete(emoji);
     const mine = event.sender_id === this.me;
@@ -71,16 +77,25 @@ export class ReactionBook {
   /** The message was deleted: its reactions go with it, for good. */
   forget(messageSeq: number): void {
     this.messages.delete(messageSeq);
+    this.shown.delete(messageSeq);
     this.deleted.add(messageSeq);
   }
 
-  /** The emoji on a message with at least one reaction, in the order first added. */
+  /**
+   * The emoji on a message with at least one reaction, in the order first added: the same array
+   * until they change (do not modify it).
+   */
   of(messageSeq: number): ReactionCount[] {
     const message = this.messages.get(messageSeq);
-    if (!message) return [];
-    return [...message.byEmoji.values()]
-      .filter((c) => c.count > 0)
-      .map(({ emoji, count, me, seq }) => ({ emoji, count, me, seq }));
+    if (!message) return NONE;
+    let shown = this.shown.get(messageSeq);
+    if (!shown) {
+      shown = [...message.byEmoji.values()]
+        .filter((c) => c.count > 0)
+        .map(({ emoji, count, me, seq }) => ({ emoji, count, me, seq }));
+      this.shown.set(messageSeq, shown);
+    }
+    return shown;
   }
 
   /** Whether you reacted with `emoji` on the message. */

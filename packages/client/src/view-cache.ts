@@ -3,14 +3,15 @@ import type { MessageView } from './chat-state.js';
 /**
  * What `ChatState` hands out, kept per conversation until that conversation changes: the same
  * array on every call while nothing changed there (so an app compares with `===` and skips work),
- * and the same message object as before wherever a message looks the same (so a row memoized on
- * its message re-renders only when that message changed).
+ * and the same view object as before for a message still in the outbox that looks the same (stored
+ * messages keep theirs in `ChatState`), so a row memoized on its message re-renders only when that
+ * message changed.
  */
 export class ViewCache {
   private readonly versions = new Map<string, number>();
   /** Per conversation: what was built last, by what was asked ("timeline", ...), and at which version. */
   private readonly built = new Map<string, Map<string, { version: number; value: unknown }>>();
-  /** Per conversation: the message views handed out last, by `keyOf`. */
+  /** Per conversation: the views of messages still in the outbox handed out last, by client_msg_id. */
   private readonly handedOut = new Map<string, Map<string, MessageView>>();
 
   /** Starts at 0 and grows by one at every change in the conversation. */
@@ -43,26 +44,27 @@ export class ViewCache {
     return kept;
   }
 
-  /** The view handed out before for this message if it still looks the same, else `view` (kept for next time). */
+  /**
+   * The view handed out before for this message still in the outbox if it looks the same, else
+   * `view` (kept for next time).
+   */
   stable(view: MessageView): MessageView {
     let views = this.handedOut.get(view.conversationId);
     if (!views) {
       views = new Map();
       this.handedOut.set(view.conversationId, views);
     }
-    const key = keyOf(view);
+    const key = view.clientMsgId ?? '';
     const before = views.get(key);
     if (before && sameData(before, view)) return before;
     views.set(key, view);
-    // Stored now: its outbox view is not asked for again.
-    if (view.seq !== null && view.clientMsgId !== null) views.delete(`c${view.clientMsgId}`);
     return view;
   }
-}
 
-function keyOf(view: MessageView): string {
-  if (view.seq !== null) return `s${view.seq}`;
-  return `c${view.clientMsgId}`;
+  /** The message left the outbox (stored or discarded): its view is not asked for again. */
+  forget(conversationId: string, clientMsgId: string): void {
+    this.handedOut.get(conversationId)?.delete(clientMsgId);
+  }
 }
 
 /** Two arrays whose items are the same objects, or objects whose fields are the same objects. */
