@@ -62,9 +62,7 @@ const assets = [...Object.keys(app.metafile.outputs), themeScript]
   .filter((path) => !path.endsWith('.map'))
   .map((path) => `/${relative(out, path)}`);
 const entryOf = (name) => {
-  const [path] = Object.entries(app.metafile.outputs).find(
-    ([, output]) => output.entryPoint?.endsWith(name),
-  );
+  const [path] = Object.entries(app.metafile.outputs).find(([, output]) => output.entryPoint?.endsWith(name));
   return path;
 };
 const appScript = entryOf('src/main.tsx');

@@ -3,7 +3,7 @@ import type { ChatSession } from '../chat-session.js';
 import { formatAgo } from '../format.js';
 import { plainText } from '../message-markup.js';
 import { clip } from '../notice-text.js';
-import { useSessionVersion } from '../use-session.js';
+import { useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Icon } from './icons.js';
 import { Popover } from './popover.js';
@@ -26,7 +26,8 @@ export function MessageInfo({
   anchor: HTMLElement | null;
   onClose: () => void;
 }) {
-  useSessionVersion(session);
+  // Receipts move with the conversation's version (its members' cursors are part of it).
+  useSession(session, (s) => s.state.versionOf(message.conversationId));
   const receipts = session.state.receiptsOf(message.conversationId, message.seq);
   const read = receipts?.filter((r) => r.read) ?? [];
   const delivered = receipts?.filter((r) => r.delivered && !r.read) ?? [];
