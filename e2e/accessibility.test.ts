@@ -61,21 +61,30 @@ describe.runIf(enabled)('accessibility of the web app', () => {
       await expect.poll(() => alice.page.locator('.message').count(), POLL).toBe(2);
       await expectClean(alice, `${width}-direct`);
 
+      if (width === 'phone') await alice.page.getByRole('button', { name: 'Back to conversations' }).click();
       await alice.createGroup('Trip planning', [bob.username, carol.username]);
       await alice.send('Where do we go?');
-      await alice.page.getByRole('button', { name: 'Members' }).click();
-      await alice.page.getByRole('dialog', { name: /Members/ }).waitFor();
+      if (width === 'phone') {
+        await alice.page.getByRole('button', { name: 'Conversation settings' }).click();
+        await alice.page
+          .getByRole('dialog', { name: 'Conversation settings' })
+          .getByRole('button', { name: 'Members' })
+          .click();
+      } else {
+        await alice.page.getByRole('button', { name: 'Members', exact: true }).click();
+      }
+      await alice.page.getByRole('region', { name: 'Members' }).waitFor();
       await expectClean(alice, `${width}-group-members`);
       await alice.page.keyboard.press('Escape');
-      await expect.poll(() => alice.page.getByRole('dialog').count(), POLL).toBe(0);
+      await expect.poll(() => alice.page.getByRole('region', { name: 'Members' }).count(), POLL).toBe(0);
 
-      if (width === 'phone') await alice.page.getByRole('button', { name: 'Back' }).click();
+      if (width === 'phone') await alice.page.getByRole('button', { name: 'Back to conversations' }).click();
       await alice.page.getByLabel('Search messages').fill('Bob');
-      await alice.page.locator('.search-result').first().waitFor();
+      await alice.page.locator('.search-hit').first().waitFor();
       await expectClean(alice, `${width}-search`);
 
       await Promise.all([alice.close(), bob.close(), carol.close()]);
-    });
+    }, 120_000);
   }
 
   it('works from the keyboard: arrows in the list, Ctrl+K switches, Escape closes, dialogs focus their first field', async () => {

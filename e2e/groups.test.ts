@@ -129,7 +129,7 @@ describe.runIf(enabled)('groups in a real browser', () => {
     await expect.poll(() => row.getAttribute('class'), POLL).toContain('left');
     expect(await row.locator('.conversation-preview').textContent()).toBe('You are no longer a member');
     // A former member has no member list to manage any more.
-    expect(await carol.page.getByRole('complementary', { name: 'Members' }).count()).toBe(0);
+    expect(await carol.page.getByRole('region', { name: 'Members' }).count()).toBe(0);
     expect(await carol.page.getByRole('button', { name: 'Members' }).count()).toBe(0);
     await carol.screenshot('groups-left-list');
     await expect.poll(() => header(alice.page), POLL).toBe('2 members');

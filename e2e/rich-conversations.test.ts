@@ -274,7 +274,7 @@ describe.runIf(enabled)('rich conversations in a real browser', () => {
     await settings.getByRole('radio', { name: 'None' }).waitFor(POLL);
     await bob.screenshot('rich-phone-settings');
     await settings.getByRole('button', { name: 'Members' }).click();
-    await bob.page.getByRole('complementary', { name: 'Members' }).waitFor(POLL);
+    await bob.page.getByRole('region', { name: 'Members' }).waitFor(POLL);
     await bob.close();
     await alice.close();
   }, 150_000);

@@ -100,7 +100,7 @@ describe.runIf(enabled)('message search in a real browser', () => {
     );
     await bob.screenshot('search-phone-results');
     await threadHit.click();
-    const panel = bob.page.getByRole('complementary', { name: 'Thread' });
+    const panel = bob.page.getByRole('region', { name: 'Thread' });
     await panel.waitFor(POLL);
     await expect.poll(() => panel.getByText('giraffe numbers').count(), POLL).toBe(1);
     await bob.screenshot('search-phone-thread');

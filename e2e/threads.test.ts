@@ -12,7 +12,7 @@ const POLL = { timeout: 15_000, interval: 50 };
 
 /** The open thread's panel. */
 function threadPanel(page: Page) {
-  return page.getByRole('complementary', { name: 'Thread' });
+  return page.getByRole('region', { name: 'Thread' });
 }
 
 /** The conversation's own message list (a thread's panel beside it shows messages too). */

@@ -25,11 +25,19 @@ export function Avatar({
   return (
     <span
       className={`avatar${size ? ` ${size}` : ''}${src ? ' has-image' : ''}`}
-      style={src ? undefined : { backgroundColor: `hsl(${hash % 360} 55% 48%)` }}
+      style={src ? undefined : { backgroundColor: initialsBackground(hash % 360) }}
       aria-hidden="true"
     >
       {src ? <img src={src} alt="" /> : initials || '?'}
       {online !== undefined && <span className={`presence-dot${online ? ' online' : ''}`} />}
     </span>
   );
+}
+
+/**
+ * A colour of the given hue at one perceived lightness (OKLCH), so white initials keep at least
+ * 4.5:1 contrast whatever the hue (HSL's yellows and greens were too light for white text).
+ */
+function initialsBackground(hue: number): string {
+  return `oklch(50% 0.13 ${hue})`;
 }

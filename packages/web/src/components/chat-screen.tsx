@@ -92,8 +92,9 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
 
   const me = session.account;
   return (
-    <div className={`chat-screen${open ? ' has-open' : ''}${threadOpen ? ' has-thread' : ''}`}>
-      <aside className="sidebar" aria-label="Conversations">
+    <main className={`chat-screen${open ? ' has-open' : ''}${threadOpen ? ' has-thread' : ''}`}>
+      <h1 className="sr-only">Natter</h1>
+      <nav className="sidebar" aria-label="Conversations">
         <header className="sidebar-header">
           <button
             type="button"
@@ -161,8 +162,8 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             onSelect={setOpenId}
           />
         )}
-      </aside>
-      <main className="main">
+      </nav>
+      <section className="main" aria-label={open ? undefined : 'No conversation open'}>
         {open ? (
           <ConversationView
             key={open.conversation_id}
@@ -202,7 +203,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             onClose={() => setThread(null)}
           />
         )}
-      </main>
+      </section>
       {switching && (
         <ConversationSwitcher
           session={session}
@@ -230,7 +231,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
           }}
         />
       )}
-    </div>
+    </main>
   );
 }
 

@@ -44,7 +44,7 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
   }
 
   return (
-    <aside className="members-panel" aria-label="Members">
+    <section className="members-panel" aria-label="Members">
       <header>
         <h3>Members</h3>
         <button type="button" className="icon-button" onClick={onClose} aria-label="Close members">
@@ -152,6 +152,6 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
       >
         Leave group
       </button>
-    </aside>
+    </section>
   );
 }

@@ -90,7 +90,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
 
   const group = summary.kind === 'group';
   return (
-    <aside className="thread-panel" aria-label="Thread">
+    <section className="thread-panel" aria-label="Thread">
       <header className="thread-header">
         <button
           type="button"
@@ -186,7 +186,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
           {toast}
         </div>
       )}
-    </aside>
+    </section>
   );
 }
 
