@@ -109,7 +109,7 @@ describe.runIf(enabled)('message actions in a real browser', () => {
     expect(await focused(alice.page)).toBe('Delete');
     await alice.page.keyboard.press('Escape');
     await expect.poll(() => dialog.count(), POLL).toBe(0);
-    expect(await focused(alice.page)).toBe('More actions');
+    await expect.poll(() => focused(alice.page), POLL).toBe('More actions');
     expect(await messageTexts(alice.page)).toContain('Lunch at noon?');
 
     await (await alice.openMessageActions('Lunch at noon?'))

@@ -7,6 +7,7 @@ import type { NatterHttp } from '@natter/client';
  */
 export class AvatarImages {
   private readonly images = new Map<string, { tag: string; url: string | null }>();
+  private arrived = 0;
 
   constructor(
     private readonly http: NatterHttp,
@@ -24,12 +25,18 @@ export class AvatarImages {
       (blob) => {
         if (this.images.get(userId)?.tag !== tag || !blob) return;
         this.images.set(userId, { tag, url: URL.createObjectURL(blob) });
+        this.arrived += 1;
         this.changed();
       },
       // Offline or refused: initials stay, and the next start tries again.
       () => {},
     );
     return undefined;
+  }
+
+  /** Moves whenever an image arrives: part of what screens showing people select. */
+  get version(): number {
+    return this.arrived;
   }
 
   close(): void {

@@ -63,9 +63,9 @@ export class ChatSession {
     return this.client.state;
   }
 
-  /** Moves when a name or a presence may read differently (presence shows only while live). */
+  /** Moves when a name, a photo or a presence may read differently (presence shows only while live). */
   get peopleVersion(): string {
-    return `${this.profiles.version}:${this.state.presenceVersion}:${this.client.state === 'live'}`;
+    return `${this.profiles.version}:${this.avatars.version}:${this.state.presenceVersion}:${this.client.state === 'live'}`;
   }
 
   subscribe = (listener: () => void): (() => void) => {

@@ -25,7 +25,7 @@ export class Profiles {
     for (const profile of storage.load()) this.known.set(profile.user_id, profile);
   }
 
-  /** Grows by one whenever names looked up arrive. */
+  /** Grows whenever what is known of people changes: looked-up names arriving, or your own edit. */
   get version(): number {
     return this.lookups;
   }
@@ -60,6 +60,7 @@ export class Profiles {
   /** A profile the app learned by itself (yours after an edit, a search result): shown at once. */
   update(profile: UserProfile): void {
     this.remember(profile);
+    this.lookups += 1;
     this.storage.save([...this.known.values()]);
     for (const listener of this.listeners) listener();
   }

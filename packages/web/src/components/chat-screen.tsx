@@ -23,6 +23,8 @@ const MAX_WATCHED = 256;
  */
 export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
   const connection = useSession(session, (s) => s.connection);
+  // Your own name and photo in the sidebar header.
+  useSession(session, (s) => s.peopleVersion);
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
   const [creating, setCreating] = useState(false);
   const [switching, setSwitching] = useState(false);
