@@ -87,6 +87,51 @@ describe.runIf(enabled)('accessibility of the web app', () => {
     }, 120_000);
   }
 
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`has no axe-core violation on the secondary screens in ${scheme} mode: thread, message info, pins, settings`, async () => {
+      const bob = await WebUser.signUp(browser, base, uid('bob'));
+      const alice = await WebUser.signUp(browser, base, uid('alice'));
+      const page = alice.page;
+      await page.emulateMedia({ colorScheme: scheme });
+      await alice.createGroup('Book club', [bob.username]);
+      await alice.send('Next book: _Middlemarch_?');
+      await bob.open('Book club');
+      await bob.send('Yes! `chapter 1` by Friday');
+      await expect.poll(() => page.locator('.message').count(), POLL).toBe(2);
+      await expectClean(alice, `${scheme}-group`);
+
+      const actions = await alice.openMessageActions('Next book');
+      await expectClean(alice, `${scheme}-message-actions`);
+      await actions.getByRole('button', { name: 'Reply in thread' }).click();
+      const thread = page.getByRole('region', { name: 'Thread' });
+      await thread.getByLabel('Reply in thread').fill('I have a copy to lend');
+      await thread.getByLabel('Reply in thread').press('Enter');
+      await thread.locator('.thread-row:not(.thread-root)').first().waitFor();
+      await expectClean(alice, `${scheme}-thread`);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => thread.count(), POLL).toBe(0);
+
+      const info = await alice.openMessageActions('Next book');
+      await info.getByRole('button', { name: 'Message info' }).click();
+      await page.getByRole('dialog', { name: 'Message info' }).waitFor();
+      await expectClean(alice, `${scheme}-message-info`);
+      await page.keyboard.press('Escape');
+
+      const pin = await alice.openMessageActions('Next book');
+      await pin.getByRole('button', { name: 'Pin message' }).click();
+      await page.getByRole('button', { name: 'Pinned messages (1)' }).click();
+      await page.getByRole('dialog', { name: 'Pinned messages' }).waitFor();
+      await expectClean(alice, `${scheme}-pinned`);
+      await page.keyboard.press('Escape');
+
+      await page.getByRole('button', { name: 'Settings', exact: true }).click();
+      await page.getByRole('dialog', { name: 'Settings' }).waitFor();
+      await expectClean(alice, `${scheme}-settings`);
+
+      await Promise.all([alice.close(), bob.close()]);
+    }, 120_000);
+  }
+
   it('works from the keyboard: arrows in the list, Ctrl+K switches, Escape closes, dialogs focus their first field', async () => {
     const bob = await WebUser.signUp(browser, base, uid('bob'));
     const carol = await WebUser.signUp(browser, base, uid('carol'));
