@@ -56,3 +56,8 @@ export function formatAgo(at: number, now = Date.now()): string {
   if (sameDay(at, now)) return `today at ${formatTime(at)}`;
   return `${formatDay(at, now).toLowerCase()} at ${formatTime(at)}`;
 }
+
+/** "1 member", "3 members": a count with its noun, singular for exactly one. */
+export function countOf(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatLastSeen, formatTime } from '../src/format.js';
+import { countOf, formatAgo, formatLastSeen, formatTime } from '../src/format.js';
 
 const MINUTE = 60_000;
 
@@ -19,5 +19,13 @@ describe('formatAgo and formatLastSeen', () => {
   it('"last seen" reads the same way, and "offline" when never seen', () => {
     expect(formatLastSeen(now - 5 * MINUTE, now)).toBe('last seen 5 min ago');
     expect(formatLastSeen(null, now)).toBe('offline');
+  });
+});
+
+describe('countOf', () => {
+  it('uses the singular for exactly one and the plural otherwise', () => {
+    expect(countOf(1, 'member', 'members')).toBe('1 member');
+    expect(countOf(0, 'member', 'members')).toBe('0 members');
+    expect(countOf(3, 'person', 'people')).toBe('3 people');
   });
 });

@@ -1,7 +1,7 @@
 import type { ConversationSummary } from '@natter/protocol/core';
 import { type KeyboardEvent, memo } from 'react';
 import type { ChatSession } from '../chat-session.js';
-import { formatListTime } from '../format.js';
+import { countOf, formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
@@ -112,7 +112,8 @@ function moveFocus(event: KeyboardEvent<HTMLUListElement>) {
 function preview(session: ChatSession, summary: ConversationSummary): string {
   if (summary.left_seq !== null) return summary.kind === 'group' ? 'You are no longer a member' : 'Closed';
   const last = summary.last_message;
-  if (!last) return summary.kind === 'group' ? `${summary.member_count} members` : 'No messages yet';
+  if (!last)
+    return summary.kind === 'group' ? countOf(summary.member_count, 'member', 'members') : 'No messages yet';
   const text = last.deleted ? 'Message deleted' : plainText(last.body ?? '');
   if (last.sender_id === session.account.userId) return `You: ${text}`;
   return summary.kind === 'group' ? `${session.profiles.nameOf(last.sender_id)}: ${text}` : text;

@@ -4,7 +4,7 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { connectionStatus } from '../connection-status.js';
 import { restoreDraft } from '../drafts.js';
-import { formatLastSeen } from '../format.js';
+import { countOf, formatLastSeen } from '../format.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
@@ -97,7 +97,7 @@ export const ConversationView = memo(function ConversationView({
   let status: string;
   if (waiting) status = waiting;
   else if (typing.length > 0) status = typingText(typing.map((user) => session.profiles.nameOf(user)));
-  else if (summary.kind === 'group') status = `${summary.member_count} members`;
+  else if (summary.kind === 'group') status = countOf(summary.member_count, 'member', 'members');
   else if (presence) status = presence.online ? 'online' : formatLastSeen(presence.last_seen, now);
   else status = '';
 

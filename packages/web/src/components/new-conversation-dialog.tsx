@@ -1,6 +1,7 @@
 import type { FoundUser } from '@natter/protocol/core';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { countOf } from '../format.js';
 import { PeoplePicker } from './people-picker.js';
 
 interface Props {
@@ -118,7 +119,7 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
           {kind === 'group' && (
             <button type="submit" className="primary" disabled={busy}>
               {members.length > 0
-                ? `Create group with ${members.length} ${members.length === 1 ? 'person' : 'people'}`
+                ? `Create group with ${countOf(members.length, 'person', 'people')}`
                 : 'Create group'}
             </button>
           )}

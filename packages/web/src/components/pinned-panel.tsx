@@ -1,6 +1,7 @@
 import type { ChatEvent, ConversationSummary } from '@natter/protocol/core';
 import { useEffect, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { countOf } from '../format.js';
 import { jumpToMessage } from '../jump-to-message.js';
 import { plainText } from '../message-markup.js';
 import { clip } from '../notice-text.js';
@@ -28,9 +29,7 @@ export function PinnedPanel({ session, summary, anchor, onClose, onMissing }: Pr
   const { fetched, fetching } = useFetchedPins(session, id, summary.pinned);
   return (
     <Popover anchor={anchor} label="Pinned messages" onClose={onClose} className="pinned-panel">
-      <h3 className="popover-title">
-        {summary.pinned.length === 1 ? '1 pinned message' : `${summary.pinned.length} pinned messages`}
-      </h3>
+      <h3 className="popover-title">{countOf(summary.pinned.length, 'pinned message', 'pinned messages')}</h3>
       <ul className="pinned-list">
         {summary.pinned.map((seq) => {
           const loaded = session.state.message(id, seq);

@@ -3,6 +3,7 @@ import type { ConversationSummary } from '@natter/protocol/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { restoreDraft } from '../drafts.js';
+import { countOf } from '../format.js';
 import { lastEditable, type MessageHandlers } from '../message-actions.js';
 import { keyOf } from '../timeline-rows.js';
 import { useSession } from '../use-session.js';
@@ -141,7 +142,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
         </div>
         {replyCount > 0 && (
           <div className="thread-divider">
-            <span>{replyCount === 1 ? '1 reply' : `${replyCount} replies`}</span>
+            <span>{countOf(replyCount, 'reply', 'replies')}</span>
           </div>
         )}
         {scroller.hasOlder && (

@@ -1,6 +1,6 @@
 import type { ThreadSummary } from '@natter/protocol/core';
 import type { ChatSession } from '../chat-session.js';
-import { formatAgo } from '../format.js';
+import { countOf, formatAgo } from '../format.js';
 import { useNow } from '../use-session.js';
 import { Avatar } from './avatar.js';
 
@@ -20,7 +20,7 @@ interface Props {
 export function ThreadSummaryChip({ session, thread, onOpen }: Props) {
   const now = useNow();
   const unread = thread.following ? thread.unread : 0;
-  const count = thread.reply_count === 1 ? '1 reply' : `${thread.reply_count} replies`;
+  const count = countOf(thread.reply_count, 'reply', 'replies');
   return (
     <button
       type="button"
