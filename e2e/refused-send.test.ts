@@ -150,6 +150,10 @@ describe.runIf(enabled)('messages over the limit and sends the server refuses', 
     expect(await messageWith(bob.page, 'Count me in').locator('.failed-send-reason').textContent()).toBe(
       'Not sent: You are not a member here',
     );
+    // No composer while removed, so no Edit that would move the text nowhere: Copy text keeps it.
+    const refused = messageWith(bob.page, 'Count me in');
+    expect(await refused.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    await refused.getByRole('button', { name: 'Copy text' }).waitFor();
     await bob.screenshot('refused-send-not-member-desktop');
 
     // Added back, Retry sends it (once).
@@ -159,6 +163,7 @@ describe.runIf(enabled)('messages over the limit and sends the server refuses', 
     });
     expect(added.status).toBeLessThan(300);
     await composer(bob.page).waitFor();
+    await refused.getByRole('button', { name: 'Edit' }).waitFor();
     await messageWith(bob.page, 'Count me in').getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => failed(bob.page), POLL).toEqual([]);
     await expect

@@ -3,6 +3,7 @@ import type { ConversationSummary } from '@natter/protocol/core';
 import type { ChatSession } from './chat-session.js';
 import type { Confirm } from './components/confirm-dialog.js';
 import type { IconName } from './components/icons.js';
+import { restoreDraft } from './drafts.js';
 
 /** What the conversation screen does for a message's actions that reach beyond the message. */
 export interface MessageHandlers {
@@ -81,16 +82,7 @@ export function messageActions(
     actions.push({ id: 'thread', label: 'Reply in thread', icon: 'thread', run: () => openThread(message) });
   if (!message.deleted && message.body) {
     const body = message.body;
-    actions.push({
-      id: 'copy',
-      label: 'Copy text',
-      icon: 'copy',
-      run: () =>
-        copyText(body).then(
-          () => handlers.notify('Copied'),
-          () => handlers.notify('The text could not be copied.'),
-        ),
-    });
+    actions.push({ id: 'copy', label: 'Copy text', icon: 'copy', run: () => copyText(body, handlers) });
   }
   if (stored && manager) {
     const action = message.pinned ? 'unpin' : 'pin';
@@ -139,7 +131,19 @@ export function lastEditable(messages: readonly MessageView[], me: string): Mess
   return messages.findLast((message) => message.senderId === me && message.seq !== null && !message.deleted);
 }
 
-/** The clipboard exists only on secure pages (https, localhost): elsewhere this rejects like a refusal. */
-async function copyText(text: string): Promise<void> {
-  await navigator.clipboard.writeText(text);
+/**
+ * Puts a message's text on the clipboard and says whether it worked. The clipboard exists only on
+ * secure pages (https, localhost): elsewhere writing rejects and the user is told.
+ */
+export function copyText(text: string, handlers: Pick<MessageHandlers, 'notify'>): Promise<void> {
+  return navigator.clipboard.writeText(text).then(
+    () => handlers.notify('Copied'),
+    () => handlers.notify('The text could not be copied.'),
+  );
+}
+
+/** Takes a message the server refused out of the outbox and puts its text into its composer's draft. */
+export function takeBackRefused(session: ChatSession, message: MessageView): void {
+  restoreDraft(session.account.userId, message);
+  if (message.clientMsgId !== null) void session.client.discard(message.clientMsgId);
 }

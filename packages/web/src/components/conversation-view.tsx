@@ -3,9 +3,8 @@ import type { ConversationSummary, NotificationLevel } from '@natter/protocol/co
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { connectionStatus } from '../connection-status.js';
-import { restoreDraft } from '../drafts.js';
 import { countOf, formatLastSeen } from '../format.js';
-import { lastEditable, type MessageHandlers } from '../message-actions.js';
+import { lastEditable, type MessageHandlers, takeBackRefused } from '../message-actions.js';
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { Composer, type Editing } from './composer.js';
@@ -49,6 +48,7 @@ export const ConversationView = memo(function ConversationView({
   const [headerPanel, setHeaderPanel] = useState<{ kind: 'pins' | 'menu'; anchor: HTMLElement } | null>(null);
   const [toast, notify] = useToast();
   const [confirmDialog, confirm] = useConfirm();
+  const member = summary.left_seq === null;
   const handlers = useMemo<MessageHandlers>(
     () => ({
       reply(message) {
@@ -62,16 +62,18 @@ export const ConversationView = memo(function ConversationView({
       openThread(message) {
         if (message.seq !== null) onOpenThread(message.seq);
       },
-      restoreText(message) {
-        setEditing(null);
-        restoreDraft(session.account.userId, message);
-        if (message.clientMsgId !== null) void session.client.discard(message.clientMsgId);
-        setRestored((count) => count + 1);
-      },
+      // Only where the composer is: after leaving, the text stays on the bubble to copy instead.
+      restoreText: member
+        ? (message) => {
+            setEditing(null);
+            takeBackRefused(session, message);
+            setRestored((count) => count + 1);
+          }
+        : undefined,
       notify,
       confirm,
     }),
-    [notify, confirm, onOpenThread, session],
+    [notify, confirm, onOpenThread, session, member],
   );
   const timeline = session.state.timeline(id);
   const typing = session.state.typingIn(id).filter((user) => user !== session.account.userId);
@@ -79,7 +81,6 @@ export const ConversationView = memo(function ConversationView({
   const peer =
     summary.kind === 'direct' && summary.peer_id !== session.account.userId ? summary.peer_id : null;
   const presence = peer ? session.presenceOf(peer) : undefined;
-  const member = summary.left_seq === null;
 
   // Reading: whatever is on screen while the tab is visible counts as read, on every device.
   // biome-ignore lint/correctness/useExhaustiveDependencies: every change (version) may bring new messages to mark read

@@ -1,7 +1,7 @@
 import type { MessageView } from '@natter/client';
 import type { ErrorCode } from '@natter/protocol/core';
 import type { ChatSession } from '../chat-session.js';
-import type { MessageHandlers } from '../message-actions.js';
+import { copyText, type MessageHandlers } from '../message-actions.js';
 
 /** Why a send was refused, in the user's words (by error code, never by the server's message text). */
 const REASONS: Partial<Record<ErrorCode, string>> = {
@@ -13,8 +13,8 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
 
 /**
  * Under your message that the server refused for good: why, and what to do with it. Nothing you
- * wrote is lost: Retry sends it again as it was, Edit puts its text back in the composer, Delete
- * drops it.
+ * wrote is lost: Retry sends it again as it was, Edit puts its text back in the composer (or, where
+ * there is no composer because you left, Copy text keeps it), Delete drops it.
  */
 export function FailedSend({
   session,
@@ -35,10 +35,16 @@ export function FailedSend({
         <button type="button" onClick={() => void session.client.retry(id)}>
           Retry
         </button>
-        {handlers.restoreText && (
+        {handlers.restoreText ? (
           <button type="button" onClick={() => handlers.restoreText?.(message)}>
             Edit
           </button>
+        ) : (
+          message.body && (
+            <button type="button" onClick={() => void copyText(message.body ?? '', handlers)}>
+              Copy text
+            </button>
+          )
         )}
         <button type="button" className="danger" onClick={() => void session.client.discard(id)}>
           Delete

@@ -2,9 +2,8 @@ import type { MessageView } from '@natter/client';
 import type { ConversationSummary } from '@natter/protocol/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
-import { restoreDraft } from '../drafts.js';
 import { countOf } from '../format.js';
-import { lastEditable, type MessageHandlers } from '../message-actions.js';
+import { lastEditable, type MessageHandlers, takeBackRefused } from '../message-actions.js';
 import { keyOf } from '../timeline-rows.js';
 import { useSession } from '../use-session.js';
 import { Composer, type Editing } from './composer.js';
@@ -54,16 +53,18 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
         setReplyingTo(null);
         setEditing({ seq: message.seq!, body: message.body ?? '' });
       },
-      restoreText(message) {
-        setEditing(null);
-        restoreDraft(session.account.userId, message);
-        if (message.clientMsgId !== null) void session.client.discard(message.clientMsgId);
-        setRestored((count) => count + 1);
-      },
+      // Only where the composer is: after leaving, the text stays on the bubble to copy instead.
+      restoreText: member
+        ? (message) => {
+            setEditing(null);
+            takeBackRefused(session, message);
+            setRestored((count) => count + 1);
+          }
+        : undefined,
       notify,
       confirm,
     }),
-    [notify, confirm, session],
+    [notify, confirm, session, member],
   );
   /** ↑ in the empty composer: your newest reply here that can still be edited. */
   function editLast(list: MessageView[]): boolean {
