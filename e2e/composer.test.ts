@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, uid } from '../packages/server/test/helpers/server.js';
+import { axeViolations } from './axe.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { messageTexts, PHONE, WebUser, WIDE_DESKTOP } from './web-app-driver.js';
 
@@ -83,6 +84,55 @@ describe.runIf(enabled)('the composer', () => {
       await composer(bob.page).waitFor();
       expect(await composer(bob.page).inputValue()).toBe('');
       for (const user of [alice, bob, carol]) await user.close();
+    }, 60_000);
+  }
+
+  for (const [width, viewport] of [
+    ['desktop', WIDE_DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    it(`${width}: the emoji picker searches by name, puts the emoji at the caret, keeps a skin tone and recent ones`, async () => {
+      const alice = await WebUser.signUp(browser, base, uid('alice'));
+      const bob = await WebUser.signUp(browser, base, uid('bob'), viewport);
+      const page = bob.page;
+      await bob.startDirect(alice.username);
+      await composer(page).fill('Great  job');
+      await composer(page).press('Home');
+      for (let i = 0; i < 6; i++) await composer(page).press('ArrowRight');
+
+      const picker = page.getByRole('dialog', { name: 'Emoji' });
+      await page.getByRole('button', { name: 'Emoji', exact: true }).click();
+      // The search field has the focus; a category shows until something is typed.
+      await expect
+        .poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label')"), POLL)
+        .toBe('Search emoji');
+      await picker.getByRole('button', { name: 'grinning face', exact: true }).waitFor(POLL);
+      await bob.screenshot(`composer-emoji-picker-${width}`);
+      expect(await axeViolations(page)).toEqual([]);
+      await page.keyboard.type('thumbs up');
+      await picker.getByRole('button', { name: 'thumbs up', exact: true }).click();
+      expect(await composer(page).inputValue()).toBe('Great 👍 job');
+
+      // A skin tone applies to the emoji that take one; Escape closes and the caret is back in the field.
+      await picker.getByLabel('Skin tone').selectOption('3');
+      await picker.getByRole('button', { name: 'thumbs up', exact: true }).click();
+      expect(await composer(page).inputValue()).toBe('Great 👍👍🏽 job');
+      await page.keyboard.press('Escape');
+      await expect.poll(() => picker.count(), POLL).toBe(0);
+      await expect
+        .poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label')"), POLL)
+        .toBe('Message');
+
+      // Reopened, it starts with the recently used ones, newest first.
+      await page.getByRole('button', { name: 'Emoji', exact: true }).click();
+      await expect
+        .poll(() => picker.locator('.emoji-choices button').allTextContents(), POLL)
+        .toEqual(['👍🏽', '👍']);
+      await page.keyboard.press('Escape');
+      await composer(page).press('Enter');
+      await alice.open(bob.username);
+      await expect.poll(() => messageTexts(alice.page), POLL).toEqual(['Great 👍👍🏽 job']);
+      for (const user of [alice, bob]) await user.close();
     }, 60_000);
   }
 });

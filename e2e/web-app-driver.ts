@@ -69,6 +69,8 @@ export class WebUser {
   /** Opens a conversation from the list by its title. */
   async open(title: string, page = this.page): Promise<void> {
     await conversationItem(page, title).click();
+    // The header names the conversation once it is the open one (another one's composer may still show).
+    await page.locator('.conversation-header h2', { hasText: title }).waitFor();
     await page.getByLabel('Message', { exact: true }).waitFor();
   }
 

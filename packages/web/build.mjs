@@ -4,10 +4,12 @@
 // Every text file gets a brotli (.br) and a gzip (.gz) twin, compressed once here at the highest
 // levels, so the server never compresses per request. Source maps are written (external: no
 // sourceMappingURL comment) and served only when NATTER_WEB_SOURCE_MAPS is on.
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { emojiPickerData } from './emoji-data.mjs';
 
 const root = new URL('.', import.meta.url).pathname;
 const out = `${root}dist`;
@@ -36,8 +38,15 @@ const common = {
   logLevel: 'warning',
 };
 
+// The emoji picker's data: a hashed asset like the scripts, fetched when the picker first opens.
+const emojiJson = JSON.stringify(emojiPickerData());
+const emojiData = `/assets/emoji-${createHash('sha256').update(emojiJson).digest('hex').slice(0, 8)}.json`;
+mkdirSync(`${out}/assets`, { recursive: true });
+writeFileSync(`${out}${emojiData}`, emojiJson);
+
 const app = await build({
   ...common,
+  define: { ...common.define, EMOJI_DATA_URL: JSON.stringify(emojiData) },
   entryPoints: { app: `${root}src/main.tsx`, style: `${root}public/app.css` },
   outdir: `${out}/assets`,
   entryNames: '[name]-[hash]',
@@ -60,7 +69,8 @@ const theme = await build({
 const themeScript = Object.keys(theme.metafile.outputs).find((path) => path.endsWith('.js'));
 const assets = [...Object.keys(app.metafile.outputs), themeScript]
   .filter((path) => !path.endsWith('.map'))
-  .map((path) => `/${relative(out, path)}`);
+  .map((path) => `/${relative(out, path)}`)
+  .concat(emojiData);
 const entryOf = (name) => {
   const [path] = Object.entries(app.metafile.outputs).find(([, output]) => output.entryPoint?.endsWith(name));
   return path;

@@ -57,6 +57,10 @@ export function toRows(
   /** The message just above, while it is in the same unbroken stretch of messages. */
   let previous: MessageView | undefined;
   for (const item of timeline) {
+    // A notice with no line (a 1:1's creation) takes no row, and opens no day for itself.
+    const text =
+      item.type === 'notice' ? noticeText(item.notice, me, context.nameOf, group, context.textOf) : null;
+    if (item.type === 'notice' && text === null) continue;
     const at = item.type === 'message' ? item.message.createdAt : item.notice.createdAt;
     if (day === undefined || !sameDay(day, at)) {
       rows.push({ kind: 'day', key: `day-${at}`, label: formatDay(at, context.now) });
@@ -64,11 +68,8 @@ export function toRows(
     }
     day = at;
     if (item.type === 'notice') {
-      const text = noticeText(item.notice, me, context.nameOf, group, context.textOf);
-      if (text !== null) {
-        rows.push({ kind: 'notice', key: `seq-${item.notice.seq}`, notice: item.notice, text });
-        previous = undefined;
-      }
+      rows.push({ kind: 'notice', key: `seq-${item.notice.seq}`, notice: item.notice, text: text ?? '' });
+      previous = undefined;
       continue;
     }
     const { message } = item;

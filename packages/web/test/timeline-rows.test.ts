@@ -153,6 +153,11 @@ describe('toRows: runs of messages', () => {
     );
     expect(describeRows(rows)).toEqual(['day:Today', 'msg:bob[start]', 'msg:bob[end]']);
   });
+
+  it('a new 1:1 holding only its creation has no rows (no lone day separator)', () => {
+    const created = toRows([notice('created', 'bob', 'bob', now - MINUTE)], summary('direct'), context, null);
+    expect(created).toEqual([]);
+  });
 });
 
 describe('formatDay: the day separator’s label', () => {

@@ -1,5 +1,5 @@
 import type { SearchHit } from '@natter/protocol/core';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { jumpToMessage } from '../jump-to-message.js';
 import { tabTitle } from '../tab-title.js';
@@ -62,7 +62,8 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
     return () => removeEventListener('keydown', onKeyDown);
   }, []);
 
-  useEffect(() => {
+  // Before paint, not after: a reload right after opening a conversation comes back to it.
+  useLayoutEffect(() => {
     history.replaceState(null, '', openId ? `#c=${encodeURIComponent(openId)}` : location.pathname);
   }, [openId]);
 

@@ -1,6 +1,15 @@
 import type { MessageView } from '@natter/client';
 import { type ConversationSummary, DEFAULT_MAX_BODY_BYTES, utf8Length } from '@natter/protocol/core';
-import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import {
+  type FormEvent,
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { loadDraft, saveDraft } from '../drafts.js';
 import {
@@ -12,6 +21,7 @@ import {
 } from '../mentions.js';
 import { plainText } from '../message-markup.js';
 import { Avatar } from './avatar.js';
+import { EmojiButton } from './emoji-picker.js';
 import { Icon } from './icons.js';
 import { useGrowWithContent } from './use-grow-with-content.js';
 
@@ -61,6 +71,7 @@ export function Composer({
   const typer = session.typer(conversationId);
   const input = useRef<HTMLTextAreaElement>(null);
   const listId = useId();
+  const caretAfterInsert = useRef<number | null>(null);
   useGrowWithContent(input, text);
   const suggestions =
     query && !editing ? filterCandidates(mentionCandidates(session, summary), query.query) : [];
@@ -124,6 +135,24 @@ export function Composer({
       element.setSelectionRange(inserted.caret, inserted.caret);
     });
   }
+
+  /** An emoji from the picker goes in where the caret was (replacing a selection), the caret after it. */
+  function insertAtCaret(piece: string) {
+    const element = input.current;
+    const start = element?.selectionStart ?? text.length;
+    const end = element?.selectionEnd ?? text.length;
+    const next = text.slice(0, start) + piece + text.slice(end);
+    setText(next);
+    if (!editing) saveDraft(me, conversationId, next, threadRoot);
+    caretAfterInsert.current = start + piece.length;
+  }
+  useLayoutEffect(() => {
+    const caret = caretAfterInsert.current;
+    if (caret === null) return;
+    caretAfterInsert.current = null;
+    input.current?.setSelectionRange(caret, caret);
+  }, [text]);
+  const focusField = useCallback(() => input.current?.focus(), []);
 
   function cancelEdit() {
     typer.stop();
@@ -216,6 +245,7 @@ export function Composer({
         </div>
       )}
       <div className="composer-row">
+        <EmojiButton onPick={insertAtCaret} onClosed={focusField} />
         <textarea
           aria-label={
             editing ? 'Edit your message' : threadRoot !== undefined ? 'Reply in thread' : 'Message'

@@ -13,6 +13,8 @@ interface Props {
   onClose: () => void;
   children: ReactNode;
   className?: string;
+  /** Which edge lines up with the anchor's on desktop: its right edge (the default) or its left. */
+  align?: 'start' | 'end';
 }
 
 const GAP_PX = 6;
@@ -23,7 +25,7 @@ const MARGIN_PX = 8;
  * to its anchor (below it if there is room, else above); on phones it is a bottom sheet over the
  * dimmed page. Rendered into <body>, so no scrolling or clipping parent cuts it off.
  */
-export function Popover({ anchor, label, onClose, children, className }: Props) {
+export function Popover({ anchor, label, onClose, children, className, align = 'end' }: Props) {
   const [sheet] = useState(isPhoneLayout);
   const panel = useRef<HTMLDivElement>(null);
   const [position, setPosition] = useState<CSSProperties | null>(null);
@@ -36,9 +38,12 @@ export function Popover({ anchor, label, onClose, children, className }: Props) 
     const size = element.getBoundingClientRect();
     const below = from.bottom + GAP_PX;
     const top = below + size.height <= innerHeight - MARGIN_PX ? below : from.top - GAP_PX - size.height;
-    const left = Math.min(from.right - size.width, innerWidth - size.width - MARGIN_PX);
+    const left = Math.min(
+      align === 'start' ? from.left : from.right - size.width,
+      innerWidth - size.width - MARGIN_PX,
+    );
     setPosition({ top: Math.max(MARGIN_PX, top), left: Math.max(MARGIN_PX, left) });
-  }, [sheet, anchor]);
+  }, [sheet, anchor, align]);
 
   // Focus moves in once the panel is placed (a hidden element cannot take it), and back when it closes.
   useEffect(() => {
