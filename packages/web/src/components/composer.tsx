@@ -146,6 +146,7 @@ export function Composer({
     if (!editing) saveDraft(me, conversationId, next, threadRoot);
     caretAfterInsert.current = start + piece.length;
   }
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once the text with the insertion is rendered
   useLayoutEffect(() => {
     const caret = caretAfterInsert.current;
     if (caret === null) return;

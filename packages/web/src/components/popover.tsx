@@ -70,7 +70,6 @@ export function Popover({ anchor, label, onClose, children, className, align = '
   }, []);
 
   return createPortal(
-    // biome-ignore lint/a11y/noStaticElementInteractions: a press outside the panel closes it (Escape is listened for on the window)
     <div
       className={`popover-layer${sheet ? ' sheet' : ''}`}
       onPointerDown={(event) => {
