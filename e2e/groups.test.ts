@@ -145,6 +145,13 @@ describe.runIf(enabled)('groups in a real browser', () => {
         `${carol.username} left`,
       ]);
     await alice.screenshot('groups-membership-lines');
+
+    // Carol hides the group she left (asked first): it leaves her list.
+    await carol.page.getByRole('button', { name: 'Hide', exact: true }).click();
+    await carol.screenshot('groups-confirm-hide');
+    await confirmIn(carol.page, 'Hide');
+    await expect.poll(() => row.count(), POLL).toBe(0);
+    await carol.screenshot('groups-hidden');
     for (const user of [alice, bob, carol, dan]) await user.close();
   }, 120_000);
 });

@@ -186,6 +186,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       client.on('outbox', (entry) => this.onOutbox(entry)),
       client.on('receipt', (receipt) => this.onReceipt(receipt)),
       client.on('threadReceipt', (receipt) => this.onThreadReceipt(receipt)),
+      client.on('hidden', (conversationId) => this.onHidden(conversationId)),
       client.on('typing', (typing) => this.onTyping(typing)),
       client.on('presence', ({ type: _, ...state }) => {
         this.presence.set(state.user_id, state);
@@ -441,6 +442,15 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
     for (const event of this.early.get(id) ?? []) this.foldStream(data, event, false);
     this.early.delete(id);
     this.changed(id);
+  }
+
+  /** A hidden conversation leaves the list; if you are added again, its summary brings it back. */
+  private onHidden(conversationId: string): void {
+    if (!this.data.delete(conversationId)) return;
+    this.early.delete(conversationId);
+    this.listed.delete(conversationId);
+    this.listChanges += 1;
+    this.changed(conversationId);
   }
 
   private onEvent(event: ChatEvent): void {

@@ -20,6 +20,12 @@ export class ConversationLog {
     if (waiting?.size === 0) this.waiting.delete(conversationId);
   }
 
+  /** Forgets a conversation (you hid it): if you are added again, it starts anew like any new one. */
+  forget(conversationId: string): void {
+    this.released.delete(conversationId);
+    this.waiting.delete(conversationId);
+  }
+
   /** Whether this conversation has been started or seen at all. */
   knows(conversationId: string): boolean {
     return this.released.has(conversationId) || this.waiting.has(conversationId);

@@ -91,6 +91,8 @@ export interface NatterClientEvents {
   receipt: (receipt: ReceiptUpdateFrame) => void;
   /** Your read cursor in a thread moved (here or on another of your devices). */
   threadReceipt: (receipt: ThreadReceiptFrame) => void;
+  /** You hid this conversation (here or on another of your devices): drop it from your list. */
+  hidden: (conversationId: string) => void;
   typing: (typing: TypingUpdateFrame) => void;
   presence: (presence: PresenceUpdateFrame) => void;
   outbox: (entry: OutboxEntry) => void;
@@ -338,6 +340,11 @@ export class NatterClient extends Emitter<NatterClientEvents> {
     await this.request<OkFrame>({ type: 'set_notifications', conversation_id: conversationId, level });
   }
 
+  /** Hides a group you left from your list on all your devices, until you are added again. */
+  async hideConversation(conversationId: string): Promise<void> {
+    await this.request<OkFrame>({ type: 'hide_conversation', conversation_id: conversationId });
+  }
+
   /** Marks everything up to `seq` read (the server keeps the cursor and tells your other devices). */
   markRead(conversationId: string, seq: number): void {
     this.readUpTo.set(conversationId, Math.max(seq, this.readUpTo.get(conversationId) ?? 0));
@@ -546,6 +553,9 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       case 'thread_receipt':
         this.emit('threadReceipt', frame);
         break;
+      case 'conversation_hidden':
+        this.onHidden(frame.conversation_id);
+        break;
       case 'typing':
         this.emit('typing', frame);
         break;
@@ -564,6 +574,11 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       default:
         break;
     }
+  }
+
+  private onHidden(conversationId: string): void {
+    this.log.forget(conversationId);
+    this.emit('hidden', conversationId);
   }
 
   private onClose(code: number): void {
@@ -682,6 +697,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         );
         this.emit('conversation', summary);
       }
+      for (const id of page.hidden ?? []) this.onHidden(id);
       this.deliver(page.events);
       for (const id of page.truncated) await this.fetchFrom(id, this.log.releasedUpTo(id));
       token = page.token;

@@ -121,6 +121,16 @@ export const SetNotificationsFrame = z.strictObject({
   level: z.enum(NOTIFICATION_LEVELS),
 });
 
+/**
+ * Hides a group you left or were removed from: it leaves your conversation list and sync on every
+ * device until you are added again. Only a former member may; anyone else gets `not_found`.
+ */
+export const HideConversationFrame = z.strictObject({
+  type: z.literal('hide_conversation'),
+  id: requestId,
+  conversation_id: conversationId,
+});
+
 export const EditFrame = z.strictObject({
   type: z.literal('edit'),
   id: requestId,
@@ -239,6 +249,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   ReactFrame,
   PinFrame,
   SetNotificationsFrame,
+  HideConversationFrame,
   ThreadHistoryFrame,
   ThreadReadFrame,
   SyncFrame,
@@ -262,6 +273,7 @@ export type DeleteFrame = z.infer<typeof DeleteFrame>;
 export type ReactFrame = z.infer<typeof ReactFrame>;
 export type PinFrame = z.infer<typeof PinFrame>;
 export type SetNotificationsFrame = z.infer<typeof SetNotificationsFrame>;
+export type HideConversationFrame = z.infer<typeof HideConversationFrame>;
 export type ThreadHistoryFrame = z.infer<typeof ThreadHistoryFrame>;
 export type ThreadReadFrame = z.infer<typeof ThreadReadFrame>;
 export type SyncFrame = z.infer<typeof SyncFrame>;

@@ -13,6 +13,7 @@ export type {
   DeleteFrame,
   EditFrame,
   FetchFrame,
+  HideConversationFrame,
   HistoryFrame,
   PinFrame,
   PresenceSubscribeFrame,

@@ -57,6 +57,8 @@ export interface SyncResultFrame {
   events: ChatEvent[];
   /** Conversations whose new events did not all fit: continue each with `fetch` from its last event. */
   truncated: string[];
+  /** Resume only, present when non-empty: conversations you hid since the token (drop them). */
+  hidden?: string[];
   /** Keep this and present it at the next sync. */
   token: string;
   /** More changed conversations remain: sync again at once with the new token. */
@@ -143,6 +145,12 @@ export interface ThreadReceiptFrame {
   unread: number;
 }
 
+/** You hid a conversation (from this or another of your devices): sent to your devices only. */
+export interface ConversationHiddenFrame {
+  type: 'conversation_hidden';
+  conversation_id: string;
+}
+
 export interface TypingUpdateFrame {
   type: 'typing';
   conversation_id: string;
@@ -185,6 +193,7 @@ export type ServerFrame =
   | EventFrame
   | ReceiptUpdateFrame
   | ThreadReceiptFrame
+  | ConversationHiddenFrame
   | TypingUpdateFrame
   | PresenceUpdateFrame
   | ServerPingFrame

@@ -2,6 +2,7 @@ import {
   type AckFrame,
   type DeleteFrame,
   type EditFrame,
+  type HideConversationFrame,
   MAX_METADATA_BYTES,
   NatterError,
   type PinFrame,
@@ -74,6 +75,11 @@ export class ChatService {
       userId: actor.userId,
       level: frame.level,
     });
+  }
+
+  /** Hides a group the actor left from their list and sync; the Publisher tells their devices. */
+  async hide(actor: Actor, frame: HideConversationFrame): Promise<void> {
+    await this.committer.write({ kind: 'hide', conversationId: frame.conversation_id, userId: actor.userId });
   }
 
   /** Moves the actor's read cursor in a thread; the Publisher tells the actor's devices if it moved. */

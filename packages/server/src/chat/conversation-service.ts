@@ -120,6 +120,7 @@ export class ConversationService {
       conversations: page.conversations,
       events: page.events,
       truncated: page.truncated,
+      ...(page.hidden.length > 0 ? { hidden: page.hidden } : {}),
       token: encodeToken(next),
       has_more: page.hasMore,
     };

@@ -1,4 +1,10 @@
-import type { ChatEvent, EventFrame, ReceiptUpdateFrame, ThreadReceiptFrame } from '@natter/protocol';
+import type {
+  ChatEvent,
+  ConversationHiddenFrame,
+  EventFrame,
+  ReceiptUpdateFrame,
+  ThreadReceiptFrame,
+} from '@natter/protocol';
 import type { MemberSpan } from '../store/log-store.js';
 import { asSeenFrom, contentSourceOf } from '../store/pre-join-view.js';
 import type { Broadcaster } from './broadcaster.js';
@@ -37,6 +43,13 @@ export class Publisher {
           unread: thread.unread,
         } satisfies ThreadReceiptFrame);
         this.broadcaster.toUsers([thread.userId], frame);
+      }
+      if (op.kind === 'hide') {
+        const frame = JSON.stringify({
+          type: 'conversation_hidden',
+          conversation_id: op.conversationId,
+        } satisfies ConversationHiddenFrame);
+        this.broadcaster.toUsers([op.userId], frame);
       }
       const cursor = result.value.cursor;
       if (op.kind === 'cursor' && cursor) {

@@ -51,6 +51,10 @@ export function createFrameRouter(services: RouterServices) {
       await chat.setNotifications(actor, frame);
       return { type: 'ok', re: frame.id };
     },
+    hide_conversation: async (frame, actor) => {
+      await chat.hide(actor, frame);
+      return { type: 'ok', re: frame.id };
+    },
     sync: async (frame, actor) => {
       const held = new Map(frame.held?.map((h) => [h.conversation_id, h.seq]));
       return { ...(await conversations.sync(actor.userId, frame.since, frame.limit, held)), re: frame.id };

@@ -27,4 +27,6 @@ export interface MemberRow {
   delivered_seq: number;
   read_seq: number;
   notifications: NotificationLevel;
+  /** 1 when the former member hid the conversation (see HideOp), else 0. */
+  hidden: number;
 }

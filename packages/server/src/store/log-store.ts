@@ -22,6 +22,8 @@ export interface SyncPage {
   conversations: ConversationSummary[];
   events: ChatEvent[];
   truncated: string[];
+  /** Resume pages only: conversations the user hid since `after` (they have no summary here). */
+  hidden: string[];
   /** The position to present next time. */
   position: number;
   hasMore: boolean;

@@ -14,6 +14,12 @@ export function requireCurrentMember(row: MemberRow | undefined): MemberRow {
   return row;
 }
 
+/** The member row if it is a former member (left or removed), else `not_found` (current, or never). */
+export function requireFormerMember(row: MemberRow | undefined): MemberRow {
+  if (!row || row.left_seq === null) throw new NatterError('not_found');
+  return row;
+}
+
 /** Adding members and renaming take an admin or owner of a group. */
 export function checkManager(kind: ConversationKind, actor: MemberRow | undefined): void {
   const current = requireCurrentMember(actor);

@@ -47,6 +47,7 @@ export class SyncPageAssembler<View extends ChangedView> {
   private readonly conversations: ConversationSummary[] = [];
   private readonly events: ChatEvent[] = [];
   private readonly truncated: string[] = [];
+  private readonly hidden: string[] = [];
   private bytes = 0;
   private included = 0;
 
@@ -77,6 +78,14 @@ export class SyncPageAssembler<View extends ChangedView> {
     }
   }
 
+  /**
+   * The view last yielded is one the user hid: it gets no summary. A resume (`after` > 0) names it
+   * in the page's `hidden`, so a client holding it drops it; a listing leaves it out.
+   */
+  hide(conversationId: string): void {
+    if (this.request.after > 0) this.hidden.push(conversationId);
+  }
+
   /** True when changed views remain beyond this page: the client asks again from its position. */
   get hasMore(): boolean {
     return this.views.length > this.included;
@@ -88,11 +97,11 @@ export class SyncPageAssembler<View extends ChangedView> {
    * for it only when `hasMore`, so a reader need not look it up then.
    */
   finish(latestPosition: number | null): SyncPage {
-    const { conversations, events, truncated, hasMore } = this;
+    const { conversations, events, truncated, hidden, hasMore } = this;
     let position: number;
     if (hasMore) position = this.views[this.included - 1]!.view_pos;
     else if (latestPosition === null) throw new Error('A last sync page needs the latest position.');
     else position = Math.max(this.request.after, latestPosition);
-    return { conversations, events, truncated, position, hasMore };
+    return { conversations, events, truncated, hidden, position, hasMore };
   }
 }

@@ -15,7 +15,18 @@ export type WriteOp =
   | { kind: 'group_mentions'; actorId: string; conversationId: string; policy: GroupMentionPolicy }
   | CursorOp
   | ThreadReadOp
-  | NotificationsOp;
+  | NotificationsOp
+  | HideOp;
+
+/**
+ * Hides a conversation from a former member's list and sync (idempotent); `not_found` for anyone
+ * else, current member or stranger alike. Being added again clears it.
+ */
+export interface HideOp {
+  kind: 'hide';
+  conversationId: string;
+  userId: string;
+}
 
 /**
  * A message, edit, delete, reaction, pin or unpin from a member: idempotent on (conversationId,

@@ -89,7 +89,7 @@ describe('paging a sync with change tokens', () => {
         asked.push({ after, eventsSince, perConversation });
         const page = pages.shift();
         if (!page) throw new Error('no more pages scripted');
-        return { conversations: [], events: [], truncated: [], ...page };
+        return { conversations: [], events: [], truncated: [], hidden: [], ...page };
       },
     });
     const service = new ConversationService(store, {} as AccountStore, {} as GroupCommitter, {

@@ -1126,6 +1126,7 @@ export function describeLogStoreConformance(name: string, open: OpenLogStore): v
           conversations: [],
           events: [],
           truncated: [],
+          hidden: [],
           position: page.position,
           hasMore: false,
         });

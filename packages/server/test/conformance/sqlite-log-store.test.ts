@@ -12,6 +12,7 @@ import type { MessageSearch } from '../../src/store/message-search.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
+import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { message, okOf } from './store-ops.js';
@@ -66,6 +67,8 @@ describeAnnotationsConformance('SQLite', openInTempDir);
 describeSearchConformance('SQLite', openInTempDir);
 
 describeThreadsConformance('SQLite', openInTempDir);
+
+describeHiddenConformance('SQLite', openInTempDir);
 
 describeUsersConformance('SQLite', openInTempDir);
 

@@ -53,6 +53,7 @@ function recordingServices() {
       append: record('chat.append', ACK),
       receipt: record('chat.receipt', undefined),
       setNotifications: record('chat.setNotifications', undefined),
+      hide: record('chat.hide', undefined),
       threadRead: record('chat.threadRead', undefined),
     },
     conversations: {
@@ -116,6 +117,8 @@ const notifications = {
   level: 'mentions',
 } as const;
 
+const hide = { type: 'hide_conversation', id: 'r13', conversation_id: 'c1' } as const;
+
 const search = { type: 'search', id: 'r12', query: 'hello', conversation_id: 'c1', limit: 5 } as const;
 
 /** Every frame type an authenticated connection may send: the call it makes and what it answers. */
@@ -153,6 +156,11 @@ const CASES: Record<Exclude<ClientFrameType, 'auth'>, Case> = {
     frame: notifications,
     call: ['chat.setNotifications', actor, notifications],
     answer: { type: 'ok', re: 'r9' },
+  },
+  hide_conversation: {
+    frame: hide,
+    call: ['chat.hide', actor, hide],
+    answer: { type: 'ok', re: 'r13' },
   },
   sync: {
     frame: {

@@ -55,6 +55,7 @@ function frameTemplates(conv: string): Record<ClientFrameType, Record<string, un
     },
     pin: { type: 'pin', id: 'n', conversation_id: conv, client_msg_id: 'm', target_seq: 1, action: 'pin' },
     set_notifications: { type: 'set_notifications', id: 'o', conversation_id: conv, level: 'all' },
+    hide_conversation: { type: 'hide_conversation', id: 'z', conversation_id: conv },
     thread_history: { type: 'thread_history', id: 't', conversation_id: conv, root_seq: 1, limit: 10 },
     thread_read: { type: 'thread_read', id: 'u', conversation_id: conv, root_seq: 1, thread_seq: 1 },
     sync: { type: 'sync', id: 'y', since: null, limit: 10, held: [{ conversation_id: conv, seq: 1 }] },

@@ -12,6 +12,7 @@ const owner: MemberRow = {
   delivered_seq: 0,
   read_seq: 0,
   notifications: 'all',
+  hidden: 0,
 };
 
 const member = (user_id: string, role: SuccessorCandidate['role'], joined_seq: number) => ({

@@ -22,6 +22,7 @@ const member: MemberRow = {
   delivered_seq: 0,
   read_seq: 0,
   notifications: 'all',
+  hidden: 0,
 };
 
 const row = (fields: Partial<ThreadRow> = {}): ThreadRow => ({

@@ -225,7 +225,31 @@ export const ConversationView = memo(function ConversationView({
           }}
         />
       ) : (
-        <p className="composer-closed">You are no longer a member of this conversation.</p>
+        <p className="composer-closed">
+          You are no longer a member of this conversation.
+          {summary.kind === 'group' && (
+            <button
+              type="button"
+              className="link"
+              onClick={async () => {
+                const sure = await confirm({
+                  title: `Hide “${title}”?`,
+                  body: 'It leaves your conversation list on all your devices, until someone adds you again.',
+                  confirmLabel: 'Hide',
+                });
+                if (!sure) return;
+                try {
+                  await session.client.hideConversation(id);
+                  onBack();
+                } catch {
+                  notify('Could not hide it: try again when you are online.');
+                }
+              }}
+            >
+              Hide
+            </button>
+          )}
+        </p>
       )}
       {toast !== null && (
         <div className="toast" role="status">

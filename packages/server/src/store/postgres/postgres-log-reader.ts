@@ -54,6 +54,10 @@ export class PostgresLogReader {
     const rows = await changedViews(tx, userId, after, limit + 1);
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
+      if (row.hidden === 1) {
+        page.hide(row.conversation_id);
+        continue;
+      }
       const [summary, found] = await Promise.all([
         this.summarize(tx, row),
         page.eventsToRead === 0

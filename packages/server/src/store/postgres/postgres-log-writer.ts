@@ -35,6 +35,7 @@ import {
   foundingMembers,
   type NewMember,
   requireCurrentMember,
+  requireFormerMember,
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
@@ -42,6 +43,7 @@ import { checkThreadRoot, movedThreadCursor, nextParticipants, type ThreadRow } 
 import type {
   AppendOp,
   CursorOp,
+  HideOp,
   NotificationsOp,
   ThreadReadOp,
   WriteOp,
@@ -171,6 +173,8 @@ export class PostgresLogWriter {
         return this.setNotifications(op, batch);
       case 'thread_read':
         return this.moveThreadCursor(op, batch);
+      case 'hide':
+        return this.hide(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch);
       case 'create_group':
@@ -460,6 +464,19 @@ export class PostgresLogWriter {
     return outcome(op.conversationId, []);
   }
 
+  /** A former member's view freezes again at a new position, so their change token moves with the mark. */
+  private async hide(op: HideOp, batch: Batch): Promise<WriteOutcome> {
+    const state = conversation(op.conversationId, batch);
+    const former = requireFormerMember(await member(batch.tx, op.conversationId, op.userId));
+    if (former.hidden === 1) return outcome(op.conversationId, [], true);
+    await batch.tx`UPDATE members SET hidden = 1 WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
+    const ordinal = batch.positions.next();
+    batch.positions.freezeView(op.conversationId, op.userId, ordinal);
+    state.lastChange = ordinal;
+    state.dirty = true;
+    return outcome(op.conversationId, []);
+  }
+
   private async moveCursor(op: CursorOp, batch: Batch): Promise<WriteOutcome> {
     const state = conversation(op.conversationId, batch);
     const current = requireCurrentMember(await member(batch.tx, op.conversationId, op.userId));
@@ -594,7 +611,8 @@ export class PostgresLogWriter {
         SELECT ${conversationId}, m.user_id, m.role, ${joinedSeq}, NULL, NULL, ${joinedSeq}, ${joinedSeq}
         FROM unnest(${userIds}::text[], ${roles}::text[]) AS m (user_id, role)
         ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
-          left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq`,
+          left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq,
+          hidden = 0`,
       tx`
         INSERT INTO user_conversations (user_id, conversation_id, view_pos)
         SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)

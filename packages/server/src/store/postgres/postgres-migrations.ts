@@ -259,6 +259,8 @@ const MIGRATIONS: string[] = [
     SELECT id, w FROM users, regexp_split_to_table(lower(coalesce(display_name, '')), '[^[:alnum:]]+') w
   ) words WHERE word <> '';
   `,
+  // A former member's mark that the conversation is hidden from their list (cleared on re-add).
+  `ALTER TABLE members ADD COLUMN hidden smallint NOT NULL DEFAULT 0;`,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

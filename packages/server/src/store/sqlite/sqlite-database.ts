@@ -225,6 +225,8 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
       for (const word of nameWords(user.username, user.display_name)) insert.run(word, user.id);
     }
   },
+  // A former member's mark that the conversation is hidden from their list (cleared on re-add).
+  `ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

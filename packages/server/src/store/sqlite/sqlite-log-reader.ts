@@ -175,6 +175,10 @@ export class SqliteLogReader {
     const rows = this.sql.changedViews.all(userId, after, limit + 1);
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
+      if (row.hidden === 1) {
+        page.hide(row.conversation_id);
+        continue;
+      }
       const found =
         page.eventsToRead === 0
           ? []

@@ -34,6 +34,7 @@ import {
   foundingMembers,
   type NewMember,
   requireCurrentMember,
+  requireFormerMember,
   type SuccessorCandidate,
   successorOf,
 } from '../membership-rules.js';
@@ -47,6 +48,7 @@ import {
 import type {
   AppendOp,
   CursorOp,
+  HideOp,
   NotificationsOp,
   ThreadReadOp,
   WriteOp,
@@ -91,7 +93,8 @@ export class SqliteLogWriter {
         `INSERT INTO members (conversation_id, user_id, role, joined_seq, left_seq, left_pos, delivered_seq, read_seq)
          VALUES (@conversation_id, @user_id, @role, @joined_seq, NULL, NULL, @joined_seq, @joined_seq)
          ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
-           left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq`,
+           left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq,
+           hidden = 0`,
       ),
       markLeft: db.prepare<[number, number, string, string]>(
         `UPDATE members SET left_seq = ?, left_pos = ? WHERE conversation_id = ? AND user_id = ?`,
@@ -212,6 +215,9 @@ export class SqliteLogWriter {
       setGroupMentions: db.prepare<[string, string]>(
         `UPDATE conversations SET group_mentions = ? WHERE id = ?`,
       ),
+      hide: db.prepare<[number, string, string]>(
+        `UPDATE members SET hidden = 1, left_pos = ? WHERE conversation_id = ? AND user_id = ?`,
+      ),
       setNotifications: db.prepare<[string, string, string]>(
         `UPDATE members SET notifications = ? WHERE conversation_id = ? AND user_id = ?`,
       ),
@@ -259,6 +265,8 @@ export class SqliteLogWriter {
         return this.setNotifications(op, batch);
       case 'thread_read':
         return this.moveThreadCursor(op, batch);
+      case 'hide':
+        return this.hide(op, batch);
       case 'create_direct':
         return this.createDirect(op.userId, op.peerId, batch, now);
       case 'create_group':
@@ -465,6 +473,15 @@ export class SqliteLogWriter {
     this.sql.setNotifications.run(op.level, op.conversationId, op.userId);
     state.row.change_pos = ++this.position;
     state.dirty = true;
+    return outcome(op.conversationId, []);
+  }
+
+  /** A former member's view moves to a new position, so their change token moves with the mark. */
+  private hide(op: HideOp, batch: Map<string, ConversationState>): WriteOutcome {
+    this.conversation(op.conversationId, batch);
+    const former = requireFormerMember(this.sql.member.get(op.conversationId, op.userId));
+    if (former.hidden === 1) return outcome(op.conversationId, [], true);
+    this.sql.hide.run(++this.position, op.conversationId, op.userId);
     return outcome(op.conversationId, []);
   }
 
