@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { AccountService } from './auth/account-service.js';
+import { ApiKeys } from './auth/api-keys.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChatService } from './chat/chat-service.js';
 import { ConversationService } from './chat/conversation-service.js';
@@ -132,6 +133,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     connectionLimits: config,
     web: webAppOf(config),
     trustProxy,
+    serverApi: { keys: new ApiKeys(config.serverApiKeys), accounts, conversations, chat },
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });

@@ -310,6 +310,11 @@ const SETTINGS = {
     doc: 'Events per conversation a sync returns before listing it as truncated.',
     schema: int(1, 1000).default(100),
   },
+  serverApiKeys: {
+    env: 'NATTER_SERVER_API_KEYS',
+    doc: 'API keys of the server API (/v1/server), comma-separated, each name:scopes:sha256 with scopes joined by + (users, conversations, messages) and the SHA-256 hex of the key; `npm run admin -- api-key NAME SCOPES` makes one. Remove an entry to revoke it.',
+    schema: list().default([]),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -85,6 +85,11 @@ export class AccountService {
     return { userId: user.id, revoked: await this.accounts.resetPassword(user.id, hash, Date.now()) };
   }
 
+  /** Creates a bare user known by the product's own id (the server API); idempotent. */
+  async ensureUser(id: string): Promise<void> {
+    await this.accounts.ensureUser(id);
+  }
+
   /** Sets (null removes) the user's display name; others see it at their next lookup of the user. */
   async setDisplayName(userId: string, displayName: string | null): Promise<UserRecord> {
     await this.accounts.setDisplayName(userId, displayName);

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintApiKey } from '../../src/auth/api-keys.js';
+import { api, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
+
+/** The server API over real HTTP: API keys refused or admitted by scope, and each route. */
+describe('server API (/v1/server)', () => {
+  const full = mintApiKey('backend', ['users', 'conversations', 'messages']);
+  const usersOnly = mintApiKey('provisioning', ['users']);
+  const revoked = mintApiKey('old', ['users', 'conversations', 'messages']);
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // `revoked` was minted but its entry removed from the setting: that is how a key is revoked.
+    server = await startTestServer({ serverApiKeys: [full.entry, usersOnly.entry] });
+  });
+  afterAll(() => server.dispose());
+
+  const call = (method: string, path: string, key: string | undefined, body?: unknown) =>
+    api<Record<string, unknown>>(server.httpUrl, method, path, {
+      ...(key === undefined ? {} : { token: key }),
+      ...(body === undefined ? {} : { body }),
+    });
+
+  it('refuses a missing, invalid, revoked or under-scoped key', async () => {
+    const body = { user_id: uid() };
+    expect((await call('POST', '/v1/server/users', undefined, body)).status).toBe(401);
+    const invalid = await call('POST', '/v1/server/users', 'nsk_not-a-key', body);
+    expect([invalid.status, (invalid.body.error as { code: string }).code]).toEqual([401, 'auth_failed']);
+    expect((await call('POST', '/v1/server/users', revoked.key, body)).status).toBe(401);
+    // A user's own token is no API key.
+    expect((await call('POST', '/v1/server/users', await signToken(uid()), body)).status).toBe(401);
+    const scoped = await call('POST', '/v1/server/conversations', usersOnly.key, {
+      creator_id: body.user_id,
+      title: 't',
+    });
+    expect([scoped.status, (scoped.body.error as { code: string }).code]).toEqual([403, 'forbidden']);
+    expect((await call('POST', '/v1/server/users', usersOnly.key, body)).status).toBe(201);
+  });
+
+  it('creates users and a group, manages members, sends idempotently and reads history', async () => {
+    const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
+    for (const user of [alice, bob, carol]) {
+      const created = await call('POST', '/v1/server/users', full.key, { user_id: user, display_name: user });
+      expect(created.status).toBe(201);
+    }
+    const group = await call('POST', '/v1/server/conversations', full.key, {
+      creator_id: alice,
+      title: 'Support',
+      member_ids: [bob],
+    });
+    expect(group.status).toBe(201);
+    const id = (group.body.conversation as { conversation_id: string }).conversation_id;
+
+    const added = await call('POST', `/v1/server/conversations/${id}/members`, full.key, {
+      actor_id: alice,
+      user_id: carol,
+    });
+    expect(added.status).toBe(200);
+    // Membership rules are the chat service's: bob (a member) may not remove carol.
+    const refused = await call(
+      'DELETE',
+      `/v1/server/conversations/${id}/members/${carol}?actor_id=${bob}`,
+      full.key,
+    );
+    expect(refused.status).toBe(403);
+
+    const send = { sender_id: bob, client_msg_id: 'order-1', body: 'Your order shipped' };
+    const first = await call('POST', `/v1/server/conversations/${id}/messages`, full.key, send);
+    const again = await call('POST', `/v1/server/conversations/${id}/messages`, full.key, send);
+    expect(first.status).toBe(200);
+    expect(first.body.duplicate).toBe(false);
+    expect(again.body).toMatchObject({ seq: first.body.seq, duplicate: true, client_msg_id: 'order-1' });
+
+    const removed = await call(
+      'DELETE',
+      `/v1/server/conversations/${id}/members/${carol}?actor_id=${alice}`,
+      full.key,
+    );
+    expect(removed.status).toBe(200);
+    // A removed member cannot send, and a stranger cannot read: not found and forbidden look alike.
+    const late = await call('POST', `/v1/server/conversations/${id}/messages`, full.key, {
+      sender_id: carol,
+      client_msg_id: 'late',
+      body: 'hi',
+    });
+    expect(late.status).toBe(404);
+    const stranger = await call('GET', `/v1/server/conversations/${id}/events?user_id=${uid()}`, full.key);
+    expect(stranger.status).toBe(404);
+
+    const history = await call('GET', `/v1/server/conversations/${id}/events?user_id=${alice}`, full.key);
+    expect(history.status).toBe(200);
+    const messages = (
+      history.body.events as Array<{ kind: string; body?: string; sender_id: string }>
+    ).filter((event) => event.kind === 'message');
+    expect(messages).toEqual([expect.objectContaining({ body: 'Your order shipped', sender_id: bob })]);
+  });
+
+  it('validates bodies with a clear error', async () => {
+    const bad = await call('POST', `/v1/server/conversations/c/messages`, full.key, { body: 'no sender' });
+    expect([bad.status, (bad.body.error as { code: string }).code]).toEqual([400, 'bad_request']);
+  });
+});
