@@ -13,6 +13,7 @@ import type { ApiKeys } from '../auth/api-keys.js';
 import type { ChatService } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { RouteKit } from './http-server.js';
+import { serverApiOpenApi } from './server-api-openapi.js';
 
 export interface ServerApiDeps {
   keys: ApiKeys;
@@ -37,6 +38,10 @@ interface MemberParams extends ConversationParams {
 export function registerServerApiRoutes(app: FastifyInstance, kit: RouteKit, deps: ServerApiDeps): void {
   const { keys, accounts, conversations, chat } = deps;
   const allow = (request: FastifyRequest, scope: ApiKeyScope) => keys.authorize(kit.bearer(request), scope);
+
+  // Public like the docs it mirrors: it names no key, user or conversation.
+  const openApi = serverApiOpenApi();
+  app.get('/v1/server/openapi.json', async () => openApi);
 
   app.post('/v1/server/users', async (request, reply) => {
     allow(request, 'users');

@@ -100,3 +100,31 @@ describe('server API (/v1/server)', () => {
     expect([bad.status, (bad.body.error as { code: string }).code]).toEqual([400, 'bad_request']);
   });
 });
+
+describe('server API OpenAPI document', () => {
+  it('is served without a key and carries the schemas the routes validate with', async () => {
+    const server = await startTestServer();
+    try {
+      const doc = await api<{
+        openapi: string;
+        paths: Record<string, Record<string, { parameters: Array<{ name: string; required: boolean }> }>>;
+        components: {
+          schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }>;
+        };
+      }>(server.httpUrl, 'GET', '/v1/server/openapi.json');
+      expect(doc.status).toBe(200);
+      expect(doc.body.openapi).toBe('3.1.0');
+      expect(Object.keys(doc.body.paths)).toContain('/v1/server/conversations/{id}/messages');
+      const send = doc.body.components.schemas.ServerSendBody!;
+      expect(send.required).toEqual(expect.arrayContaining(['sender_id', 'client_msg_id', 'body']));
+      const history = doc.body.paths['/v1/server/conversations/{id}/events']!.get!;
+      expect(history.parameters).toContainEqual(expect.objectContaining({ name: 'user_id', required: true }));
+      // Every $ref resolves inside the document.
+      const text = JSON.stringify(doc.body);
+      for (const [, name] of text.matchAll(/"#\/components\/schemas\/([^"]+)"/g))
+        expect(doc.body.components.schemas, name).toHaveProperty([name!]);
+    } finally {
+      await server.dispose();
+    }
+  });
+});
