@@ -12,6 +12,13 @@ import { z } from 'zod';
 const OPERATIONS = [
   {
     method: 'post',
+    path: '/v1/server/users/{userId}/sessions/revoke',
+    scope: 'users',
+    summary: 'Revoke every built-in session of the user; answers {revoked}',
+    status: 200,
+  },
+  {
+    method: 'post',
     path: '/v1/server/users',
     scope: 'users',
     summary: 'Create a user (idempotent)',

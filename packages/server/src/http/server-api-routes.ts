@@ -51,6 +51,11 @@ export function registerServerApiRoutes(app: FastifyInstance, kit: RouteKit, dep
     return reply.status(201).send({ user_id: body.user_id });
   });
 
+  app.post<{ Params: { userId: string } }>('/v1/server/users/:userId/sessions/revoke', async (request) => {
+    allow(request, 'users');
+    return { revoked: await accounts.revokeSessions(request.params.userId) };
+  });
+
   app.post('/v1/server/conversations', async (request, reply) => {
     allow(request, 'conversations');
     const body = kit.parse(ServerCreateGroupBody, request.body);

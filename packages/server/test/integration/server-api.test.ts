@@ -95,6 +95,24 @@ describe('server API (/v1/server)', () => {
     expect(messages).toEqual([expect.objectContaining({ body: 'Your order shipped', sender_id: bob })]);
   });
 
+  it("revokes a user's sessions", async () => {
+    const username = `rv_${uid().slice(2, 10)}`;
+    const password = 'correct horse battery';
+    expect((await api(server.httpUrl, 'POST', '/v1/accounts', { body: { username, password } })).status).toBe(
+      201,
+    );
+    const session = await api<{ token: string; user_id: string }>(server.httpUrl, 'POST', '/v1/sessions', {
+      body: { username, password },
+    });
+    expect((await api(server.httpUrl, 'GET', '/v1/me', { token: session.body.token })).status).toBe(200);
+    const path = `/v1/server/users/${session.body.user_id}/sessions/revoke`;
+    expect((await call('POST', path, usersOnly.key)).body).toEqual({ revoked: 1 });
+    const after = await api<{ error: { code: string } }>(server.httpUrl, 'GET', '/v1/me', {
+      token: session.body.token,
+    });
+    expect([after.status, after.body.error.code]).toEqual([401, 'token_expired']);
+  });
+
   it('validates bodies with a clear error', async () => {
     const bad = await call('POST', `/v1/server/conversations/c/messages`, full.key, { body: 'no sender' });
     expect([bad.status, (bad.body.error as { code: string }).code]).toEqual([400, 'bad_request']);
