@@ -21,6 +21,7 @@ import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
 import { UserSearch } from './users/user-search.js';
+import { HttpBeforeSendHook } from './webhooks/before-send-hook.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
 
@@ -96,7 +97,19 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     autoCreateUsers: verifier.acceptsJwt,
     syncEventsPerConversation: config.syncEventsPerConversation,
   });
-  const chat = new ChatService(committer, metrics, config.maxBodyBytes);
+  const beforeSend =
+    config.beforeSendUrl === undefined
+      ? null
+      : new HttpBeforeSendHook(
+          {
+            url: config.beforeSendUrl,
+            secret: config.beforeSendSecret,
+            timeoutMs: config.beforeSendTimeoutMs,
+            failMode: config.beforeSendFailMode,
+          },
+          clock,
+        );
+  const chat = new ChatService(committer, metrics, config.maxBodyBytes, beforeSend);
   const presence = new PresenceService(presenceStore, logStore, log);
   const search = new SearchService(stores.messageSearch, config, clock);
 
