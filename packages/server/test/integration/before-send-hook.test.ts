@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintApiKey } from '../../src/auth/api-keys.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/webhooks/webhook-signature.js';
+import { sendMessage } from '../helpers/chat-requests.js';
+import { expectAck, expectError, TestClient } from '../helpers/client.js';
 import { api, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 const SECRET = 'hook-secret';
@@ -105,6 +107,16 @@ function describeMode(failMode: 'open' | 'closed') {
       expect(rejected.body.error).toMatchObject({ code: 'message_rejected', message: 'No spam here.' });
       expect(await storedBodies()).toEqual(['hello', 'oh d**n']);
       expect(moderator.badSignatures()).toBe(0);
+    });
+
+    it('gives a WebSocket sender the same rejection as an error frame', async () => {
+      const client = await TestClient.open(server.wsUrl, { user: alice });
+      try {
+        expectError(await sendMessage(client, conversationId, 'spam'), 'message_rejected');
+        expect(expectAck(await sendMessage(client, conversationId, 'darn it')).seq).toBeGreaterThan(0);
+      } finally {
+        await client.close();
+      }
     });
 
     it(
