@@ -103,6 +103,16 @@ export const ERRORS = {
     retryable: true,
     message: 'The search took longer than allowed; narrow it (more words, a conversation, a date range).',
   },
+  message_rejected: {
+    status: 422,
+    retryable: false,
+    message: "The product's moderation refused this message.",
+  },
+  moderation_unavailable: {
+    status: 503,
+    retryable: true,
+    message: "The product's moderation did not answer in time; nothing was stored.",
+  },
   unavailable: { status: 503, retryable: true, message: 'Storage is temporarily unavailable; retry.' },
   internal: { status: 500, retryable: true, close: 1011, message: 'Internal server error.' },
 } as const satisfies Record<string, ErrorSpec>;

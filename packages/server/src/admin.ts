@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { NatterError } from '@natter/protocol';
 import { AccountService } from './auth/account-service.js';
+import { mintApiKey } from './auth/api-keys.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -12,13 +13,28 @@ import { openStores } from './wiring/stores.js';
  * environment variables and flags as `natter`, opened as main.ts opens it):
  *
  *   natter-admin reset-password <username> [--setting-flag value ...]
+ *   natter-admin api-key <name> <scope+scope...>
  *
  * sets a new, generated password for a built-in account, prints it once, and revokes every session
- * of the user. Exit codes: 0 done, 1 no such built-in account, 2 usage or settings error.
+ * of the user. `api-key` prints a new server API key once, and the NATTER_SERVER_API_KEYS entry (its
+ * hash) that admits it; it touches no store. Exit codes: 0 done, 1 no such built-in account, 2 usage
+ * or settings error.
  */
-const USAGE = 'Usage: natter-admin reset-password <username> [--setting-flag value ...]';
+const USAGE =
+  'Usage: natter-admin reset-password <username> [--setting-flag value ...]\n       natter-admin api-key <name> <scope+scope...>';
 
 const [command, username, ...settingFlags] = process.argv.slice(2);
+if (command === 'api-key') {
+  try {
+    const { key, entry } = mintApiKey(username ?? '', (settingFlags[0] ?? '').split('+'));
+    console.log(`API key (shown once): ${key}`);
+    console.log(`Add to NATTER_SERVER_API_KEYS: ${entry}`);
+    process.exit(0);
+  } catch (error) {
+    console.error(`natter-admin: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 if (command !== 'reset-password' || !username || username.startsWith('--')) {
   console.error(USAGE);
   process.exit(2);

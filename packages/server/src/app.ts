@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { AccountService } from './auth/account-service.js';
+import { ApiKeys } from './auth/api-keys.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChatService } from './chat/chat-service.js';
 import { ConversationService } from './chat/conversation-service.js';
@@ -20,6 +21,7 @@ import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
 import { UserSearch } from './users/user-search.js';
+import { HttpBeforeSendHook } from './webhooks/before-send-hook.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
 
@@ -95,7 +97,19 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     autoCreateUsers: verifier.acceptsJwt,
     syncEventsPerConversation: config.syncEventsPerConversation,
   });
-  const chat = new ChatService(committer, metrics, config.maxBodyBytes);
+  const beforeSend =
+    config.beforeSendUrl === undefined
+      ? null
+      : new HttpBeforeSendHook(
+          {
+            url: config.beforeSendUrl,
+            secret: config.beforeSendSecret,
+            timeoutMs: config.beforeSendTimeoutMs,
+            failMode: config.beforeSendFailMode,
+          },
+          clock,
+        );
+  const chat = new ChatService(committer, metrics, config.maxBodyBytes, beforeSend);
   const presence = new PresenceService(presenceStore, logStore, log);
   const search = new SearchService(stores.messageSearch, config, clock);
 
@@ -132,6 +146,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     connectionLimits: config,
     web: webAppOf(config),
     trustProxy,
+    serverApi: { keys: new ApiKeys(config.serverApiKeys), accounts, conversations, chat },
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });

@@ -310,6 +310,31 @@ const SETTINGS = {
     doc: 'Events per conversation a sync returns before listing it as truncated.',
     schema: int(1, 1000).default(100),
   },
+  serverApiKeys: {
+    env: 'NATTER_SERVER_API_KEYS',
+    doc: 'API keys of the server API (/v1/server), comma-separated, each name:scopes:sha256 with scopes joined by + (users, conversations, messages) and the SHA-256 hex of the key; `npm run admin -- api-key NAME SCOPES` makes one. Remove an entry to revoke it.',
+    schema: list().default([]),
+  },
+  beforeSendUrl: {
+    env: 'NATTER_BEFORE_SEND_URL',
+    doc: "URL of the product's before-send hook: each new message is POSTed there (signed like a webhook) and may be allowed, rejected (message_rejected) or rewritten; unset: no hook.",
+    schema: z.url().optional(),
+  },
+  beforeSendSecret: {
+    env: 'NATTER_BEFORE_SEND_SECRET',
+    doc: 'HMAC-SHA256 secret that signs the before-send requests (natter-signature header).',
+    schema: z.string().default(''),
+  },
+  beforeSendTimeoutMs: {
+    env: 'NATTER_BEFORE_SEND_TIMEOUT_MS',
+    doc: 'How long a send waits for the before-send hook before NATTER_BEFORE_SEND_FAIL_MODE applies.',
+    schema: int(10, 60_000).default(500),
+  },
+  beforeSendFailMode: {
+    env: 'NATTER_BEFORE_SEND_FAIL_MODE',
+    doc: 'When the hook times out, fails or answers nonsense: open (store the message as sent) or closed (refuse it with moderation_unavailable).',
+    schema: z.enum(['open', 'closed']).default('open'),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -85,6 +85,20 @@ export class AccountService {
     return { userId: user.id, revoked: await this.accounts.resetPassword(user.id, hash, Date.now()) };
   }
 
+  /** Creates a bare user known by the product's own id (the server API); idempotent. */
+  async ensureUser(id: string): Promise<void> {
+    await this.accounts.ensureUser(id);
+  }
+
+  /**
+   * Signs the user out everywhere (the server API): revokes every built-in session, so HTTP
+   * requests with them get `token_expired` at once, on every node. Sockets already open stay until
+   * they next authenticate, as after a password reset. JWTs are your backend's to stop issuing.
+   */
+  async revokeSessions(userId: string): Promise<number> {
+    return this.accounts.revokeUserSessions(userId, Date.now());
+  }
+
   /** Sets (null removes) the user's display name; others see it at their next lookup of the user. */
   async setDisplayName(userId: string, displayName: string | null): Promise<UserRecord> {
     await this.accounts.setDisplayName(userId, displayName);

@@ -15,6 +15,7 @@ import {
 } from '@natter/protocol';
 import type { Metrics } from '../metrics.js';
 import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
+import type { BeforeSendHook } from '../webhooks/before-send-hook.js';
 import type { GroupCommitter } from './group-commit.js';
 
 /** Who is acting: the user, the device they named, the connection the request came on. */
@@ -36,10 +37,11 @@ export class ChatService {
     private readonly committer: GroupCommitter,
     private readonly metrics: Metrics,
     private readonly maxBodyBytes: number,
+    private readonly beforeSend: BeforeSendHook | null = null,
   ) {}
 
   async append(actor: Actor, frame: AppendFrame): Promise<AckFrame> {
-    const op = this.opOf(actor, frame);
+    const op = this.opOf(actor, await this.reviewed(actor, frame));
     let value: WriteOutcome;
     try {
       value = await this.committer.write(op, actor.connectionId);
@@ -94,6 +96,22 @@ export class ChatService {
   }
 
   /** The frame as a write op, after the checks that need no storage. */
+  /**
+   * A new message passes the product's before-send hook, if any, which may reject or rewrite it
+   * (the rewrite is then held to the same limits). Edits, reactions and the rest do not.
+   */
+  private async reviewed(actor: Actor, frame: AppendFrame): Promise<AppendFrame> {
+    if (frame.type !== 'send' || this.beforeSend === null) return frame;
+    this.checkBody(frame.body);
+    const body = await this.beforeSend.review({
+      conversationId: frame.conversation_id,
+      senderId: actor.userId,
+      clientMsgId: frame.client_msg_id,
+      body: frame.body,
+    });
+    return body === frame.body ? frame : { ...frame, body };
+  }
+
   private opOf(actor: Actor, frame: AppendFrame): AppendOp {
     const base = {
       kind: 'append' as const,

@@ -27,6 +27,7 @@ import { registerConversationRoutes } from './conversation-routes.js';
 import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
+import { registerServerApiRoutes, type ServerApiDeps } from './server-api-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes, type WebAppOptions } from './web-routes.js';
 
@@ -45,11 +46,15 @@ export interface HttpDeps {
   /** Which peers' X-Forwarded-For gives `request.ip` (NATTER_TRUST_PROXY). */
   trustProxy: TrustedProxy;
   connectionLimits: ConnectionLimits;
+  /** The server API (/v1/server) for product backends holding an API key. */
+  serverApi: ServerApiDeps;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
 export interface RouteKit {
   identify(request: FastifyRequest): Promise<Identity>;
+  /** The token of `Authorization: Bearer <token>`; null when absent or malformed. */
+  bearer(request: FastifyRequest): string | null;
   parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S>;
 }
 
@@ -101,10 +106,13 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   const kit: RouteKit = {
     async identify(request) {
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw new NatterError('unauthenticated');
-      return deps.verifier.verify(match[1]!);
+      const token = kit.bearer(request);
+      if (token === null) throw new NatterError('unauthenticated');
+      return deps.verifier.verify(token);
+    },
+    bearer(request) {
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      return match ? match[1]! : null;
     },
     parse(schema, value) {
       const parsed = schema.safeParse(value ?? {});
@@ -120,6 +128,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerUserRoutes(app, kit, deps.accounts, deps.conversations, deps.userSearch);
   registerAvatarRoutes(app, kit, deps.accounts);
   registerSearchRoutes(app, kit, deps.search);
+  registerServerApiRoutes(app, kit, deps.serverApi);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;

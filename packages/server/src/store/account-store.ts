@@ -62,6 +62,8 @@ export interface AccountStore {
    * transaction. Resolves with how many sessions it revoked.
    */
   resetPassword(userId: string, passwordHash: string, at: number): Promise<number>;
+  /** Revokes every session of the user not yet revoked. Resolves with how many it revoked (0: none, or no such user). */
+  revokeUserSessions(userId: string, at: number): Promise<number>;
   /**
    * Users with a name word starting with `query.word`: every such contact (up to `limit`), and
    * up to `limit` others, in no promised order; the caller is never among them. Reads an index:

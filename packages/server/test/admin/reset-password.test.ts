@@ -90,3 +90,26 @@ function describeOn(store: 'sqlite' | 'postgres') {
 
 describeOn('sqlite');
 describeOn('postgres');
+
+describe('natter-admin api-key', () => {
+  it('prints a key once and the settings entry that admits it to the server API', async () => {
+    const run = await admin(['api-key', 'backend', 'users+messages'], {});
+    expect(run.code, run.stderr).toBe(0);
+    const key = /API key \(shown once\): (\S+)/.exec(run.stdout)?.[1];
+    const entry = /NATTER_SERVER_API_KEYS: (\S+)/.exec(run.stdout)?.[1];
+    expect(entry).toMatch(/^backend:users\+messages:[0-9a-f]{64}$/);
+    const server = await startTestServer({ serverApiKeys: [entry!] });
+    try {
+      const body = { user_id: `u-${randomUUID().slice(0, 8)}` };
+      expect((await api(server.httpUrl, 'POST', '/v1/server/users', { token: key!, body })).status).toBe(201);
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('refuses an unknown scope', async () => {
+    const run = await admin(['api-key', 'backend', 'users+everything'], {});
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown scope "everything"/);
+  });
+});

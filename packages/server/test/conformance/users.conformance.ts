@@ -165,5 +165,30 @@ export function describeUsersConformance(name: string, open: () => Promise<Users
       expect((await accounts.sessionByTokenHash(other))?.revokedAt).toBeNull();
       expect(await accounts.resetPassword(uid('missing'), 'x', 1000)).toBe(0);
     });
+
+    it("revokes every live session of a user (the server API's sign-out everywhere), only theirs", async () => {
+      const target = await user(`${marker()}_out`, null);
+      const bystander = await user(`${marker()}_stay`, null);
+      const [live, old, other] = ['live', 'old', 'other'].map(() => `th-${randomUUID()}`) as [
+        string,
+        string,
+        string,
+      ];
+      await accounts.createSession({ tokenHash: live, userId: target.id, expiresAt: 9e12, revokedAt: null });
+      await accounts.createSession({ tokenHash: old, userId: target.id, expiresAt: 9e12, revokedAt: 5 });
+      await accounts.createSession({
+        tokenHash: other,
+        userId: bystander.id,
+        expiresAt: 9e12,
+        revokedAt: null,
+      });
+
+      expect(await accounts.revokeUserSessions(target.id, 2000)).toBe(1);
+      expect((await accounts.sessionByTokenHash(live))?.revokedAt).toBe(2000);
+      expect((await accounts.sessionByTokenHash(old))?.revokedAt).toBe(5);
+      expect((await accounts.sessionByTokenHash(other))?.revokedAt).toBeNull();
+      expect(await accounts.revokeUserSessions(target.id, 3000)).toBe(0);
+      expect(await accounts.revokeUserSessions(uid('missing'), 3000)).toBe(0);
+    });
   });
 }

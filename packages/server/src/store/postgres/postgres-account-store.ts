@@ -143,11 +143,13 @@ export class PostgresAccountStore implements AccountStore {
       this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
         const updated = await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`;
         if (updated.count === 0) return 0;
-        const revoked = await tx`
-          UPDATE sessions SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`;
-        return revoked.count;
+        return revokeSessionsOf(tx, userId, at);
       }),
     );
+  }
+
+  revokeUserSessions(userId: string, at: number): Promise<number> {
+    return this.guard(() => revokeSessionsOf(this.pool.sql, userId, at));
   }
 
   /** Contacts through the caller's change index (keyed by user), then anyone by the word index. */
@@ -187,4 +189,11 @@ async function indexName(tx: Tx, userId: string, username: string | null, displa
   await tx`
     INSERT INTO user_name_words (word, user_id)
     SELECT unnest(${words}::text[]), ${userId}`;
+}
+
+/** The revocation `resetPassword` (inside its transaction) and `revokeUserSessions` share. */
+async function revokeSessionsOf(sql: Tx | PostgresPool['sql'], userId: string, at: number): Promise<number> {
+  const revoked =
+    await sql`UPDATE sessions SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`;
+  return revoked.count;
 }

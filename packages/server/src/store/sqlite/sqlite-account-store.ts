@@ -116,6 +116,10 @@ export class SqliteAccountStore implements AccountStore {
     return this.writer.account({ op: 'resetPassword', userId, passwordHash, at });
   }
 
+  revokeUserSessions(userId: string, at: number): Promise<number> {
+    return this.writer.account({ op: 'revokeUserSessions', userId, at });
+  }
+
   async findUsers(query: UserSearchQuery): Promise<UserCandidate[]> {
     const params: SearchParams = {
       callerId: query.callerId,

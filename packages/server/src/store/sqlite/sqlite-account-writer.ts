@@ -11,7 +11,8 @@ export type AccountWrite =
   | { op: 'revokeSession'; tokenHash: string; at: number }
   | { op: 'setDisplayName'; userId: string; displayName: string | null }
   | { op: 'setAvatar'; userId: string; avatar: AvatarRecord | null }
-  | { op: 'resetPassword'; userId: string; passwordHash: string; at: number };
+  | { op: 'resetPassword'; userId: string; passwordHash: string; at: number }
+  | { op: 'revokeUserSessions'; userId: string; at: number };
 
 export class SqliteAccountWriter {
   private readonly sql;
@@ -99,6 +100,8 @@ export class SqliteAccountWriter {
       }
       case 'resetPassword':
         if (this.sql.setPassword.run(write.passwordHash, write.userId).changes === 0) return 0;
+        return this.sql.revokeAll.run(write.at, write.userId).changes;
+      case 'revokeUserSessions':
         return this.sql.revokeAll.run(write.at, write.userId).changes;
     }
   }
