@@ -11,6 +11,7 @@ import type { CursorOp, WriteOp } from '../../src/store/write-ops.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describePushQueueConformance } from './push-queue.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { createGroup, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
@@ -62,6 +63,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       store: stores.logStore,
       accounts: stores.accountStore,
       search: stores.messageSearch,
+      pushStore: stores.pushStore,
       close: () => stores.close(),
     };
   }
@@ -81,6 +83,8 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   describeThreadsConformance('PostgreSQL', () => openConformanceStores());
 
   describeUsersConformance('PostgreSQL', () => openConformanceStores());
+
+  describePushQueueConformance('PostgreSQL', () => openConformanceStores());
 
   describe('PostgreSQL specifics', () => {
     it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {
