@@ -4,4 +4,5 @@ export * from './errors.js';
 export * from './http.js';
 export * from './limits.js';
 export * from './model.js';
+export * from './push.js';
 export * from './server-frames.js';

@@ -310,6 +310,39 @@ const SETTINGS = {
     doc: 'Events per conversation a sync returns before listing it as truncated.',
     schema: int(1, 1000).default(100),
   },
+  pushVapidPublicKey: {
+    env: 'NATTER_PUSH_VAPID_PUBLIC_KEY',
+    doc: 'Web Push: the VAPID public key (base64url, from `npx web-push generate-vapid-keys`); Web Push is off unless both keys are set.',
+    schema: z.string().min(1).optional(),
+  },
+  pushVapidPrivateKey: {
+    env: 'NATTER_PUSH_VAPID_PRIVATE_KEY',
+    doc: 'Web Push: the VAPID private key (base64url). A secret.',
+    schema: z.string().min(1).optional(),
+  },
+  pushVapidSubject: {
+    env: 'NATTER_PUSH_VAPID_SUBJECT',
+    doc: "Web Push: who runs this server, for the push services' operators (mailto: or https: URL).",
+    schema: z
+      .string()
+      .regex(/^(mailto:|https:)/, 'use a mailto: or https: URL')
+      .default('mailto:admin@localhost'),
+  },
+  pushPreviews: {
+    env: 'NATTER_PUSH_PREVIEWS',
+    doc: 'Put the message\'s text in push notifications; off, a push says only "New message from ‹sender›" (the push services never see the content).',
+    schema: bool().default(false),
+  },
+  pushCoalesceMs: {
+    env: 'NATTER_PUSH_COALESCE_MS',
+    doc: "How long a conversation's first push waits for more messages to fold into it.",
+    schema: int(0, 60_000).default(1_000),
+  },
+  pushTtlMs: {
+    env: 'NATTER_PUSH_TTL_MS',
+    doc: 'A push not delivered (retried with backoff) within this long is dropped: the app resumes from its change token anyway.',
+    schema: int(1_000).default(24 * 60 * 60 * 1000),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -382,6 +415,9 @@ function checkCombination(config: Config): void {
     throw new Error(
       `NATTER_HTTP_HEADERS_TIMEOUT_MS (${config.httpHeadersTimeoutMs}) must not exceed NATTER_HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs}).`,
     );
+  }
+  if ((config.pushVapidPublicKey === undefined) !== (config.pushVapidPrivateKey === undefined)) {
+    throw new Error('Web Push needs both NATTER_PUSH_VAPID_PUBLIC_KEY and NATTER_PUSH_VAPID_PRIVATE_KEY.');
   }
   // One missed beat must not make a live node's users unreachable.
   if (config.clusterTtlMs < 2 * config.clusterHeartbeatMs) {

@@ -26,6 +26,7 @@ import {
 import { registerConversationRoutes } from './conversation-routes.js';
 import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { type PushRouteDeps, registerPushRoutes } from './push-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes, type WebAppOptions } from './web-routes.js';
@@ -45,6 +46,8 @@ export interface HttpDeps {
   /** Which peers' X-Forwarded-For gives `request.ip` (NATTER_TRUST_PROXY). */
   trustProxy: TrustedProxy;
   connectionLimits: ConnectionLimits;
+  /** Push registration, when the server has a push queue. */
+  push?: PushRouteDeps;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -121,6 +124,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerAvatarRoutes(app, kit, deps.accounts);
   registerSearchRoutes(app, kit, deps.search);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
+  if (deps.push) registerPushRoutes(app, kit, deps.push);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;
 }
