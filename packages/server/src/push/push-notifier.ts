@@ -54,6 +54,8 @@ export class PushNotifier {
   private dispatching: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** Jobs being queued: a drain waits for them, so a push committed before shutdown survives it. */
+  private readonly enqueuing = new Set<Promise<void>>();
 
   constructor(private readonly deps: PushNotifierDeps) {}
 
@@ -68,14 +70,22 @@ export class PushNotifier {
       if (!result.ok || result.value.duplicate) continue;
       for (const event of result.value.events) {
         if (event.kind !== 'message') continue;
-        this.enqueueFor(event).catch((error: unknown) =>
-          this.deps.log.warn({ err: error, conversationId: event.conversation_id }, 'could not queue pushes'),
-        );
+        const queued = this.enqueueFor(event)
+          .catch((error: unknown) =>
+            this.deps.log.warn(
+              { err: error, conversationId: event.conversation_id },
+              'could not queue pushes',
+            ),
+          )
+          .finally(() => this.enqueuing.delete(queued));
+        this.enqueuing.add(queued);
       }
     }
   }
 
+  /** After the committer drained: finishes queueing, stops dispatching (queued jobs stay queued). */
   async close(): Promise<void> {
+    await Promise.all(this.enqueuing);
     this.closed = true;
     this.poll?.cancel();
     await this.dispatching;

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webPush from 'web-push';
 import { sendMessage } from '../helpers/chat-requests.js';
 import { closeAll, expectAck, TestClient } from '../helpers/client.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import {
   api,
   createDirect,
+  createGroup,
   signToken,
   startTestServer,
   type TestServer,
@@ -128,6 +130,70 @@ describe('push notifications', () => {
       expect(pushesTo(b.path)).toEqual([]);
     } finally {
       await closeAll([sender, online]);
+    }
+  });
+
+  it('at mention-only, pushes only the messages that mention the member', async () => {
+    const a = await subscribedUser();
+    const b = await subscribedUser();
+    const group = await createGroup(server.httpUrl, a.userId, [b.userId]);
+    const bSocket = await TestClient.open(server.wsUrl, { user: b.userId });
+    expect(
+      (await bSocket.request({ type: 'set_notifications', conversation_id: group, level: 'mentions' })).type,
+    ).toBe('ok');
+    await closeAll([bSocket]);
+    const sender = await TestClient.open(server.wsUrl, { user: a.userId });
+    try {
+      expectAck(await sendMessage(sender, group, 'no mention'));
+      // A push to someone else queued after it shows the queue got past it.
+      const c = await subscribedUser();
+      expectAck(await sendMessage(sender, await createDirect(server.httpUrl, a.userId, c.userId), 'to c'));
+      await until(() => pushesTo(c.path).length === 1);
+      expect(pushesTo(b.path)).toEqual([]);
+      expectAck(await sendMessage(sender, group, 'hey you', { mentions: [b.userId] }));
+      await until(() => pushesTo(b.path).length === 1);
+      expect(pushesTo(b.path)[0]!.payload).toMatchObject({ conversation_id: group, badge: 2 });
+    } finally {
+      await closeAll([sender]);
+    }
+  });
+});
+
+describe('the push queue across a restart', () => {
+  it('delivers a push queued before the server stopped, after it starts again', async () => {
+    const endpoint = await WebPushEndpoint.start();
+    const vapid = webPush.generateVAPIDKeys();
+    const clock = new ManualClock();
+    const settings = {
+      pushVapidPublicKey: vapid.publicKey,
+      pushVapidPrivateKey: vapid.privateKey,
+      pushCoalesceMs: 5_000,
+    };
+    let server = await startTestServer(settings, undefined, { clock, pushAgent: endpoint.agent });
+    const dataDir = server.dataDir;
+    try {
+      const a = uid('push');
+      const b = uid('push');
+      const subscription = endpoint.subscribe();
+      const registered = await api(server.httpUrl, 'POST', '/v1/push/devices', {
+        token: await signToken(b),
+        body: { provider: 'webpush', ...subscription },
+      });
+      expect(registered.status).toBe(204);
+      const conversation = await createDirect(server.httpUrl, a, b);
+      const sender = await TestClient.open(server.wsUrl, { user: a });
+      expectAck(await sendMessage(sender, conversation, 'before the restart'));
+      await closeAll([sender]);
+      await server.close();
+      expect(endpoint.received).toEqual([]);
+
+      server = await startTestServer(settings, dataDir, { clock, pushAgent: endpoint.agent });
+      await clock.advance(5_000);
+      await endpoint.until(1);
+      expect(endpoint.received[0]!.payload).toMatchObject({ conversation_id: conversation, badge: 1 });
+    } finally {
+      await server.close();
+      await endpoint.close();
     }
   });
 });
