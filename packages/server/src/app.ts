@@ -80,7 +80,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   const publisher = new Publisher(directory, broadcaster, (conversationId, senderId) =>
     typing.stopped(conversationId, senderId),
   );
-  const pushProviders = pushProvidersOf(config, seams.pushAgent);
+  const pushProviders = pushProvidersOf(config, seams.pushAgent, clock);
   const registry = live.registry;
   const notifier = new PushNotifier({
     store: stores.pushStore,

@@ -328,6 +328,11 @@ const SETTINGS = {
       .regex(/^(mailto:|https:)/, 'use a mailto: or https: URL')
       .default('mailto:admin@localhost'),
   },
+  pushFcmServiceAccountFile: {
+    env: 'NATTER_PUSH_FCM_SERVICE_ACCOUNT_FILE',
+    doc: "FCM: path to the Firebase service account's JSON key file (project_id, client_email, private_key, token_uri); FCM is off without it.",
+    schema: z.string().min(1).optional(),
+  },
   pushPreviews: {
     env: 'NATTER_PUSH_PREVIEWS',
     doc: 'Put the message\'s text in push notifications; off, a push says only "New message from ‹sender›" (the push services never see the content).',

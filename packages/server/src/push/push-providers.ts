@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { FcmProvider } from './fcm-provider.js';
+import { Http2Origins } from './http2-json.js';
 import type { PushProvider, PushProviderName } from './push-provider.js';
 import { WebPushProvider } from './web-push-provider.js';
 
@@ -7,7 +11,8 @@ import { WebPushProvider } from './web-push-provider.js';
 export function pushProvidersOf(
   config: Config,
   /** Connections to the push services (tests pass one that trusts their local service). */
-  agent?: Agent,
+  agent: Agent | undefined,
+  clock: Clock,
 ): Map<PushProviderName, PushProvider> {
   const providers = new Map<PushProviderName, PushProvider>();
   if (config.pushVapidPublicKey !== undefined && config.pushVapidPrivateKey !== undefined) {
@@ -24,5 +29,42 @@ export function pushProvidersOf(
       ),
     );
   }
+  if (config.pushFcmServiceAccountFile !== undefined) {
+    const account = serviceAccountOf(config.pushFcmServiceAccountFile);
+    providers.set(
+      'fcm',
+      new FcmProvider(
+        {
+          projectId: account.project_id,
+          clientEmail: account.client_email,
+          privateKey: account.private_key,
+          tokenUri: account.token_uri ?? 'https://oauth2.googleapis.com/token',
+          apiOrigin: 'https://fcm.googleapis.com',
+        },
+        new Http2Origins(),
+        clock,
+      ),
+    );
+  }
   return providers;
+}
+
+interface ServiceAccount {
+  project_id: string;
+  client_email: string;
+  private_key: string;
+  token_uri?: string;
+}
+
+/** Reads the key file at start, so a wrong path or file stops the server with a clear message. */
+function serviceAccountOf(path: string): ServiceAccount {
+  const account = JSON.parse(readFileSync(path, 'utf8')) as Partial<ServiceAccount>;
+  for (const field of ['project_id', 'client_email', 'private_key'] as const) {
+    if (typeof account[field] !== 'string') {
+      throw new Error(
+        `NATTER_PUSH_FCM_SERVICE_ACCOUNT_FILE: ${path} has no ${field}; use the service account's JSON key.`,
+      );
+    }
+  }
+  return account as ServiceAccount;
 }
