@@ -333,6 +333,31 @@ const SETTINGS = {
     doc: "FCM: path to the Firebase service account's JSON key file (project_id, client_email, private_key, token_uri); FCM is off without it.",
     schema: z.string().min(1).optional(),
   },
+  pushApnsKeyFile: {
+    env: 'NATTER_PUSH_APNS_KEY_FILE',
+    doc: 'APNs: path to the .p8 token-signing key from the Apple developer account; APNs is off without it (then also set the key id, team id and topic).',
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsKeyId: {
+    env: 'NATTER_PUSH_APNS_KEY_ID',
+    doc: "APNs: the signing key's id (10 characters).",
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsTeamId: {
+    env: 'NATTER_PUSH_APNS_TEAM_ID',
+    doc: 'APNs: your Apple developer team id.',
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsTopic: {
+    env: 'NATTER_PUSH_APNS_TOPIC',
+    doc: "APNs: the app's bundle id.",
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsSandbox: {
+    env: 'NATTER_PUSH_APNS_SANDBOX',
+    doc: "APNs: use Apple's development environment (builds signed for development).",
+    schema: bool().default(false),
+  },
   pushPreviews: {
     env: 'NATTER_PUSH_PREVIEWS',
     doc: 'Put the message\'s text in push notifications; off, a push says only "New message from ‹sender›" (the push services never see the content).',
@@ -419,6 +444,16 @@ function checkCombination(config: Config): void {
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
     throw new Error(
       `NATTER_HTTP_HEADERS_TIMEOUT_MS (${config.httpHeadersTimeoutMs}) must not exceed NATTER_HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs}).`,
+    );
+  }
+  if (
+    config.pushApnsKeyFile !== undefined &&
+    (config.pushApnsKeyId === undefined ||
+      config.pushApnsTeamId === undefined ||
+      config.pushApnsTopic === undefined)
+  ) {
+    throw new Error(
+      'APNs needs NATTER_PUSH_APNS_KEY_ID, NATTER_PUSH_APNS_TEAM_ID and NATTER_PUSH_APNS_TOPIC with its key file.',
     );
   }
   if ((config.pushVapidPublicKey === undefined) !== (config.pushVapidPrivateKey === undefined)) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { ApnsProvider } from './apns-provider.js';
 import { FcmProvider } from './fcm-provider.js';
 import { Http2Origins } from './http2-json.js';
 import type { PushProvider, PushProviderName } from './push-provider.js';
@@ -40,6 +41,32 @@ export function pushProvidersOf(
           privateKey: account.private_key,
           tokenUri: account.token_uri ?? 'https://oauth2.googleapis.com/token',
           apiOrigin: 'https://fcm.googleapis.com',
+        },
+        new Http2Origins(),
+        clock,
+      ),
+    );
+  }
+  const {
+    pushApnsKeyFile: keyFile,
+    pushApnsKeyId: keyId,
+    pushApnsTeamId: teamId,
+    pushApnsTopic: topic,
+  } = config;
+  // resolveConfig refuses a key file without the other three; this narrows the types.
+  if (keyFile !== undefined && keyId !== undefined && teamId !== undefined && topic !== undefined) {
+    providers.set(
+      'apns',
+      new ApnsProvider(
+        {
+          privateKey: readFileSync(keyFile, 'utf8'),
+          keyId,
+          teamId,
+          topic,
+          origin: config.pushApnsSandbox
+            ? 'https://api.sandbox.push.apple.com'
+            : 'https://api.push.apple.com',
+          ttlSeconds: Math.ceil(config.pushTtlMs / 1000),
         },
         new Http2Origins(),
         clock,
