@@ -4,5 +4,6 @@ export * from './errors.js';
 export * from './http.js';
 export * from './limits.js';
 export * from './model.js';
+export * from './push.js';
 export * from './server-api.js';
 export * from './server-frames.js';

@@ -1,3 +1,4 @@
+import type { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { AccountService } from './auth/account-service.js';
 import { ApiKeys } from './auth/api-keys.js';
@@ -20,6 +21,8 @@ import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
+import { PushNotifier } from './push/push-notifier.js';
+import { pushProvidersOf } from './push/push-providers.js';
 import { UserSearch } from './users/user-search.js';
 import { HttpBeforeSendHook } from './webhooks/before-send-hook.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
@@ -43,6 +46,8 @@ export interface NatterSeams extends LivePathSeams {
    * whatever this says.
    */
   clock?: Clock;
+  /** Connections to the push services (tests pass one that trusts their local push service). */
+  pushAgent?: Agent;
 }
 
 /**
@@ -77,9 +82,28 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   const publisher = new Publisher(directory, broadcaster, (conversationId, senderId) =>
     typing.stopped(conversationId, senderId),
   );
+  const pushProviders = pushProvidersOf(config, seams.pushAgent, clock);
+  const registry = live.registry;
+  const notifier = new PushNotifier({
+    store: stores.pushStore,
+    logStore,
+    accounts: accountStore,
+    providers: pushProviders,
+    // In a cluster the registry knows every node's sockets (this one's included); alone, the hub.
+    isLive: registry
+      ? async (userId) => (await registry.nodesOf([userId])).has(userId)
+      : async (userId) => hub.countFor(userId) > 0,
+    settings: { previews: config.pushPreviews, coalesceMs: config.pushCoalesceMs, ttlMs: config.pushTtlMs },
+    metrics,
+    log,
+    clock,
+  });
   const committer = new GroupCommitter(
     logStore,
-    (committed) => publisher.publish(committed),
+    (committed) => {
+      publisher.publish(committed);
+      notifier.committed(committed);
+    },
     metrics,
     log,
     config.maxPendingWrites,
@@ -147,7 +171,14 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     web: webAppOf(config),
     trustProxy,
     serverApi: { keys: new ApiKeys(config.serverApiKeys), accounts, conversations, chat },
+    push: {
+      store: stores.pushStore,
+      providers: pushProviders,
+      vapidPublicKey: config.pushVapidPublicKey ?? null,
+      clock,
+    },
   });
+  notifier.start();
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();
@@ -172,6 +203,8 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
         await gateway.drain(() => committer.drained());
         await http.close();
         typing.close();
+        await notifier.close();
+        for (const provider of pushProviders.values()) await provider.close();
         await live.close();
         await stores.close();
         log.info('stopped');

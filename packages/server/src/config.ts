@@ -335,6 +335,69 @@ const SETTINGS = {
     doc: 'When the hook times out, fails or answers nonsense: open (store the message as sent) or closed (refuse it with moderation_unavailable).',
     schema: z.enum(['open', 'closed']).default('open'),
   },
+  pushVapidPublicKey: {
+    env: 'NATTER_PUSH_VAPID_PUBLIC_KEY',
+    doc: 'Web Push: the VAPID public key (base64url, from `npx web-push generate-vapid-keys`); Web Push is off unless both keys are set.',
+    schema: z.string().min(1).optional(),
+  },
+  pushVapidPrivateKey: {
+    env: 'NATTER_PUSH_VAPID_PRIVATE_KEY',
+    doc: 'Web Push: the VAPID private key (base64url). A secret.',
+    schema: z.string().min(1).optional(),
+  },
+  pushVapidSubject: {
+    env: 'NATTER_PUSH_VAPID_SUBJECT',
+    doc: "Web Push: who runs this server, for the push services' operators (mailto: or https: URL).",
+    schema: z
+      .string()
+      .regex(/^(mailto:|https:)/, 'use a mailto: or https: URL')
+      .default('mailto:admin@localhost'),
+  },
+  pushFcmServiceAccountFile: {
+    env: 'NATTER_PUSH_FCM_SERVICE_ACCOUNT_FILE',
+    doc: "FCM: path to the Firebase service account's JSON key file (project_id, client_email, private_key, token_uri); FCM is off without it.",
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsKeyFile: {
+    env: 'NATTER_PUSH_APNS_KEY_FILE',
+    doc: 'APNs: path to the .p8 token-signing key from the Apple developer account; APNs is off without it (then also set the key id, team id and topic).',
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsKeyId: {
+    env: 'NATTER_PUSH_APNS_KEY_ID',
+    doc: "APNs: the signing key's id (10 characters).",
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsTeamId: {
+    env: 'NATTER_PUSH_APNS_TEAM_ID',
+    doc: 'APNs: your Apple developer team id.',
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsTopic: {
+    env: 'NATTER_PUSH_APNS_TOPIC',
+    doc: "APNs: the app's bundle id.",
+    schema: z.string().min(1).optional(),
+  },
+  pushApnsSandbox: {
+    env: 'NATTER_PUSH_APNS_SANDBOX',
+    doc: "APNs: use Apple's development environment (builds signed for development).",
+    schema: bool().default(false),
+  },
+  pushPreviews: {
+    env: 'NATTER_PUSH_PREVIEWS',
+    doc: 'Put the message\'s text in push notifications; off, a push says only "New message from ‹sender›" (the push services never see the content).',
+    schema: bool().default(false),
+  },
+  pushCoalesceMs: {
+    env: 'NATTER_PUSH_COALESCE_MS',
+    doc: "How long a conversation's first push waits for more messages to fold into it.",
+    schema: int(0, 60_000).default(1_000),
+  },
+  pushTtlMs: {
+    env: 'NATTER_PUSH_TTL_MS',
+    doc: 'A push not delivered (retried with backoff) within this long is dropped: the app resumes from its change token anyway.',
+    schema: int(1_000).default(24 * 60 * 60 * 1000),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -407,6 +470,19 @@ function checkCombination(config: Config): void {
     throw new Error(
       `NATTER_HTTP_HEADERS_TIMEOUT_MS (${config.httpHeadersTimeoutMs}) must not exceed NATTER_HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs}).`,
     );
+  }
+  if (
+    config.pushApnsKeyFile !== undefined &&
+    (config.pushApnsKeyId === undefined ||
+      config.pushApnsTeamId === undefined ||
+      config.pushApnsTopic === undefined)
+  ) {
+    throw new Error(
+      'APNs needs NATTER_PUSH_APNS_KEY_ID, NATTER_PUSH_APNS_TEAM_ID and NATTER_PUSH_APNS_TOPIC with its key file.',
+    );
+  }
+  if ((config.pushVapidPublicKey === undefined) !== (config.pushVapidPrivateKey === undefined)) {
+    throw new Error('Web Push needs both NATTER_PUSH_VAPID_PUBLIC_KEY and NATTER_PUSH_VAPID_PRIVATE_KEY.');
   }
   // One missed beat must not make a live node's users unreachable.
   if (config.clusterTtlMs < 2 * config.clusterHeartbeatMs) {

@@ -24,6 +24,12 @@ export class Metrics {
     help: 'Frames written to client sockets.',
     registers: [this.registry],
   });
+  readonly pushes = new Counter({
+    name: 'natter_pushes_total',
+    help: 'Push notifications by provider and outcome (sent; failed: retried later; dropped: expired, muted meanwhile, token gone).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly sends = new Counter({
     name: 'natter_sends_total',
     help: 'Message, edit and delete requests by outcome (stored, duplicate, rejected).',

@@ -70,3 +70,60 @@ async function networkFirst(path: string, request: Request): Promise<Response> {
     throw error;
   }
 }
+
+/** A push as the server sends it (docs/protocol.md, "Push notifications"): a wake-up, not the content. */
+interface PushPayload {
+  title: string;
+  body: string;
+  conversation_id: string;
+  badge: number;
+}
+
+function pushPayloadOf(data: PushMessageData | null): PushPayload | null {
+  try {
+    const value = data?.json() as Partial<PushPayload> | undefined;
+    if (typeof value?.conversation_id !== 'string') return null;
+    return {
+      title: typeof value.title === 'string' ? value.title : 'Natter',
+      body: typeof value.body === 'string' ? value.body : '',
+      conversation_id: value.conversation_id,
+      badge: typeof value.badge === 'number' ? value.badge : 0,
+    };
+  } catch {
+    return null; // not ours, or mangled: nothing to show
+  }
+}
+
+// One notification per conversation (the tag): a newer push replaces the older one, as the server
+// coalesces them. The app badge, where the platform has one, is the server's unread total.
+worker.addEventListener('push', (event) => {
+  const push = pushPayloadOf(event.data);
+  if (!push) return;
+  const badge = (navigator as Navigator & { setAppBadge?: (n: number) => Promise<void> }).setAppBadge;
+  event.waitUntil(
+    Promise.all([
+      worker.registration.showNotification(push.title, {
+        body: push.body,
+        tag: push.conversation_id,
+        icon: '/icon.svg',
+        data: { conversationId: push.conversation_id },
+      }),
+      badge ? badge.call(navigator, push.badge).catch(() => {}) : Promise.resolve(),
+    ]),
+  );
+});
+
+// A click opens the conversation: in an open tab of the app if there is one, else in a new one.
+worker.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const { conversationId } = (event.notification.data ?? {}) as { conversationId?: string };
+  const url = conversationId ? `/#c=${encodeURIComponent(conversationId)}` : '/';
+  event.waitUntil(
+    worker.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(async (windows) => {
+      const open = windows[0];
+      if (!open) return void (await worker.clients.openWindow(url));
+      await open.focus();
+      await open.navigate(url);
+    }),
+  );
+});

@@ -26,6 +26,7 @@ import {
 import { registerConversationRoutes } from './conversation-routes.js';
 import { errorBody, retryAfterSeconds } from './error-answer.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { type PushRouteDeps, registerPushRoutes } from './push-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerServerApiRoutes, type ServerApiDeps } from './server-api-routes.js';
 import { registerUserRoutes } from './user-routes.js';
@@ -48,6 +49,8 @@ export interface HttpDeps {
   connectionLimits: ConnectionLimits;
   /** The server API (/v1/server) for product backends holding an API key. */
   serverApi: ServerApiDeps;
+  /** Push registration, when the server has a push queue. */
+  push?: PushRouteDeps;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -130,6 +133,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerSearchRoutes(app, kit, deps.search);
   registerServerApiRoutes(app, kit, deps.serverApi);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
+  if (deps.push) registerPushRoutes(app, kit, deps.push);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { PushStore } from '../push/push-store.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { LogStore } from '../store/log-store.js';
 import type { MessageSearch } from '../store/message-search.js';
@@ -12,6 +13,7 @@ export interface Stores {
   logStore: LogStore;
   accountStore: AccountStore;
   messageSearch: MessageSearch;
+  pushStore: PushStore;
   /** False while the store cannot take traffic (writer thread restarting, database unreachable). */
   healthy(): boolean;
   /** Resolves once the store is usable (schema migrated). */

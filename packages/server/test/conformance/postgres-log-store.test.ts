@@ -12,6 +12,7 @@ import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describePushQueueConformance } from './push-queue.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { createGroup, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
@@ -63,6 +64,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       store: stores.logStore,
       accounts: stores.accountStore,
       search: stores.messageSearch,
+      pushStore: stores.pushStore,
       close: () => stores.close(),
     };
   }
@@ -84,6 +86,8 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   describeHiddenConformance('PostgreSQL', () => openConformanceStores());
 
   describeUsersConformance('PostgreSQL', () => openConformanceStores());
+
+  describePushQueueConformance('PostgreSQL', () => openConformanceStores());
 
   describe('PostgreSQL specifics', () => {
     it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
+import type { PushStore } from '../../src/push/push-store.js';
 import type { AccountStore } from '../../src/store/account-store.js';
 import type { LogStore } from '../../src/store/log-store.js';
 import type { MessageSearch } from '../../src/store/message-search.js';
@@ -14,6 +15,7 @@ import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
+import { describePushQueueConformance } from './push-queue.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
 import { message, okOf } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
@@ -25,6 +27,7 @@ interface Opened {
   store: LogStore;
   accounts: AccountStore;
   search: MessageSearch;
+  pushStore: PushStore;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ function openAt(dir: string, clock?: Clock): Opened {
     search: stores.messageSearch,
     store: stores.logStore,
     accounts: stores.accountStore,
+    pushStore: stores.pushStore,
     async close() {
       await stores.close();
       db.close();
@@ -71,6 +75,8 @@ describeThreadsConformance('SQLite', openInTempDir);
 describeHiddenConformance('SQLite', openInTempDir);
 
 describeUsersConformance('SQLite', openInTempDir);
+
+describePushQueueConformance('SQLite', openInTempDir);
 
 describe('SQLite log store specifics', () => {
   const dirs: string[] = [];

@@ -261,6 +261,30 @@ const MIGRATIONS: string[] = [
   `,
   // A former member's mark that the conversation is hidden from their list (cleared on re-add).
   `ALTER TABLE members ADD COLUMN hidden smallint NOT NULL DEFAULT 0;`,
+  // Push notifications: the devices that asked for them (a token is one device), and the durable
+  // queue, one job per (token, conversation) so that pushes coalesce, claimed by due time. Keyed by
+  // token: distributed by it, a claim touches the shards it needs.
+  `
+  CREATE TABLE push_devices (
+    token text PRIMARY KEY,
+    user_id text NOT NULL,
+    provider text NOT NULL,
+    keys text,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX push_devices_by_user ON push_devices (user_id);
+  CREATE TABLE push_jobs (
+    token text NOT NULL,
+    conversation_id text NOT NULL,
+    message text NOT NULL,
+    version integer NOT NULL,
+    attempts integer NOT NULL,
+    due_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (token, conversation_id)
+  );
+  CREATE INDEX push_jobs_by_due ON push_jobs (due_at);
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

@@ -11,11 +11,13 @@ import { PostgresLogWriter } from './postgres-log-writer.js';
 import { PostgresMessageSearch } from './postgres-message-search.js';
 import { migrate } from './postgres-migrations.js';
 import { PostgresPool } from './postgres-pool.js';
+import { PostgresPushStore } from './postgres-push-store.js';
 
 export interface PostgresStores {
   logStore: PostgresLogStore;
   accountStore: PostgresAccountStore;
   messageSearch: PostgresMessageSearch;
+  pushStore: PostgresPushStore;
   /** False until the schema is migrated, and while the database cannot be reached. */
   healthy(): boolean;
   /** Resolves once the schema is migrated (waiting for the database to be reachable if need be). */
@@ -55,6 +57,7 @@ export function openPostgresStores(
   return {
     logStore,
     accountStore: new PostgresAccountStore(pool, health.guard),
+    pushStore: new PostgresPushStore(pool, health.guard),
     messageSearch: new PostgresMessageSearch(
       pool,
       health.guard,

@@ -227,6 +227,29 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   },
   // A former member's mark that the conversation is hidden from their list (cleared on re-add).
   `ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;`,
+  // Push notifications: the devices that asked for them (a token is one device), and the durable
+  // queue, one job per (token, conversation) so that pushes coalesce, claimed by due time.
+  `
+  CREATE TABLE push_devices (
+    token TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    keys TEXT,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX push_devices_by_user ON push_devices (user_id);
+  CREATE TABLE push_jobs (
+    token TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (token, conversation_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX push_jobs_by_due ON push_jobs (due_at);
+  `,
 ];
 
 /**

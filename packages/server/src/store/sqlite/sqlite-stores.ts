@@ -4,12 +4,14 @@ import { SqliteAccountStore } from './sqlite-account-store.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
+import { SqlitePushStore } from './sqlite-push-store.js';
 import { SqliteWriterClient } from './sqlite-writer-client.js';
 
 export interface SqliteStores {
   logStore: SqliteLogStore;
   accountStore: SqliteAccountStore;
   messageSearch: SqliteMessageSearch;
+  pushStore: SqlitePushStore;
   /** False while the writer thread is down (being restarted): not ready for traffic. */
   healthy(): boolean;
   /** Resolves once the writer thread has opened the database. */
@@ -37,6 +39,7 @@ export function openSqliteStores(
   return {
     logStore,
     accountStore: new SqliteAccountStore(db, writer),
+    pushStore: new SqlitePushStore(db, writer),
     messageSearch,
     healthy: () => writer.healthy,
     whenReady: () => writer.whenReady(),

@@ -3,17 +3,21 @@ import { NatterError } from '@natter/protocol';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../../clock.js';
 import { workerScript } from '../../compiled-twin.js';
+import type { PushJob, PushWrite } from '../../push/push-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 interface Pending {
   /** A commit's results, or how many rows an account write changed. */
-  resolve: (results: WriteResult[] | number) => void;
+  resolve: (results: WriteResult[] | number | PushJob[]) => void;
   reject: (error: Error) => void;
 }
 
-type Request = { type: 'commit'; ops: WriteOp[]; now: number } | { type: 'account'; write: AccountWrite };
+type Request =
+  | { type: 'commit'; ops: WriteOp[]; now: number }
+  | { type: 'account'; write: AccountWrite }
+  | { type: 'push'; write: PushWrite };
 
 const RESTART_DELAY_MS = 500;
 
@@ -53,7 +57,7 @@ export class SqliteWriterClient {
 
   async commit(ops: WriteOp[]): Promise<WriteResult[]> {
     const results = await this.call({ type: 'commit', ops, now: this.clock.now() });
-    return typeof results === 'number' ? [] : results;
+    return typeof results === 'number' ? [] : (results as WriteResult[]);
   }
 
   /**
@@ -63,6 +67,11 @@ export class SqliteWriterClient {
   async account(write: AccountWrite): Promise<number> {
     const changes = await this.call({ type: 'account', write });
     return typeof changes === 'number' ? changes : 0;
+  }
+
+  /** One push queue write in a transaction of its own: claimed jobs, or how many rows it changed. */
+  async push(write: PushWrite): Promise<PushJob[] | number> {
+    return (await this.call({ type: 'push', write })) as PushJob[] | number;
   }
 
   async close(): Promise<void> {
@@ -94,7 +103,7 @@ export class SqliteWriterClient {
     return worker;
   }
 
-  private call(request: Request): Promise<WriteResult[] | number> {
+  private call(request: Request): Promise<WriteResult[] | number | PushJob[]> {
     const worker = this.worker;
     if (this.closing || !worker) return Promise.reject(new Error('The SQLite writer thread is not running.'));
     const id = this.nextId++;
@@ -110,13 +119,16 @@ export class SqliteWriterClient {
     this.pending.delete(reply.id);
     if ('failure' in reply) {
       pending.reject(new Error(reply.failure));
+    } else if ('pushed' in reply) {
+      pending.resolve(reply.pushed);
     } else if ('done' in reply) {
       if (reply.error) pending.reject(new NatterError(reply.error.code, reply.error.message));
       else pending.resolve(reply.changes);
     } else {
       pending.resolve(
-        reply.results.map((r) =>
-          r.ok ? r : { ok: false, error: new NatterError(r.error.code, r.error.message) },
+        reply.results.map(
+          (r): WriteResult =>
+            r.ok ? r : { ok: false, error: new NatterError(r.error.code, r.error.message) },
         ),
       );
     }

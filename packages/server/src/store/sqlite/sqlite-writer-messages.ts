@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@natter/protocol';
+import type { PushJob, PushWrite } from '../../push/push-store.js';
 import type { WriteOp, WriteOutcome } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 
@@ -18,6 +19,7 @@ export type WriterRequest =
       now: number;
     }
   | { type: 'account'; id: number; write: AccountWrite }
+  | { type: 'push'; id: number; write: PushWrite }
   | { type: 'close' };
 
 export type SerializedResult = { ok: true; value: WriteOutcome } | { ok: false; error: SerializedError };
@@ -30,9 +32,11 @@ export interface SerializedError {
 /**
  * `results` line up with a commit's ops; `done` ends an account write (`error` when it was refused,
  * else `changes`: how many rows it changed);
+ * `pushed` ends a push queue write with its answer (claimed jobs, or a count);
  * `failure` means the transaction failed and nothing was stored.
  */
 export type WriterReply =
   | { id: number; results: SerializedResult[] }
   | { id: number; done: true; changes: number; error?: SerializedError }
+  | { id: number; pushed: PushJob[] | number }
   | { id: number; failure: string };

@@ -3,6 +3,7 @@ import { NatterError } from '@natter/protocol';
 import { SqliteAccountWriter } from './sqlite-account-writer.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogWriter } from './sqlite-log-writer.js';
+import { SqlitePushWriter } from './sqlite-push-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 /**
@@ -17,6 +18,7 @@ const db = openSqlite(dataDir);
 db.pragma(`wal_autocheckpoint = ${checkpointPages}`);
 const writer = new SqliteLogWriter(db);
 const accounts = new SqliteAccountWriter(db);
+const pushes = new SqlitePushWriter(db);
 
 function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply {
   const { id } = request;
@@ -24,6 +26,7 @@ function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply 
     if (request.type === 'account') {
       return { id, done: true, changes: accounts.apply(request.write) };
     }
+    if (request.type === 'push') return { id, pushed: pushes.apply(request.write) };
     const results = writer
       .commit(request.ops, request.now)
       .map((r) => (r.ok ? r : { ok: false as const, error: serialize(r.error) }));
