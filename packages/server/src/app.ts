@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { AttachmentService } from './attachments/attachment-service.js';
 import { AccountService } from './auth/account-service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChatService } from './chat/chat-service.js';
@@ -20,6 +21,7 @@ import { Metrics } from './metrics.js';
 import { PresenceService } from './presence/presence-service.js';
 import { TypingService } from './presence/typing-service.js';
 import { UserSearch } from './users/user-search.js';
+import { openBlobStore } from './wiring/blob-store.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
 
@@ -95,7 +97,16 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     autoCreateUsers: verifier.acceptsJwt,
     syncEventsPerConversation: config.syncEventsPerConversation,
   });
-  const chat = new ChatService(committer, metrics, config.maxBodyBytes);
+  const attachments = new AttachmentService(
+    openBlobStore(config),
+    config,
+    clock,
+    config.attachmentSigningKey,
+  );
+  const chat = new ChatService(committer, metrics, config.maxBodyBytes, attachments);
+  const attachmentGc = clock.every(config.attachmentGcIntervalMs, () => {
+    attachments.collectGarbage().catch((error: unknown) => log.warn({ err: error }, 'attachment GC failed'));
+  });
   const presence = new PresenceService(presenceStore, logStore, log);
   const search = new SearchService(stores.messageSearch, config, clock);
 
@@ -132,6 +143,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     connectionLimits: config,
     web: webAppOf(config),
     trustProxy,
+    attachments: { service: attachments, maxBytes: config.attachmentMaxBytes },
   });
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });
@@ -157,6 +169,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
         await gateway.drain(() => committer.drained());
         await http.close();
         typing.close();
+        attachmentGc.cancel();
         await live.close();
         await stores.close();
         log.info('stopped');

@@ -310,6 +310,48 @@ const SETTINGS = {
     doc: 'Events per conversation a sync returns before listing it as truncated.',
     schema: int(1, 1000).default(100),
   },
+  attachmentMaxBytes: {
+    env: 'NATTER_ATTACHMENT_MAX_BYTES',
+    doc: 'Largest file a user may attach, in bytes (attachment_too_large above it).',
+    schema: int(1).default(25 * 1024 * 1024),
+  },
+  attachmentQuotaBytes: {
+    env: 'NATTER_ATTACHMENT_QUOTA_BYTES',
+    doc: 'Bytes of attachments one user may keep stored (their uploads until collected); attachment_quota_exceeded beyond.',
+    schema: int(1).default(1024 * 1024 * 1024),
+  },
+  attachmentTypes: {
+    env: 'NATTER_ATTACHMENT_TYPES',
+    doc: 'Comma-separated types (as sniffed from the bytes; `image/*` style wildcards allowed) a file may have to be attached.',
+    schema: list().default([
+      'image/*',
+      'video/*',
+      'audio/*',
+      'application/pdf',
+      'text/plain',
+      'application/zip',
+    ]),
+  },
+  attachmentUrlTtlMs: {
+    env: 'NATTER_ATTACHMENT_URL_TTL_MS',
+    doc: 'How long a signed download URL stays valid once issued to a member.',
+    schema: int(1000).default(5 * 60_000),
+  },
+  attachmentGraceMs: {
+    env: 'NATTER_ATTACHMENT_GRACE_MS',
+    doc: 'How long an upload may stay unreferenced by a message, and the media of a deleted message stays, before they are collected (also how long an upload URL is valid).',
+    schema: int(1000).default(24 * 60 * 60_000),
+  },
+  attachmentGcIntervalMs: {
+    env: 'NATTER_ATTACHMENT_GC_INTERVAL_MS',
+    doc: 'How often this node collects orphaned uploads and the media of deleted messages.',
+    schema: int(1000).default(60 * 60_000),
+  },
+  attachmentSigningKey: {
+    env: 'NATTER_ATTACHMENT_SIGNING_KEY',
+    doc: 'Secret that signs upload and download URLs; set the same on every node of a cluster (unset: a random key per process).',
+    schema: z.string().min(16).optional(),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
