@@ -3,6 +3,7 @@ import type { AttachmentRef, DownloadTicket, EventFrame, UploadTicket } from '@n
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectAck, expectError, TestClient } from '../helpers/client.js';
 import { PNG_3X2 } from '../helpers/images.js';
+import { s3Settings, startS3rver } from '../helpers/s3rver.js';
 import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 /** Asks for an upload and PUTs the bytes, as any client would. */
@@ -27,16 +28,20 @@ async function upload(
   };
 }
 
-describe('attachments over HTTP and WebSocket', () => {
+describe.each(['files', 's3'] as const)('attachments over HTTP and WebSocket, %s store', (store) => {
   let server: TestServer;
+  let s3: Awaited<ReturnType<typeof startS3rver>> | undefined;
   beforeAll(async () => {
+    if (store === 's3') s3 = await startS3rver();
     server = await startTestServer({
       attachmentMaxBytes: 4096,
       attachmentTypes: ['image/*', 'application/pdf', 'text/plain'],
+      ...(s3 ? s3Settings(s3.endpoint) : {}),
     });
   });
   afterAll(async () => {
     await server?.dispose();
+    await s3?.close();
   });
 
   it('uploads, sends, lets members download, and refuses strangers and removed members', async () => {
