@@ -3,6 +3,7 @@ import type { AttachmentRef, DownloadTicket, EventFrame, UploadTicket } from '@n
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, expectAck, expectError, TestClient } from '../helpers/client.js';
 import { PNG_3X2 } from '../helpers/images.js';
+import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { s3Settings, startS3rver } from '../helpers/s3rver.js';
 import { api, createGroup, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
@@ -28,15 +29,22 @@ async function upload(
   };
 }
 
-describe.each(['files', 's3'] as const)('attachments over HTTP and WebSocket, %s store', (store) => {
+const adminUrl = await reachablePostgres('the attachment tests on PostgreSQL');
+
+describe.each([
+  ['SQLite', 'files', false],
+  ['PostgreSQL', 's3', true],
+] as const)('attachments over HTTP and WebSocket (%s, %s)', (_, blobs, postgres) => {
+  const database = postgres && adminUrl !== null ? useTestDatabase(adminUrl) : null;
   let server: TestServer;
   let s3: Awaited<ReturnType<typeof startS3rver>> | undefined;
   beforeAll(async () => {
-    if (store === 's3') s3 = await startS3rver();
+    if (blobs === 's3') s3 = await startS3rver();
     server = await startTestServer({
       attachmentMaxBytes: 4096,
       attachmentTypes: ['image/*', 'application/pdf', 'text/plain'],
       ...(s3 ? s3Settings(s3.endpoint) : {}),
+      ...(database ? { store: 'postgres' as const, databaseUrl: database.url } : {}),
     });
   });
   afterAll(async () => {
