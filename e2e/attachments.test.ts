@@ -1,53 +1,12 @@
-import { deflateSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gradientPng } from '../packages/server/test/helpers/images.js';
 import { startTestServer, type TestServer, uid } from '../packages/server/test/helpers/server.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { DESKTOP, messageWith, WebUser } from './web-app-driver.js';
 
 const enabled = chromiumAvailable();
 const POLL = { timeout: 15_000, interval: 50 };
-
-/** A width x height PNG of a dusk gradient (RGB, no filter), built here so the test needs no fixture file. */
-function gradientPng(width: number, height: number): Buffer {
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      const at = row + 1 + x * 3;
-      rows[at] = 40 + Math.round((200 * y) / height);
-      rows[at + 1] = 60 + Math.round((80 * x) / width);
-      rows[at + 2] = 160 - Math.round((100 * y) / height);
-    }
-  }
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 describe.runIf(enabled)('attachments in the web app', () => {
   let server: TestServer;
@@ -86,6 +45,11 @@ describe.runIf(enabled)('attachments in the web app', () => {
     const box = await preview.boundingBox();
     expect(Math.round(box!.width)).toBe(320);
     expect(Math.round(box!.height)).toBe(213);
+    // and painted with the ThumbHash placeholder until then.
+    const placeholder = await preview.evaluate(
+      (button) => (button as unknown as { style: { backgroundImage: string } }).style.backgroundImage,
+    );
+    expect(placeholder).toContain('data:image/png');
     await expect
       .poll(
         () =>

@@ -15,6 +15,11 @@ export interface AttachmentRef {
   size: number;
   width?: number;
   height?: number;
+  /**
+   * PNG and JPEG images: a ThumbHash (https://evanw.github.io/thumbhash/, base64, about 25 bytes)
+   * of the image, to paint a blurred placeholder before it loads.
+   */
+  thumbhash?: string;
 }
 
 /** POST /v1/attachments: ask for an upload of one file. */

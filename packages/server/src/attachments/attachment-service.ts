@@ -11,6 +11,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import type { Clock } from '../clock.js';
 import type { BlobStore } from './blob-store.js';
 import { imageSize } from './image-size.js';
+import { thumbHashOf } from './thumbnail.js';
 
 export interface AttachmentLimits {
   attachmentMaxBytes: number;
@@ -93,7 +94,15 @@ export class AttachmentService {
       throw new NatterError('attachment_type_not_allowed', `Files of type ${type} may not be attached.`);
     await this.blobs.put(blobKey(id), bytes, type);
     const size = imageSize(bytes, type);
-    record.stored = { id, name: record.name, type, size: bytes.byteLength, ...(size ?? {}) };
+    const thumbhash = size ? thumbHashOf(bytes, type, size.width, size.height) : undefined;
+    record.stored = {
+      id,
+      name: record.name,
+      type,
+      size: bytes.byteLength,
+      ...(size ?? {}),
+      ...(thumbhash ? { thumbhash } : {}),
+    };
     await this.save(record);
     return record.stored;
   }

@@ -75,6 +75,7 @@ describe.each([
         width: 3,
         height: 2,
       });
+      expect(Buffer.from(ref.thumbhash!, 'base64').byteLength).toBeGreaterThan(4);
 
       const cmid = randomUUID();
       const send = () =>

@@ -1,7 +1,8 @@
 import type { MessageView } from '@natter/client';
 import type { AttachmentRef } from '@natter/protocol/core';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
+import { thumbHashToDataURL } from 'thumbhash';
 import type { ChatSession } from '../chat-session.js';
 import { useEscape } from './use-escape.js';
 
@@ -58,6 +59,7 @@ function ImagePreview(
 ) {
   const { attachment, onOpen } = props;
   const url = useAttachmentUrl(props);
+  const placeholder = useMemo(() => placeholderOf(attachment.thumbhash), [attachment.thumbhash]);
   const scale = Math.min(1, PREVIEW_MAX / Math.max(attachment.width!, attachment.height!));
   const width = Math.max(48, Math.round(attachment.width! * scale));
   return (
@@ -65,7 +67,11 @@ function ImagePreview(
       type="button"
       className="attachment-image"
       aria-label={`Open ${attachment.name}`}
-      style={{ width: `${width}px`, aspectRatio: `${attachment.width} / ${attachment.height}` }}
+      style={{
+        width: `${width}px`,
+        aspectRatio: `${attachment.width} / ${attachment.height}`,
+        ...(placeholder ? { backgroundImage: `url(${placeholder})`, backgroundSize: 'cover' } : {}),
+      }}
       onClick={() => url && onOpen({ ref: attachment, url })}
     >
       {url && <img src={url} alt={attachment.name} width={attachment.width} height={attachment.height} />}
@@ -108,6 +114,16 @@ function Lightbox({
     </div>,
     document.body,
   );
+}
+
+/** The blurred placeholder a ThumbHash stands for, as a data URL (null without one, or a bad one). */
+function placeholderOf(thumbhash: string | undefined): string | null {
+  if (!thumbhash) return null;
+  try {
+    return thumbHashToDataURL(Uint8Array.from(atob(thumbhash), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
 }
 
 function extensionOf(name: string): string {
