@@ -1,4 +1,5 @@
 import {
+  type AttachmentRef,
   type ChatEvent,
   type ConversationSummary,
   type ErrorCode,
@@ -48,6 +49,8 @@ export interface MessageView {
   body: string | null;
   /** The app's metadata object sent with the message (null if none, or once deleted). */
   metadata: Record<string, unknown> | null;
+  /** The files it carries (protocol §11.7); [] if none, or once deleted. */
+  attachments: AttachmentRef[];
   /** The message this answers, quoted (its text null once that message is deleted). */
   replyTo: ReplyQuote | null;
   /** User ids and `@all` / `@here` it mentions. */
@@ -536,6 +539,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         senderId: event.sender_id,
         body: event.body,
         metadata: event.data?.metadata ?? null,
+        attachments: event.data?.attachments ?? [],
         replyTo: event.data?.reply_to ?? null,
         mentions: event.data?.mentions ?? [],
         mentionsMe: this.mentionsMe(event),
@@ -564,7 +568,13 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
         data.messages.set(event.ref_seq, { ...target, body: event.body, edited: true });
       if (event.kind === 'delete') {
         if (target)
-          data.messages.set(event.ref_seq, { ...target, body: null, metadata: null, deleted: true });
+          data.messages.set(event.ref_seq, {
+            ...target,
+            body: null,
+            metadata: null,
+            attachments: [],
+            deleted: true,
+          });
         data.reactions.forget(event.ref_seq);
         // Quotes of it lose its text too (a read returns them wiped already).
         for (const [seq, reply] of data.messages) {
@@ -834,6 +844,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       senderId: this.client.me,
       body: entry.body,
       metadata: entry.metadata ?? null,
+      attachments: entry.attachments ?? [],
       replyTo: this.pendingQuote(entry),
       mentions: entry.mentions ?? [],
       mentionsMe: false,

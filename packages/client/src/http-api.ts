@@ -1,14 +1,18 @@
 import {
+  type AttachmentRef,
   type ChatEvent,
   type ConversationSummary,
+  type DownloadTicket,
   type ErrorCode,
   type FoundUser,
   type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
   type Role,
+  type UploadTicket,
   type UserProfile,
 } from '@natter/protocol/core';
+import { putBytes, type UploadOptions } from './attachment-upload.js';
 
 export interface Session {
   token: string;
@@ -54,6 +58,30 @@ export class NatterHttp {
   /** Uploads your avatar: a PNG, JPEG, GIF or WebP of at most MAX_AVATAR_BYTES (resize first). */
   setAvatar(image: Blob | Uint8Array<ArrayBuffer>): Promise<UserProfile> {
     return this.call('PUT', '/v1/me/avatar', image);
+  }
+
+  /**
+   * Uploads one file for a message (protocol §11.7): asks for an upload, then sends the bytes,
+   * again after an interruption. Send the returned ref with `NatterClient.send(..., { attachments })`.
+   */
+  async uploadAttachment(
+    file: { name: string; type: string; bytes: Blob | Uint8Array<ArrayBuffer> },
+    options: UploadOptions = {},
+  ): Promise<AttachmentRef> {
+    const size = file.bytes instanceof Uint8Array ? file.bytes.byteLength : file.bytes.size;
+    const ticket = await this.call<UploadTicket>('POST', '/v1/attachments', {
+      name: file.name,
+      type: file.type,
+      size,
+    });
+    return JSON.parse(await putBytes(this.baseUrl + ticket.upload_url, file.bytes, options)) as AttachmentRef;
+  }
+
+  /** A short-lived URL of an attachment of message `seq`, for a current member who sees it. */
+  async attachmentUrl(conversationId: string, seq: number, attachmentId: string): Promise<string> {
+    const path = `/v1/conversations/${encodeURIComponent(conversationId)}/messages/${seq}/attachments/${encodeURIComponent(attachmentId)}`;
+    const ticket = await this.call<DownloadTicket>('GET', path);
+    return this.baseUrl + ticket.url;
   }
 
   removeAvatar(): Promise<UserProfile> {

@@ -1,3 +1,4 @@
+export type { UploadOptions, UploadProgress } from './attachment-upload.js';
 export { backoffDelay } from './backoff.js';
 export {
   ChatState,

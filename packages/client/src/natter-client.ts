@@ -1,5 +1,6 @@
 import {
   type AckFrame,
+  type AttachmentRef,
   type ChatEvent,
   type ConversationSummary,
   ERRORS,
@@ -73,6 +74,8 @@ export interface SendOptions {
   mentions?: string[];
   /** Sends it as a reply in the thread under this message (its seq). */
   threadRoot?: number;
+  /** Files it carries, uploaded first with `NatterHttp.uploadAttachment` (protocol §11.7). */
+  attachments?: AttachmentRef[];
 }
 
 /** Each may return a function that removes the listener again; `close()` calls it. */
@@ -249,7 +252,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   /** Queues a message: it shows at once as `sending`, and goes out (again) until acked. */
   async send(conversationId: string, body: string, options: SendOptions = {}): Promise<OutboxEntry> {
-    const { clientMsgId = randomId(), metadata, replyTo, mentions, threadRoot } = options;
+    const { clientMsgId = randomId(), metadata, replyTo, mentions, threadRoot, attachments } = options;
     const entry: OutboxEntry = {
       clientMsgId,
       conversationId,
@@ -258,6 +261,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       ...(replyTo === undefined ? {} : { replyTo }),
       ...(threadRoot === undefined ? {} : { threadRoot }),
       ...(mentions === undefined || mentions.length === 0 ? {} : { mentions }),
+      ...(attachments === undefined || attachments.length === 0 ? {} : { attachments }),
       createdAt: Date.now(),
       state: 'sending',
     };
@@ -877,6 +881,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         ...(entry.replyTo === undefined ? {} : { reply_to: entry.replyTo }),
         ...(entry.threadRoot === undefined ? {} : { thread_root: entry.threadRoot }),
         ...(entry.mentions === undefined ? {} : { mentions: entry.mentions }),
+        ...(entry.attachments === undefined ? {} : { attachments: entry.attachments.map((a) => a.id) }),
       });
       this.inFlight.delete(entry.clientMsgId);
       if (!(await this.settle(entry, ack.seq))) {
@@ -998,6 +1003,7 @@ interface OwnWrite {
   refSeq: number | null;
   metadata?: Record<string, unknown>;
   mentions?: string[];
+  attachments?: AttachmentRef[];
 }
 
 /** The event our own acked write became: the server does not echo it to the sending connection. */
@@ -1022,6 +1028,7 @@ function ownData(write: OwnWrite): ChatEvent['data'] {
   const data: NonNullable<ChatEvent['data']> = {};
   if (write.metadata !== undefined) data.metadata = write.metadata;
   if (write.mentions !== undefined && write.mentions.length > 0) data.mentions = write.mentions;
+  if (write.attachments !== undefined && write.attachments.length > 0) data.attachments = write.attachments;
   return Object.keys(data).length === 0 ? null : data;
 }
 

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@natter/protocol/core';
+import type { AttachmentRef, ErrorCode } from '@natter/protocol/core';
 
 /**
  * sending: queued or on its way, retried until acked; sent: stored (with `seq`); failed: refused
@@ -23,6 +23,8 @@ export interface OutboxEntry {
   threadRoot?: number;
   /** Who it mentions (user ids, `@all`, `@here`), if anyone. */
   mentions?: string[];
+  /** The uploaded files it carries, if any (uploaded before it was queued). */
+  attachments?: AttachmentRef[];
   createdAt: number;
   state: OutboxState;
   /** Set once acked: the message's place in the conversation. */

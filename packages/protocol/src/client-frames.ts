@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_HELD, MAX_MENTIONS } from './limits.js';
+import { attachmentId } from './attachments.js';
+import { MAX_ATTACHMENTS, MAX_HELD, MAX_MENTIONS } from './limits.js';
 import { NOTIFICATION_LEVELS } from './model.js';
 
 /**
@@ -70,6 +71,13 @@ export const SendFrame = z.strictObject({
     .array(mention)
     .max(MAX_MENTIONS)
     .refine((m) => new Set(m).size === m.length, 'must not repeat a mention')
+    .optional(),
+  /** Uploaded attachments (ids from POST /v1/attachments, uploaded by the sender) this message carries. */
+  attachments: z
+    .array(attachmentId)
+    .min(1)
+    .max(MAX_ATTACHMENTS)
+    .refine((a) => new Set(a).size === a.length, 'must not repeat an attachment')
     .optional(),
 });
 

@@ -5,6 +5,8 @@
  * its `new Function` probe broke the strict CSP). The server validates with the schemas of the
  * package root, which also exports everything here.
  */
+
+export type { AttachmentRef, DownloadTicket, UploadTicket } from './attachments.js';
 export type {
   AuthFrame,
   ClientFrame,

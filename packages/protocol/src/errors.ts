@@ -50,6 +50,21 @@ export const ERRORS = {
     retryable: false,
     message: 'The message body exceeds the configured maximum.',
   },
+  attachment_too_large: {
+    status: 413,
+    retryable: false,
+    message: 'The file exceeds the attachment size limit or the size declared for its upload.',
+  },
+  attachment_type_not_allowed: {
+    status: 415,
+    retryable: false,
+    message: 'Files of this type (as sniffed from their bytes) may not be attached.',
+  },
+  attachment_quota_exceeded: {
+    status: 413,
+    retryable: false,
+    message: 'Your attachments would exceed your storage quota.',
+  },
   frame_too_large: {
     status: 413,
     retryable: false,

@@ -1,4 +1,5 @@
 /** The whole protocol, with the runtime schemas of client frames and HTTP bodies (zod): for the server. */
+export * from './attachments.js';
 export * from './client-frames.js';
 export * from './errors.js';
 export * from './http.js';

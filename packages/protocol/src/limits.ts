@@ -48,3 +48,6 @@ export function utf8Length(text: string): number {
 function isLowSurrogate(unit: number): boolean {
   return unit >= 0xdc00 && unit <= 0xdfff;
 }
+
+/** Most attachments one message may carry. */
+export const MAX_ATTACHMENTS = 10;

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from './attachments.js';
 /**
  * The shapes of the things Natter stores and returns: events of a conversation's log, conversation
  * summaries, receipts and presence. Field names are the wire names (snake_case).
@@ -113,6 +114,8 @@ export interface EventData {
   member_ids?: string[];
   /** message: the app-defined object sent with it (wiped, like the body, when it is deleted). */
   metadata?: Record<string, unknown>;
+  /** message: the files it carries, as the server recorded them at upload (wiped with the body on delete). */
+  attachments?: AttachmentRef[];
   /** message: what kind of content it is; absent means `text` (the only kind so far). */
   content_type?: 'text';
   /** message: the message it answers, quoted. */

@@ -1,5 +1,6 @@
 import type { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
+import { AttachmentService } from './attachments/attachment-service.js';
 import { AccountService } from './auth/account-service.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { TokenVerifier } from './auth/token-verifier.js';
@@ -25,6 +26,7 @@ import { PushNotifier } from './push/push-notifier.js';
 import { pushProvidersOf } from './push/push-providers.js';
 import { UserSearch } from './users/user-search.js';
 import { HttpBeforeSendHook } from './webhooks/before-send-hook.js';
+import { openBlobStore } from './wiring/blob-store.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
 
@@ -133,7 +135,16 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
           },
           clock,
         );
-  const chat = new ChatService(committer, metrics, config.maxBodyBytes, beforeSend);
+  const attachments = new AttachmentService(
+    openBlobStore(config),
+    config,
+    clock,
+    config.attachmentSigningKey,
+  );
+  const chat = new ChatService(committer, metrics, config.maxBodyBytes, beforeSend, attachments);
+  const attachmentGc = clock.every(config.attachmentGcIntervalMs, () => {
+    attachments.collectGarbage().catch((error: unknown) => log.warn({ err: error }, 'attachment GC failed'));
+  });
   const presence = new PresenceService(presenceStore, logStore, log);
   const search = new SearchService(stores.messageSearch, config, clock);
 
@@ -177,6 +188,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
       vapidPublicKey: config.pushVapidPublicKey ?? null,
       clock,
     },
+    attachments: { service: attachments, maxBytes: config.attachmentMaxBytes },
   });
   notifier.start();
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
@@ -205,6 +217,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
         typing.close();
         await notifier.close();
         for (const provider of pushProviders.values()) await provider.close();
+        attachmentGc.cancel();
         await live.close();
         await stores.close();
         log.info('stopped');

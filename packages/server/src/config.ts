@@ -398,6 +398,84 @@ const SETTINGS = {
     doc: 'A push not delivered (retried with backoff) within this long is dropped: the app resumes from its change token anyway.',
     schema: int(1_000).default(24 * 60 * 60 * 1000),
   },
+  attachmentMaxBytes: {
+    env: 'NATTER_ATTACHMENT_MAX_BYTES',
+    doc: 'Largest file a user may attach, in bytes (attachment_too_large above it).',
+    schema: int(1).default(25 * 1024 * 1024),
+  },
+  attachmentQuotaBytes: {
+    env: 'NATTER_ATTACHMENT_QUOTA_BYTES',
+    doc: 'Bytes of attachments one user may keep stored (their uploads until collected); attachment_quota_exceeded beyond.',
+    schema: int(1).default(1024 * 1024 * 1024),
+  },
+  attachmentTypes: {
+    env: 'NATTER_ATTACHMENT_TYPES',
+    doc: 'Comma-separated types (as sniffed from the bytes; `image/*` style wildcards allowed) a file may have to be attached.',
+    schema: list().default([
+      'image/*',
+      'video/*',
+      'audio/*',
+      'application/pdf',
+      'text/plain',
+      'application/zip',
+    ]),
+  },
+  attachmentUrlTtlMs: {
+    env: 'NATTER_ATTACHMENT_URL_TTL_MS',
+    doc: 'How long a signed download URL stays valid once issued to a member.',
+    schema: int(1000).default(5 * 60_000),
+  },
+  attachmentGraceMs: {
+    env: 'NATTER_ATTACHMENT_GRACE_MS',
+    doc: 'How long an upload may stay unreferenced by a message, and the media of a deleted message stays, before they are collected (also how long an upload URL is valid).',
+    schema: int(1000).default(24 * 60 * 60_000),
+  },
+  attachmentGcIntervalMs: {
+    env: 'NATTER_ATTACHMENT_GC_INTERVAL_MS',
+    doc: 'How often this node collects orphaned uploads and the media of deleted messages.',
+    schema: int(1000).default(60 * 60_000),
+  },
+  attachmentStore: {
+    env: 'NATTER_ATTACHMENT_STORE',
+    doc: 'Where attachment bytes live: files (NATTER_DATA_DIR/media, one node) or s3 (any S3-compatible bucket, NATTER_S3_*; needed by a cluster).',
+    schema: z.enum(['files', 's3']).default('files'),
+  },
+  s3Endpoint: {
+    env: 'NATTER_S3_ENDPOINT',
+    doc: 'S3 endpoint URL (http://minio:9000, https://<account>.r2.cloudflarestorage.com); empty: AWS S3 for NATTER_S3_REGION.',
+    schema: z.string().default(''),
+  },
+  s3Bucket: {
+    env: 'NATTER_S3_BUCKET',
+    doc: 'S3 bucket of the attachments (it must exist).',
+    schema: z.string().default(''),
+  },
+  s3Region: {
+    env: 'NATTER_S3_REGION',
+    doc: 'S3 region (us-east-1 for most S3-compatible stores).',
+    schema: z.string().default('us-east-1'),
+  },
+  s3AccessKeyId: { env: 'NATTER_S3_ACCESS_KEY_ID', doc: 'S3 access key id.', schema: z.string().default('') },
+  s3SecretAccessKey: {
+    env: 'NATTER_S3_SECRET_ACCESS_KEY',
+    doc: 'S3 secret access key.',
+    schema: z.string().default(''),
+  },
+  s3Prefix: {
+    env: 'NATTER_S3_PREFIX',
+    doc: 'Prefix of every object key, so that several deployments can share a bucket.',
+    schema: z.string().default('natter/'),
+  },
+  s3ForcePathStyle: {
+    env: 'NATTER_S3_FORCE_PATH_STYLE',
+    doc: 'Address the bucket in the path (http://host/bucket/key), as MinIO, Ceph and R2 expect; off: virtual-hosted style (bucket.host).',
+    schema: bool().default(false),
+  },
+  attachmentSigningKey: {
+    env: 'NATTER_ATTACHMENT_SIGNING_KEY',
+    doc: 'Secret that signs upload and download URLs; set the same on every node of a cluster (unset: a random key per process).',
+    schema: z.string().min(16).optional(),
+  },
 } as const;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -6,7 +6,7 @@ import {
   NatterHttp,
   TypingNotifier,
 } from '@natter/client';
-import type { ConversationSummary, PresenceState } from '@natter/protocol/core';
+import type { AttachmentRef, ConversationSummary, PresenceState } from '@natter/protocol/core';
 import { AvatarImages } from './avatar-images.js';
 import { Profiles } from './profiles.js';
 import { loadCached, type StoredSession, saveCached, tabDeviceId } from './stored-session.js';
@@ -118,7 +118,12 @@ export class ChatSession {
   send(
     conversationId: string,
     body: string,
-    options: { replyTo?: number; mentions?: string[]; threadRoot?: number } = {},
+    options: {
+      replyTo?: number;
+      mentions?: string[];
+      threadRoot?: number;
+      attachments?: AttachmentRef[];
+    } = {},
   ): void {
     this.typer(conversationId).stop();
     void this.client.send(conversationId, body, options);

@@ -13,6 +13,7 @@ import {
   type ThreadReadFrame,
   utf8Length,
 } from '@natter/protocol';
+import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendOp, WriteOutcome } from '../store/write-ops.js';
 import type { BeforeSendHook } from '../webhooks/before-send-hook.js';
@@ -38,10 +39,15 @@ export class ChatService {
     private readonly metrics: Metrics,
     private readonly maxBodyBytes: number,
     private readonly beforeSend: BeforeSendHook | null = null,
+    private readonly attachments: AttachmentService | null = null,
   ) {}
 
   async append(actor: Actor, frame: AppendFrame): Promise<AckFrame> {
     const op = this.opOf(actor, await this.reviewed(actor, frame));
+    if (frame.type === 'send' && frame.attachments) {
+      if (!this.attachments) throw new NatterError('bad_request', 'This server takes no attachments.');
+      op.attachments = await this.attachments.resolve(actor.userId, frame.attachments);
+    }
     let value: WriteOutcome;
     try {
       value = await this.committer.write(op, actor.connectionId);
@@ -51,6 +57,16 @@ export class ChatService {
     }
     this.metrics.sends.inc({ outcome: value.duplicate ? 'duplicate' : 'stored' });
     const event = value.events[0]!;
+    if (this.attachments && !value.duplicate) {
+      if (op.attachments)
+        await this.attachments.referenced(
+          op.attachments.map((a) => a.id),
+          event.conversation_id,
+          event.seq,
+        );
+      if (frame.type === 'delete')
+        await this.attachments.messageDeleted(event.conversation_id, frame.target_seq);
+    }
     // The sending connection hears of its event only here: it gets the event itself when the
     // server derived part of it (a reaction's count, a reply's quote), which it cannot build.
     const derived =

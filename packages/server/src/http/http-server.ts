@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { AccountService } from '../auth/account-service.js';
 import type { Identity, TokenVerifier } from '../auth/token-verifier.js';
 import type { ConversationService } from '../chat/conversation-service.js';
@@ -16,6 +17,7 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../limits/json-depth.js';
 import type { Metrics } from '../metrics.js';
 import type { UserSearch } from '../users/user-search.js';
 import { type AccountLimits, registerAccountRoutes } from './account-routes.js';
+import { registerAttachmentRoutes } from './attachment-routes.js';
 import { registerAvatarRoutes } from './avatar-routes.js';
 import {
   type ConnectionLimits,
@@ -51,6 +53,8 @@ export interface HttpDeps {
   serverApi: ServerApiDeps;
   /** Push registration, when the server has a push queue. */
   push?: PushRouteDeps;
+  /** Attachment uploads and downloads, and the largest file taken. */
+  attachments: { service: AttachmentService; maxBytes: number };
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -130,6 +134,13 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   );
   registerUserRoutes(app, kit, deps.accounts, deps.conversations, deps.userSearch);
   registerAvatarRoutes(app, kit, deps.accounts);
+  registerAttachmentRoutes(
+    app,
+    kit,
+    deps.attachments.service,
+    (userId, conversationId, seq) => visibleMessage(deps.conversations, userId, conversationId, seq),
+    deps.attachments.maxBytes,
+  );
   registerSearchRoutes(app, kit, deps.search);
   registerServerApiRoutes(app, kit, deps.serverApi);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
@@ -152,4 +163,19 @@ function fromFastify(thrown: unknown): NatterError {
     return new NatterError('bad_request', (thrown as Error).message);
   }
   return toNatterError(thrown);
+}
+
+/**
+ * The message at `seq` if `userId` is a member now and it is in their history, else null: a former
+ * member keeps the text they saw but no longer gets its media.
+ */
+async function visibleMessage(
+  conversations: ConversationService,
+  userId: string,
+  conversationId: string,
+  seq: number,
+) {
+  if ((await conversations.summary(userId, conversationId)).left_seq !== null) return null;
+  const page = await conversations.history(userId, conversationId, seq + 1, 1);
+  return page.events.find((event) => event.seq === seq) ?? null;
 }

@@ -46,6 +46,7 @@ export function appendedEvent(op: AppendOp, derived: Derived = {}): NewEvent {
   const data: EventData = {};
   if (op.contentType) data.content_type = op.contentType;
   if (op.metadata !== null) data.metadata = op.metadata;
+  if (op.attachments && op.attachments.length > 0) data.attachments = op.attachments;
   if (derived.quote) data.reply_to = derived.quote;
   if (derived.thread) data.thread = derived.thread;
   if (op.mentions && op.mentions.length > 0) data.mentions = op.mentions;

@@ -1,4 +1,11 @@
-import type { ChatEvent, GroupMentionPolicy, NatterError, NotificationLevel, Role } from '@natter/protocol';
+import type {
+  AttachmentRef,
+  ChatEvent,
+  GroupMentionPolicy,
+  NatterError,
+  NotificationLevel,
+  Role,
+} from '@natter/protocol';
 
 /**
  * The writes the log store commits. Every op is checked (membership, roles, dedupe) inside the
@@ -43,6 +50,8 @@ export interface AppendOp {
   refSeq: number | null;
   /** message: the app's metadata object, if any. */
   metadata: Record<string, unknown> | null;
+  /** message: the uploaded files it carries, as recorded at upload. */
+  attachments?: AttachmentRef[];
   /** message: its content type when the sender named one (absent: text). */
   contentType?: 'text';
   /** message: the root message of the thread it is a reply in. */

@@ -1182,6 +1182,22 @@ export function describeLogStoreConformance(name: string, open: OpenLogStore): v
         expect(after).toMatchObject({ body: null, data: null, deleted: true });
       });
 
+      it("stores a message's attachment references, returns them in history, and wipes them with the message", async () => {
+        const [alice, bob] = ids('alice', 'bob');
+        const conv = await createDirect(store, alice, bob);
+        const attachments = [
+          { id: 'att_0123456789abcdef', name: 'cat.png', type: 'image/png', size: 70, width: 3, height: 2 },
+          { id: 'att_fedcba9876543210', name: 'notes.txt', type: 'text/plain', size: 5 },
+        ];
+        const sent = only(await run(store, { ...message(conv, alice, 'files'), attachments }));
+        expect(sent.data).toEqual({ attachments });
+        const seen = (await store.historyBefore(bob, conv, null, 10))?.events.find((e) => e.seq === sent.seq);
+        expect(seen?.data).toEqual({ attachments });
+        await run(store, del(conv, alice, sent.seq));
+        const after = (await store.fetchAfter(bob, conv, 0, 10))?.events.find((e) => e.seq === sent.seq);
+        expect(after).toMatchObject({ body: null, data: null, deleted: true });
+      });
+
       it('leaves out the events a client says it holds, and nothing else', async () => {
         const [alice, bob, carol] = ids('alice', 'bob', 'carol');
         const many = await createGroup(store, alice, [bob], 'many');

@@ -20,6 +20,7 @@ import {
   mentionsInText,
 } from '../mentions.js';
 import { plainText } from '../message-markup.js';
+import { UploadTray, useAttachmentUploads } from './attachment-uploads.js';
 import { Avatar } from './avatar.js';
 import { EmojiButton } from './emoji-picker.js';
 import { Icon } from './icons.js';
@@ -69,6 +70,8 @@ export function Composer({
   const [active, setActive] = useState(0);
   const [picked, setPicked] = useState<MentionCandidate[]>([]);
   const typer = session.typer(conversationId);
+  const files = useAttachmentUploads(session);
+  const filePicker = useRef<HTMLInputElement>(null);
   const input = useRef<HTMLTextAreaElement>(null);
   const listId = useId();
   const caretAfterInsert = useRef<number | null>(null);
@@ -90,8 +93,10 @@ export function Composer({
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
-    const body = text.trim();
-    if (!body || size.over) return;
+    const attachments = editing ? [] : files.ready;
+    // A message of files alone is sent with their names as its text (every client can show that).
+    const body = text.trim() || attachments.map((a) => a.name).join(', ');
+    if (!body || size.over || (!editing && files.busy)) return;
     if (editing) {
       try {
         await session.edit(conversationId, editing.seq, body);
@@ -106,7 +111,9 @@ export function Composer({
       ...(replyingTo?.seq != null && { replyTo: replyingTo.seq }),
       ...(threadRoot !== undefined && { threadRoot }),
       ...(mentions.length > 0 && { mentions }),
+      ...(attachments.length > 0 && { attachments }),
     });
+    files.clear();
     setText('');
     saveDraft(me, conversationId, '', threadRoot);
     setPicked([]);
@@ -196,7 +203,18 @@ export function Composer({
   }
 
   return (
-    <form className="composer" onSubmit={submit}>
+    <form
+      className="composer"
+      onSubmit={submit}
+      onDragOver={(event) => {
+        if (!editing && event.dataTransfer?.types.includes('Files')) event.preventDefault();
+      }}
+      onDrop={(event) => {
+        if (editing || !event.dataTransfer?.files.length) return;
+        event.preventDefault();
+        files.add(event.dataTransfer.files);
+      }}
+    >
       {editing && (
         <div className="composer-context">
           <Icon name="edit" />
@@ -245,7 +263,32 @@ export function Composer({
           ))}
         </div>
       )}
+      {!editing && <UploadTray uploads={files.uploads} onCancel={files.cancel} />}
       <div className="composer-row">
+        {!editing && (
+          <>
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Attach files"
+              title="Attach files (or drop or paste them here)"
+              onClick={() => filePicker.current?.click()}
+            >
+              <Icon name="paperclip" />
+            </button>
+            <input
+              ref={filePicker}
+              type="file"
+              multiple
+              hidden
+              aria-label="Files to attach"
+              onChange={(event) => {
+                if (event.currentTarget.files) files.add(event.currentTarget.files);
+                event.currentTarget.value = '';
+              }}
+            />
+          </>
+        )}
         <EmojiButton onPick={insertAtCaret} onClosed={focusField} />
         <textarea
           aria-label={
@@ -259,6 +302,12 @@ export function Composer({
           aria-controls={suggesting ? listId : undefined}
           aria-activedescendant={suggesting ? `${listId}-${activeIndex}` : undefined}
           onKeyDown={onKeyDown}
+          onPaste={(event) => {
+            const pasted = event.clipboardData?.files;
+            if (editing || !pasted?.length) return;
+            event.preventDefault();
+            files.add(pasted);
+          }}
           onSelect={(event) => followCaret(event.currentTarget)}
           onBlur={() => setQuery(null)}
           onChange={(event) => {
@@ -281,7 +330,9 @@ export function Composer({
           type="submit"
           className="send-button"
           aria-label={editing ? 'Save edit' : 'Send'}
-          disabled={!text.trim() || size.over}
+          disabled={
+            (!text.trim() && (editing !== null || files.ready.length === 0)) || size.over || files.busy
+          }
         >
           <svg viewBox="0 0 24 24" aria-hidden="true">
             <path d="M4 12l16-8-6 16-2-7z" />

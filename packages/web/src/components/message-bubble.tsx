@@ -10,6 +10,7 @@ import { parseMessage, plainText } from '../message-markup.js';
 import { Avatar } from './avatar.js';
 import { FailedSend } from './failed-send.js';
 import { Icon } from './icons.js';
+import { MessageAttachments } from './message-attachments.js';
 import { MessageInfo } from './message-info.js';
 import { EmojiPicker, MessageMenu, MessageToolbar, type OpenPanel } from './message-menu.js';
 import { MessageText } from './message-text.js';
@@ -123,6 +124,7 @@ export function MessageBubble({
           {message.replyTo && !message.deleted && (
             <QuoteButton session={session} message={message} quote={message.replyTo} handlers={handlers} />
           )}
+          {!message.deleted && <MessageAttachments session={session} message={message} />}
           {/* A div: a code block (<pre>) may be inside. */}
           <div className="bubble-text">
             {markup ? <MessageText blocks={markup.blocks} /> : 'This message was deleted'}
