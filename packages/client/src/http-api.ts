@@ -8,6 +8,8 @@ import {
   type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
+  type PushConfigAnswer,
+  type PushDeviceBody,
   type Role,
   type UploadTicket,
   type UserProfile,
@@ -86,6 +88,21 @@ export class NatterHttp {
 
   removeAvatar(): Promise<UserProfile> {
     return this.call('DELETE', '/v1/me/avatar');
+  }
+
+  /** Which push providers this server runs, and the VAPID key a browser subscribes with (protocol §11.6). */
+  pushConfig(): Promise<PushConfigAnswer> {
+    return this.call('GET', '/v1/push/config');
+  }
+
+  /** Registers this device for push notifications: a browser's Web Push subscription, or an FCM/APNs token. */
+  async registerPushDevice(device: PushDeviceBody): Promise<void> {
+    await this.call('POST', '/v1/push/devices', device);
+  }
+
+  /** Stops pushes to one device (its subscription endpoint or token). */
+  async unregisterPushDevice(token: string): Promise<void> {
+    await this.call('DELETE', '/v1/push/devices', { token });
   }
 
   /**

@@ -39,4 +39,5 @@ export type {
 } from './http.js';
 export * from './limits.js';
 export * from './model.js';
+export type { PushConfigAnswer, PushDeviceBody, PushPayload } from './push.js';
 export * from './server-frames.js';

@@ -6,6 +6,7 @@ import { setThemeChoice, THEME_CHOICES, type ThemeChoice, themeChoice } from '..
 import { Avatar } from './avatar.js';
 import { NOTIFICATION_LABELS } from './conversation-menu.js';
 import { Icon } from './icons.js';
+import { PushSetting } from './push-setting.js';
 
 interface Props {
   session: ChatSession;
@@ -169,6 +170,7 @@ export function SettingsDialog({ session, onClose, onSignOut }: Props) {
 
       <section className="settings-section" aria-labelledby="notifications-title">
         <h3 id="notifications-title">Notifications</h3>
+        <PushSetting http={session.http} />
         <p className="settings-note">
           Conversations set to Mentions only or None show a quiet grey badge in your list, with a muted bell.
           Kept on your account, for all your devices.
