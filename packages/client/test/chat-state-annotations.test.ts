@@ -1,17 +1,15 @@
 import type { ChatEvent, ConversationSummary } from '@natter/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import {
   createDirect,
   createGroup,
-  signToken,
   startTestServer,
   type TestServer,
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, type MessageView, NatterClient, NatterHttp, type SendOptions } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { ChatState, type MessageView, NatterClient, type SendOptions } from '../src/index.js';
+import { type LiveDevice, liveDevice } from './live-device.js';
 import { messageEvent, scriptedServer, summaryOf, syncAnswer } from './scripted-server.js';
 
 let server: TestServer;
@@ -24,7 +22,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-const opened: Device[] = [];
+const opened: LiveDevice[] = [];
 afterEach(() => {
   for (const device of opened.splice(0)) {
     device.state.close();
@@ -33,35 +31,19 @@ afterEach(() => {
 });
 
 /** One device of a user: its client, the ChatState folded from it, and HTTP as that user. */
-interface Device {
-  user: string;
-  client: NatterClient;
-  state: ChatState;
-  http: NatterHttp;
-}
 
 /** A new device of `user`, live. */
-async function live(user: string): Promise<Device> {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const token = await signToken(user);
-  const http = new NatterHttp(server.httpUrl, () => token);
-  const state = new ChatState(client, { members: async (id) => (await http.conversation(id)).members });
-  const device = { user, client, state, http };
+async function live(user: string): Promise<LiveDevice> {
+  const device = await liveDevice(server, user, { members: true });
   opened.push(device);
-  await client.connect();
-  await until(() => client.state === 'live');
   return device;
 }
 
-const seqOf = (device: Device, conversationId: string, body: string) =>
+const seqOf = (device: LiveDevice, conversationId: string, body: string) =>
   device.state.messages(conversationId).find((m) => m.body === body && m.seq !== null)?.seq ?? undefined;
 
 /** Sends and waits for the ack: the message's seq. */
-async function sent(device: Device, conversationId: string, body: string, options?: SendOptions) {
+async function sent(device: LiveDevice, conversationId: string, body: string, options?: SendOptions) {
   await device.client.send(conversationId, body, options);
   await until(() => seqOf(device, conversationId, body) !== undefined);
   return seqOf(device, conversationId, body)!;
@@ -89,7 +71,7 @@ async function freshRead(user: string, conversationId: string) {
 }
 
 /** The server's own summary for the user (GET /v1/conversations/:id). */
-async function serverSummary(device: Device, conversationId: string): Promise<ConversationSummary> {
+async function serverSummary(device: LiveDevice, conversationId: string): Promise<ConversationSummary> {
   return (await device.http.conversation(conversationId)).conversation;
 }
 
@@ -137,7 +119,7 @@ describe('ChatState folds replies, mentions, reactions and pins', () => {
     expect([thumbB.event?.data?.count, thumbC.event?.data?.count, heartA.event?.data?.count]).toEqual([
       1, 2, 1,
     ]);
-    const shown = (x: Device) => x.state.message(group, parent)?.reactions;
+    const shown = (x: LiveDevice) => x.state.message(group, parent)?.reactions;
     await until(() => [a, b, c].every((x) => shown(x)?.length === 2 && shown(x)![0]!.count === 2));
     expect(shown(a)).toEqual([
       { emoji: '👍', count: 2, me: false, seq: thumbC.seq },
@@ -361,7 +343,7 @@ describe('ChatState folds replies, mentions, reactions and pins', () => {
     const [a1, a2, b] = [await live(alice), await live(alice), await live(bob)];
     const target = await sent(b, conv, 'react to me');
     await until(() => [a1, a2].every((x) => x.state.message(conv, target) !== undefined));
-    const thumbs = (x: Device) =>
+    const thumbs = (x: LiveDevice) =>
       x.state
         .message(conv, target)
         ?.reactions.filter((r) => r.emoji === '👍')
@@ -443,7 +425,7 @@ describe('ChatState folds replies, mentions, reactions and pins', () => {
     const last = await b.client.react(group, target, '👍', 'add');
     await until(() => a.state.conversation(group)?.last_seq === last.seq);
     const fresh = await freshRead(alice, group);
-    const emoji = (x: Device) => x.state.message(group, target)?.reactions.map((r) => r.emoji);
+    const emoji = (x: LiveDevice) => x.state.message(group, target)?.reactions.map((r) => r.emoji);
     expect(emoji(fresh)).toEqual(['❤️', '👍']);
     expect(a.state.message(group, target)?.reactions).toEqual(fresh.state.message(group, target)?.reactions);
   });

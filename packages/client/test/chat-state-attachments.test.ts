@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { PNG_3X2 } from '../../server/test/helpers/images.js';
 import {
   createDirect,
-  signToken,
   startTestServer,
   type TestServer,
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient, NatterHttp } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { liveDevice } from './live-device.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -20,18 +17,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function live(user: string) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const token = await signToken(user);
-  const http = new NatterHttp(server.httpUrl, () => token);
-  const state = new ChatState(client);
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state, http };
+function live(user: string) {
+  return liveDevice(server, user);
 }
 
 describe('attachments in the SDK', () => {

@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   createDirect,
-  signToken,
   startTestServer,
   type TestServer,
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { liveDevice } from './live-device.js';
 
 let server: TestServer;
 
@@ -21,16 +18,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function live(user: string) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const state = new ChatState(client);
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state };
+function live(user: string) {
+  return liveDevice(server, user);
 }
 
 /** An app re-renders only what changed by comparing what ChatState hands out with `===`. */

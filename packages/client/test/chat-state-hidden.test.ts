@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   api,
   createGroup,
@@ -9,8 +8,8 @@ import {
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import type { ChatState } from '../src/index.js';
+import { liveDevice } from './live-device.js';
 
 let server: TestServer;
 
@@ -23,16 +22,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function live(user: string) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const state = new ChatState(client);
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state };
+function live(user: string) {
+  return liveDevice(server, user);
 }
 
 const listed = (state: ChatState) => state.conversations().map((c) => c.conversation_id);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   api,
   createGroup,
@@ -9,8 +8,7 @@ import {
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient, NatterHttp } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { liveDevice } from './live-device.js';
 
 let server: TestServer;
 
@@ -23,18 +21,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function live(user: string) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const token = await signToken(user);
-  const http = new NatterHttp(server.httpUrl, () => token);
-  const state = new ChatState(client, { members: async (id) => (await http.conversation(id)).members });
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state };
+function live(user: string) {
+  return liveDevice(server, user, { members: true });
 }
 
 describe('ChatState keeps a group’s summary current as its membership changes live', () => {

@@ -1,6 +1,5 @@
 import type { AckFrame } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   api,
   createDirect,
@@ -11,8 +10,8 @@ import {
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, NatterClient, NatterHttp, TypingNotifier } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { TypingNotifier } from '../src/index.js';
+import { liveDevice } from './live-device.js';
 
 let server: TestServer;
 
@@ -24,18 +23,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function live(user: string) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-  });
-  const token = await signToken(user);
-  const http = new NatterHttp(server.httpUrl, () => token);
-  const state = new ChatState(client, { members: async (id) => (await http.conversation(id)).members });
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state };
+function live(user: string) {
+  return liveDevice(server, user, { members: true });
 }
 
 describe('ChatState folds the live log into what an app renders', () => {

@@ -1,6 +1,5 @@
 import type { ChatEvent } from '@natter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   api,
   createDirect,
@@ -11,8 +10,8 @@ import {
   uid,
   until,
 } from '../../server/test/helpers/server.js';
-import { ChatState, MemoryOutboxStorage, NatterClient, type OutboxStorage } from '../src/index.js';
-import type { WebSocketLike } from '../src/socket.js';
+import { MemoryOutboxStorage, type OutboxStorage } from '../src/index.js';
+import { liveDevice } from './live-device.js';
 
 /** Small enough to reach with a few accented letters: the limit is in UTF-8 bytes. */
 const MAX_BODY_BYTES = 64;
@@ -28,18 +27,10 @@ afterAll(async () => {
 });
 
 async function live(user: string, outbox: OutboxStorage = new MemoryOutboxStorage()) {
-  const client = new NatterClient({
-    url: server.wsUrl,
-    token: () => signToken(user),
-    webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
-    outbox,
-  });
-  const state = new ChatState(client);
+  const device = await liveDevice(server, user, { outbox });
   const events: ChatEvent[] = [];
-  client.on('event', (event) => events.push(event));
-  await client.connect();
-  await until(() => client.state === 'live');
-  return { client, state, events };
+  device.client.on('event', (event) => events.push(event));
+  return { ...device, events };
 }
 
 /** What the user wrote is never lost: a send refused for good stays, as failed, until retried or discarded. */
