@@ -101,7 +101,7 @@ describe.runIf(enabled)('message actions in a real browser', () => {
     await menu.getByRole('button', { name: 'Delete message' }).click();
     const dialog = alice.page.getByRole('alertdialog', { name: 'Delete this message for everyone?' });
     await dialog.waitFor();
-    expect(await focused(alice.page)).toBe('Delete');
+    await expect.poll(() => focused(alice.page), POLL).toBe('Delete');
     await alice.screenshot('actions-confirm-dialog');
     await alice.page.keyboard.press('Tab');
     expect(await focused(alice.page)).toBe('Cancel');

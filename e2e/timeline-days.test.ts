@@ -84,19 +84,21 @@ describe.runIf(enabled)('runs of messages and day separators in a real browser',
     expect(expected[0]).toContain(String(now.getFullYear() - 1));
     await expect.poll(() => separators.allTextContents(), POLL).toEqual(expected);
     // The same rules for her bubbles and his (the divider above the first unread also ends a run).
-    expect(await runsOf(alice.page)).toEqual([
-      'A year ago [start,end]',
-      'Indeed [start,end]',
-      'Three days ago, one [start]',
-      'Three days ago, two [end]',
-      'Got it [start,end]',
-      'Yesterday from me [start]',
-      'And another [end]',
-      'Today one [start]',
-      'Today two []',
-      'Today three [end]',
-      'Much later [start,end]',
-    ]);
+    await expect
+      .poll(() => runsOf(alice.page), POLL)
+      .toEqual([
+        'A year ago [start,end]',
+        'Indeed [start,end]',
+        'Three days ago, one [start]',
+        'Three days ago, two [end]',
+        'Got it [start,end]',
+        'Yesterday from me [start]',
+        'And another [end]',
+        'Today one [start]',
+        'Today two []',
+        'Today three [end]',
+        'Much later [start,end]',
+      ]);
     // The time shows once per run, on its last message; inside a run, on hover (in the toolbar).
     expect(await messageWith(alice.page, 'Today one').locator('.meta time').count()).toBe(0);
     expect(await messageWith(alice.page, 'Today three').locator('.meta time').count()).toBe(1);

@@ -4,7 +4,6 @@ import {
   type FormEvent,
   type KeyboardEvent,
   useCallback,
-  useEffect,
   useId,
   useLayoutEffect,
   useRef,
@@ -82,9 +81,10 @@ export function Composer({
   const size = bodySize(session, text);
   const activeIndex = Math.min(active, suggestions.length - 1);
 
-  // Opening a conversation, starting an edit or choosing "Reply" puts the cursor in the composer.
+  // Opening a conversation, starting an edit or choosing "Reply" puts the cursor in the composer,
+  // before paint: keys typed at once land in the field, and an edit's caret is placed before them.
   // biome-ignore lint/correctness/useExhaustiveDependencies: focus again whenever the message replied to changes
-  useEffect(() => {
+  useLayoutEffect(() => {
     const element = input.current;
     element?.focus();
     // An edit starts with the caret after the text, ready to change its end.
@@ -137,10 +137,9 @@ export function Composer({
     saveDraft(me, conversationId, inserted.text, threadRoot);
     setPicked((before) => [...before, candidate]);
     setQuery(null);
-    requestAnimationFrame(() => {
-      element.focus();
-      element.setSelectionRange(inserted.caret, inserted.caret);
-    });
+    // Placed as the new text renders, not a frame later: keys typed meanwhile would land before it.
+    caretAfterInsert.current = inserted.caret;
+    element.focus();
   }
 
   /** An emoji from the picker goes in where the caret was (replacing a selection), the caret after it. */
