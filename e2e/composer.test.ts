@@ -51,6 +51,8 @@ describe.runIf(enabled)('the composer', () => {
       await toList();
       await bob.startDirect(alice.username);
 
+      // One line once the opened conversation has been laid out (a first sample can precede layout).
+      await expect.poll(async () => (await heightOf(bob.page)).height, POLL).toBeGreaterThan(0);
       const oneLine = await heightOf(bob.page);
       await composer(bob.page).fill('Three lines:\nsecond\nthird');
       await expect

@@ -66,6 +66,8 @@ export class PushNotifier {
 
   /** From the group committer, after commit: queues the pushes the new messages call for. */
   committed(committed: Committed[]): void {
+    // No provider on (the embedded default): the send path does no push work at all.
+    if (this.deps.providers.size === 0) return;
     for (const { result } of committed) {
       if (!result.ok || result.value.duplicate) continue;
       for (const event of result.value.events) {
@@ -98,9 +100,12 @@ export class PushNotifier {
     const now = clock.now();
     for (const { userId, leftSeq } of spans) {
       if (leftSeq !== null || userId === event.sender_id) continue;
-      if (!(await this.wantsPush(userId, event))) continue;
-      for (const device of await store.devicesOf(userId)) {
-        if (!this.deps.providers.has(device.provider)) continue;
+      // Devices first: most members have none, and then their settings need not be read.
+      const devices = (await store.devicesOf(userId)).filter((device) =>
+        this.deps.providers.has(device.provider),
+      );
+      if (devices.length === 0 || !(await this.wantsPush(userId, event))) continue;
+      for (const device of devices) {
         await store.enqueue({
           token: device.token,
           conversationId: event.conversation_id,
