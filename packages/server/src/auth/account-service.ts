@@ -70,19 +70,26 @@ export class AccountService {
   /** Revokes the session; live sockets that authenticated with it are closed by the listeners. */
   async logout(sessionKey: string): Promise<void> {
     await this.accounts.revokeSession(sessionKey, Date.now());
-    for (const listener of this.revokedListeners) listener(sessionKey);
+    this.announceRevoked([sessionKey]);
+  }
+
+  private announceRevoked(sessionKeys: readonly string[]): void {
+    for (const sessionKey of sessionKeys) for (const listener of this.revokedListeners) listener(sessionKey);
   }
 
   /**
    * An administrator's reset (`natter-admin reset-password`): a new password for a built-in
    * account, and every session of the user revoked. Resolves with how many sessions it revoked.
-   * Sockets already open with a revoked session stay until they next authenticate.
+   * The command runs outside the server: sockets already open with a revoked session stay until
+   * they next authenticate (restart the server, or use the server API's revoke, to close them).
    */
   async resetPassword(username: string, password: string): Promise<{ userId: string; revoked: number }> {
     const user = await this.accounts.userByUsername(username);
     if (!user?.passwordHash) throw new NatterError('user_not_found');
     const hash = await this.hashing.run(() => hashPassword(password, this.options.passwordHashCost));
-    return { userId: user.id, revoked: await this.accounts.resetPassword(user.id, hash, Date.now()) };
+    const revoked = await this.accounts.resetPassword(user.id, hash, Date.now());
+    this.announceRevoked(revoked);
+    return { userId: user.id, revoked: revoked.length };
   }
 
   /** Creates a bare user known by the product's own id (the server API); idempotent. */
@@ -92,11 +99,13 @@ export class AccountService {
 
   /**
    * Signs the user out everywhere (the server API): revokes every built-in session, so HTTP
-   * requests with them get `token_expired` at once, on every node. Sockets already open stay until
-   * they next authenticate, as after a password reset. JWTs are your backend's to stop issuing.
+   * requests with them get `token_expired` at once, and the listeners close the sockets opened with
+   * them, on every node. Resolves with how many it revoked. JWTs are your backend's to stop issuing.
    */
   async revokeSessions(userId: string): Promise<number> {
-    return this.accounts.revokeUserSessions(userId, Date.now());
+    const revoked = await this.accounts.revokeUserSessions(userId, Date.now());
+    this.announceRevoked(revoked);
+    return revoked.length;
   }
 
   /** Sets (null removes) the user's display name; others see it at their next lookup of the user. */

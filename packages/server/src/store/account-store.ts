@@ -59,11 +59,14 @@ export interface AccountStore {
   avatar(userId: string): Promise<AvatarRecord | null>;
   /**
    * Sets a new password hash and revokes every session of the user not yet revoked, in one
-   * transaction. Resolves with how many sessions it revoked.
+   * transaction. Resolves with the keys (token hashes) of the sessions it revoked.
    */
-  resetPassword(userId: string, passwordHash: string, at: number): Promise<number>;
-  /** Revokes every session of the user not yet revoked. Resolves with how many it revoked (0: none, or no such user). */
-  revokeUserSessions(userId: string, at: number): Promise<number>;
+  resetPassword(userId: string, passwordHash: string, at: number): Promise<string[]>;
+  /**
+   * Revokes every session of the user not yet revoked. Resolves with the keys (token hashes) of
+   * those it revoked (none: no live session, or no such user).
+   */
+  revokeUserSessions(userId: string, at: number): Promise<string[]>;
   /**
    * Users with a name word starting with `query.word`: every such contact (up to `limit`), and
    * up to `limit` others, in no promised order; the caller is never among them. Reads an index:

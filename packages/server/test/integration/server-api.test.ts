@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintApiKey } from '../../src/auth/api-keys.js';
+import { TestClient } from '../helpers/client.js';
 import { api, signToken, startTestServer, type TestServer, uid } from '../helpers/server.js';
 
 /** The server API over real HTTP: API keys refused or admitted by scope, and each route. */
@@ -95,7 +96,7 @@ describe('server API (/v1/server)', () => {
     expect(messages).toEqual([expect.objectContaining({ body: 'Your order shipped', sender_id: bob })]);
   });
 
-  it("revokes a user's sessions", async () => {
+  it("revokes a user's sessions and closes the sockets opened with them", async () => {
     const username = `rv_${uid().slice(2, 10)}`;
     const password = 'correct horse battery';
     expect((await api(server.httpUrl, 'POST', '/v1/accounts', { body: { username, password } })).status).toBe(
@@ -105,8 +106,10 @@ describe('server API (/v1/server)', () => {
       body: { username, password },
     });
     expect((await api(server.httpUrl, 'GET', '/v1/me', { token: session.body.token })).status).toBe(200);
+    const socket = await TestClient.open(server.wsUrl, { token: session.body.token });
     const path = `/v1/server/users/${session.body.user_id}/sessions/revoke`;
     expect((await call('POST', path, usersOnly.key)).body).toEqual({ revoked: 1 });
+    expect(await socket.waitClosed()).toMatchObject({ code: 4003 });
     const after = await api<{ error: { code: string } }>(server.httpUrl, 'GET', '/v1/me', {
       token: session.body.token,
     });

@@ -138,17 +138,17 @@ export class PostgresAccountStore implements AccountStore {
     });
   }
 
-  resetPassword(userId: string, passwordHash: string, at: number): Promise<number> {
+  resetPassword(userId: string, passwordHash: string, at: number): Promise<string[]> {
     return this.guard(() =>
       this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
         const updated = await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`;
-        if (updated.count === 0) return 0;
+        if (updated.count === 0) return [];
         return revokeSessionsOf(tx, userId, at);
       }),
     );
   }
 
-  revokeUserSessions(userId: string, at: number): Promise<number> {
+  revokeUserSessions(userId: string, at: number): Promise<string[]> {
     return this.guard(() => revokeSessionsOf(this.pool.sql, userId, at));
   }
 
@@ -192,8 +192,13 @@ async function indexName(tx: Tx, userId: string, username: string | null, displa
 }
 
 /** The revocation `resetPassword` (inside its transaction) and `revokeUserSessions` share. */
-async function revokeSessionsOf(sql: Tx | PostgresPool['sql'], userId: string, at: number): Promise<number> {
-  const revoked =
-    await sql`UPDATE sessions SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`;
-  return revoked.count;
+async function revokeSessionsOf(
+  sql: Tx | PostgresPool['sql'],
+  userId: string,
+  at: number,
+): Promise<string[]> {
+  const revoked = await sql<{ token_hash: string }[]>`
+    UPDATE sessions SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL
+    RETURNING token_hash`;
+  return revoked.map((row) => row.token_hash);
 }

@@ -112,12 +112,12 @@ export class SqliteAccountStore implements AccountStore {
     return row ? { contentType: row.content_type, bytes: row.bytes, tag: row.avatar_tag } : null;
   }
 
-  resetPassword(userId: string, passwordHash: string, at: number): Promise<number> {
-    return this.writer.account({ op: 'resetPassword', userId, passwordHash, at });
+  resetPassword(userId: string, passwordHash: string, at: number): Promise<string[]> {
+    return this.writer.revokeSessions({ op: 'resetPassword', userId, passwordHash, at });
   }
 
-  revokeUserSessions(userId: string, at: number): Promise<number> {
-    return this.writer.account({ op: 'revokeUserSessions', userId, at });
+  revokeUserSessions(userId: string, at: number): Promise<string[]> {
+    return this.writer.revokeSessions({ op: 'revokeUserSessions', userId, at });
   }
 
   async findUsers(query: UserSearchQuery): Promise<UserCandidate[]> {

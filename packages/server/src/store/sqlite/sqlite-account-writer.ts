@@ -44,21 +44,22 @@ export class SqliteAccountWriter {
       ),
       dropAvatar: db.prepare<[string]>(`DELETE FROM avatars WHERE user_id = ?`),
       setPassword: db.prepare<[string, string]>(`UPDATE users SET password_hash = ? WHERE id = ?`),
-      revokeAll: db.prepare<[number, string]>(
-        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+      revokeAll: db.prepare<[number, string], { token_hash: string }>(
+        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING token_hash`,
       ),
     };
   }
 
   /**
    * Each write in a transaction of its own. Throws `username_taken` for a duplicate
-   * (case-insensitive) username. Returns how many rows the write changed where that is its answer.
+   * (case-insensitive) username. Returns how many rows the write changed where that is its answer,
+   * and the keys of the sessions it revoked for the writes that revoke a user's sessions.
    */
-  apply(write: AccountWrite): number {
+  apply(write: AccountWrite): number | string[] {
     return this.db.transaction(() => this.applyInTransaction(write))();
   }
 
-  private applyInTransaction(write: AccountWrite): number {
+  private applyInTransaction(write: AccountWrite): number | string[] {
     switch (write.op) {
       case 'createUser':
         try {
@@ -99,11 +100,15 @@ export class SqliteAccountWriter {
         return 1;
       }
       case 'resetPassword':
-        if (this.sql.setPassword.run(write.passwordHash, write.userId).changes === 0) return 0;
-        return this.sql.revokeAll.run(write.at, write.userId).changes;
+        if (this.sql.setPassword.run(write.passwordHash, write.userId).changes === 0) return [];
+        return this.revokeAll(write.userId, write.at);
       case 'revokeUserSessions':
-        return this.sql.revokeAll.run(write.at, write.userId).changes;
+        return this.revokeAll(write.userId, write.at);
     }
+  }
+
+  private revokeAll(userId: string, at: number): string[] {
+    return this.sql.revokeAll.all(at, userId).map((row) => row.token_hash);
   }
 
   private indexName(userId: string, username: string | null, displayName: string | null): void {

@@ -10,7 +10,7 @@ import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-
 
 interface Pending {
   /** A commit's results, or how many rows an account write changed. */
-  resolve: (results: WriteResult[] | number | PushJob[]) => void;
+  resolve: (results: WriteResult[] | number | string[] | PushJob[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -69,6 +69,14 @@ export class SqliteWriterClient {
     return typeof changes === 'number' ? changes : 0;
   }
 
+  /** An account write that revokes sessions; resolves with the keys of those it revoked. */
+  async revokeSessions(
+    write: Extract<AccountWrite, { op: 'resetPassword' | 'revokeUserSessions' }>,
+  ): Promise<string[]> {
+    const keys = await this.call({ type: 'account', write });
+    return Array.isArray(keys) ? (keys as string[]) : [];
+  }
+
   /** One push queue write in a transaction of its own: claimed jobs, or how many rows it changed. */
   async push(write: PushWrite): Promise<PushJob[] | number> {
     return (await this.call({ type: 'push', write })) as PushJob[] | number;
@@ -103,7 +111,7 @@ export class SqliteWriterClient {
     return worker;
   }
 
-  private call(request: Request): Promise<WriteResult[] | number | PushJob[]> {
+  private call(request: Request): Promise<WriteResult[] | number | string[] | PushJob[]> {
     const worker = this.worker;
     if (this.closing || !worker) return Promise.reject(new Error('The SQLite writer thread is not running.'));
     const id = this.nextId++;

@@ -31,12 +31,12 @@ export interface SerializedError {
 
 /**
  * `results` line up with a commit's ops; `done` ends an account write (`error` when it was refused,
- * else `changes`: how many rows it changed);
+ * else `changes`: how many rows it changed, or the keys of the sessions it revoked);
  * `pushed` ends a push queue write with its answer (claimed jobs, or a count);
  * `failure` means the transaction failed and nothing was stored.
  */
 export type WriterReply =
   | { id: number; results: SerializedResult[] }
-  | { id: number; done: true; changes: number; error?: SerializedError }
+  | { id: number; done: true; changes: number | string[]; error?: SerializedError }
   | { id: number; pushed: PushJob[] | number }
   | { id: number; failure: string };
