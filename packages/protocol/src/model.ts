@@ -230,6 +230,8 @@ export interface UserProfile {
    * none: fetch the image from `GET /v1/users/{user_id}/avatar`.
    */
   avatar: string | null;
+  /** Present (true) only for a bot: an automated sender a product's backend created. */
+  bot?: true;
 }
 
 /** One answer of a user search: a profile, and whether the user shares a conversation with you. */

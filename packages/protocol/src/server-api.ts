@@ -17,6 +17,8 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ServerCreateUserBody = z.strictObject({
   user_id: userId,
   display_name: z.string().min(1).max(64).optional(),
+  /** An automated sender (shown as a bot to the people it writes to). */
+  bot: z.boolean().optional(),
 });
 
 /** A group created by `creator_id`, who becomes its owner. */

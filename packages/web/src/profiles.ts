@@ -51,6 +51,12 @@ export class Profiles {
     return this.known.get(userId)?.display_name ?? null;
   }
 
+  /** Whether the user is a bot (an automated sender), as far as known now. */
+  isBot(userId: string): boolean {
+    this.request(userId);
+    return this.known.get(userId)?.bot === true;
+  }
+
   /** The version of the user's avatar, null when they have none (or are not looked up yet). */
   avatarOf(userId: string): string | null {
     this.request(userId);

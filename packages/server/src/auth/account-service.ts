@@ -45,6 +45,7 @@ export class AccountService {
       passwordHash: await this.hashing.run(() => hashPassword(body.password, this.options.passwordHashCost)),
       createdAt: Date.now(),
       avatarTag: null,
+      bot: false,
     };
     await this.accounts.createUser(user);
     return user;
@@ -106,6 +107,11 @@ export class AccountService {
     const revoked = await this.accounts.revokeUserSessions(userId, Date.now());
     this.announceRevoked(revoked);
     return revoked.length;
+  }
+
+  /** Marks the user as a bot (or not): others see it at their next lookup of the user. */
+  async setBot(userId: string, bot: boolean): Promise<void> {
+    await this.accounts.setBot(userId, bot);
   }
 
   /** Sets (null removes) the user's display name; others see it at their next lookup of the user. */

@@ -48,6 +48,7 @@ export function registerServerApiRoutes(app: FastifyInstance, kit: RouteKit, dep
     const body = kit.parse(ServerCreateUserBody, request.body);
     await accounts.ensureUser(body.user_id);
     if (body.display_name !== undefined) await accounts.setDisplayName(body.user_id, body.display_name);
+    if (body.bot !== undefined) await accounts.setBot(body.user_id, body.bot);
     return reply.status(201).send({ user_id: body.user_id });
   });
 

@@ -9,6 +9,8 @@ export interface UserRow {
   password_hash: string | null;
   created_at: number;
   avatar_tag: string | null;
+  /** boolean in PostgreSQL, 0 or 1 in SQLite. */
+  bot: boolean | number;
 }
 
 export interface SessionRow {
@@ -26,6 +28,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     createdAt: row.created_at,
     avatarTag: row.avatar_tag,
+    bot: Boolean(row.bot),
   };
 }
 

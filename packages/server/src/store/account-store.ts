@@ -7,6 +7,8 @@ export interface UserRecord {
   createdAt: number;
   /** The version of the user's avatar (a hash of its bytes), null when they have none. */
   avatarTag: string | null;
+  /** An automated sender a product's backend created (the server API), shown as a bot. */
+  bot: boolean;
 }
 
 /** A user's avatar image: its bytes, the type sniffed from them, and its version. */
@@ -57,6 +59,8 @@ export interface AccountStore {
   /** Stores the avatar (null removes it) and its tag on the user; an unknown id is a no-op. */
   setAvatar(userId: string, avatar: AvatarRecord | null): Promise<void>;
   avatar(userId: string): Promise<AvatarRecord | null>;
+  /** Marks (or unmarks) the user as a bot; an unknown id is a no-op. */
+  setBot(userId: string, bot: boolean): Promise<void>;
   /**
    * Sets a new password hash and revokes every session of the user not yet revoked, in one
    * transaction. Resolves with the keys (token hashes) of the sessions it revoked.

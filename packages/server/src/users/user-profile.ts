@@ -8,6 +8,7 @@ export function profileOf(user: UserRecord): UserProfile {
     username: user.username,
     display_name: user.displayName,
     avatar: user.avatarTag,
+    ...(user.bot ? { bot: true as const } : {}),
   };
 }
 

@@ -1537,6 +1537,7 @@ export function describeLogStoreConformance(name: string, open: OpenLogStore): v
         passwordHash: 'hash$abc',
         createdAt: 1_700_000_000_000,
         avatarTag: null,
+        bot: false,
         ...overrides,
       });
 

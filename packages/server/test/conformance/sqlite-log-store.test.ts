@@ -129,6 +129,7 @@ describe('SQLite log store specifics', () => {
       passwordHash: 'h',
       createdAt: 1,
       avatarTag: null,
+      bot: false,
     });
     await accounts.createSession({ tokenHash: 'th-1', userId: alice, expiresAt: 99, revokedAt: null });
 

@@ -42,6 +42,7 @@ export function describeUsersConformance(name: string, open: () => Promise<Users
         passwordHash: 'hash',
         createdAt: 1,
         avatarTag: null,
+        bot: false,
       };
       await accounts.createUser(record);
       return record;
@@ -68,6 +69,19 @@ export function describeUsersConformance(name: string, open: () => Promise<Users
       expect(await find(caller.id, `${m}_caller`)).toEqual({});
       const [hit] = await accounts.findUsers({ callerId: caller.id, word: `${m}_ada`, limit: 5 });
       expect(hit?.user).toMatchObject({ username: `${m}_ada`, displayName: 'Ada Lovelace', avatarTag: null });
+    });
+
+    it('marks a user as a bot and back, and a bare user created by id starts as no bot', async () => {
+      const id = uid('bot');
+      await accounts.ensureUser(id);
+      expect((await accounts.userById(id))?.bot).toBe(false);
+      await accounts.setBot(id, true);
+      expect((await accounts.userById(id))?.bot).toBe(true);
+      await accounts.setBot(id, false);
+      expect((await accounts.userById(id))?.bot).toBe(false);
+      const missing = uid('missing');
+      await accounts.setBot(missing, true);
+      expect(await accounts.userById(missing)).toBeNull();
     });
 
     it('marks as contacts the users in a conversation with the caller now, and finds all of them past the limit', async () => {

@@ -96,6 +96,44 @@ describe('server API (/v1/server)', () => {
     expect(messages).toEqual([expect.objectContaining({ body: 'Your order shipped', sender_id: bob })]);
   });
 
+  it('creates a bot that people see marked as one, and can unmark it', async () => {
+    const [bot, person, viewer] = [uid('bot'), uid('person'), uid('viewer')];
+    const created = await call('POST', '/v1/server/users', full.key, {
+      user_id: bot,
+      display_name: 'Order Desk',
+      bot: true,
+    });
+    expect(created.status).toBe(201);
+    // People are looked up by id only by those who share a conversation with them.
+    const group = await call('POST', '/v1/server/conversations', full.key, {
+      creator_id: viewer,
+      title: 'Orders',
+      member_ids: [bot, person],
+    });
+    expect(group.status).toBe(201);
+    const viewerToken = await signToken(viewer);
+    const lookup = async () => {
+      const answer = await api<{ users: Array<Record<string, unknown>> }>(
+        server.httpUrl,
+        'POST',
+        '/v1/users/lookup',
+        { token: viewerToken, body: { user_ids: [bot, person] } },
+      );
+      return Object.fromEntries(answer.body.users.map((p) => [p.user_id, p]));
+    };
+    const profiles = await lookup();
+    expect(profiles[bot]).toMatchObject({ display_name: 'Order Desk', bot: true });
+    expect(profiles[person]).toBeDefined();
+    expect(profiles[person]).not.toHaveProperty('bot');
+    // A retried create that leaves `bot` out changes nothing; `bot: false` unmarks.
+    await call('POST', '/v1/server/users', full.key, { user_id: bot });
+    expect((await lookup())[bot]).toMatchObject({ bot: true });
+    await call('POST', '/v1/server/users', full.key, { user_id: bot, bot: false });
+    expect((await lookup())[bot]).not.toHaveProperty('bot');
+    const bad = await call('POST', '/v1/server/users', full.key, { user_id: bot, bot: 'yes' });
+    expect(bad.status).toBe(400);
+  });
+
   it("revokes a user's sessions and closes the sockets opened with them", async () => {
     const username = `rv_${uid().slice(2, 10)}`;
     const password = 'correct horse battery';

@@ -7,6 +7,7 @@ import { countOf, formatLastSeen } from '../format.js';
 import { lastEditable, type MessageHandlers, takeBackRefused } from '../message-actions.js';
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
+import { BotBadge } from './bot-badge.js';
 import { Composer, type Editing } from './composer.js';
 import { useConfirm } from './confirm-dialog.js';
 import { ConversationMenu, NOTIFICATION_LABELS } from './conversation-menu.js';
@@ -80,7 +81,9 @@ export const ConversationView = memo(function ConversationView({
   const title = session.titleOf(summary);
   const peer =
     summary.kind === 'direct' && summary.peer_id !== session.account.userId ? summary.peer_id : null;
-  const presence = peer ? session.presenceOf(peer) : undefined;
+  // A bot has no presence worth showing: the header says what it is instead.
+  const botPeer = peer !== null && session.profiles.isBot(peer);
+  const presence = peer && !botPeer ? session.presenceOf(peer) : undefined;
 
   // Reading: whatever is on screen while the tab is visible counts as read, on every device.
   // biome-ignore lint/correctness/useExhaustiveDependencies: every change (version) may bring new messages to mark read
@@ -99,6 +102,7 @@ export const ConversationView = memo(function ConversationView({
   if (waiting) status = waiting;
   else if (typing.length > 0) status = typingText(typing.map((user) => session.profiles.nameOf(user)));
   else if (summary.kind === 'group') status = countOf(summary.member_count, 'member', 'members');
+  else if (botPeer) status = 'Automated account';
   else if (presence) status = presence.online ? 'online' : formatLastSeen(presence.last_seen, now);
   else status = '';
 
@@ -124,11 +128,14 @@ export const ConversationView = memo(function ConversationView({
         </button>
         <Avatar
           name={title}
-          online={peer ? (presence?.online ?? false) : undefined}
+          online={peer && !botPeer ? (presence?.online ?? false) : undefined}
           src={peer ? session.avatarUrlOf(peer) : undefined}
         />
         <div className="conversation-heading">
-          <h2>{title}</h2>
+          <h2>
+            {title}
+            {botPeer && <BotBadge />}
+          </h2>
           <p
             className={`conversation-status${waiting ? ' connection' : typing.length > 0 ? ' typing' : ''}`}
             data-connection={waiting ? connection : undefined}

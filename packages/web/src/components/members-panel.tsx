@@ -2,6 +2,7 @@ import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';
+import { BotBadge } from './bot-badge.js';
 import type { Confirm } from './confirm-dialog.js';
 import { useEscape } from './use-escape.js';
 
@@ -62,6 +63,7 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
               <div className="member-text">
                 <span className="member-name">
                   <span className="member-label">{member.userId === me ? `${name} (you)` : name}</span>
+                  {session.profiles.isBot(member.userId) && <BotBadge />}
                   {member.role !== 'member' && <span className="role">{member.role}</span>}
                 </span>
                 <span className="member-actions">

@@ -8,6 +8,7 @@ import { highlightMentions, type MentionHandle } from '../mentions.js';
 import { canReact, type MessageHandlers, toggleReaction } from '../message-actions.js';
 import { parseMessage, plainText } from '../message-markup.js';
 import { Avatar } from './avatar.js';
+import { BotBadge } from './bot-badge.js';
 import { FailedSend } from './failed-send.js';
 import { Icon } from './icons.js';
 import { MessageAttachments } from './message-attachments.js';
@@ -120,7 +121,12 @@ export function MessageBubble({
         {/* Focusable, so Tab (or a tap) on a message reveals its actions. */}
         {/* biome-ignore lint/a11y/noNoninteractiveTabindex: focus is how a keyboard or a tap reaches the message's toolbar */}
         <div className="bubble" tabIndex={0} ref={bubble} {...longPress}>
-          {showSender && <span className="sender">{session.profiles.nameOf(message.senderId)}</span>}
+          {showSender && (
+            <span className="sender">
+              {session.profiles.nameOf(message.senderId)}
+              {session.profiles.isBot(message.senderId) && <BotBadge />}
+            </span>
+          )}
           {message.replyTo && !message.deleted && (
             <QuoteButton session={session} message={message} quote={message.replyTo} handlers={handlers} />
           )}

@@ -3,6 +3,7 @@ import { MIN_USER_SEARCH_CHARS, NatterError } from '@natter/protocol/core';
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { Avatar } from './avatar.js';
+import { BotBadge } from './bot-badge.js';
 import { Icon } from './icons.js';
 
 /** Wait after the last keystroke before searching: one request per pause, not per key. */
@@ -166,7 +167,10 @@ export function PeoplePicker({ session, label, chosen = [], onPick, onRemove, au
           >
             <Avatar name={nameOf(user)} src={session.avatarUrlOf(user.user_id)} />
             <span className="person-names">
-              <span className="person-name">{nameOf(user)}</span>
+              <span className="person-name">
+                {nameOf(user)}
+                {user.bot && <BotBadge />}
+              </span>
               {user.username && <span className="person-handle">@{user.username}</span>}
             </span>
             {user.contact && <span className="person-contact">In your chats</span>}

@@ -100,6 +100,10 @@ export class PostgresAccountStore implements AccountStore {
     });
   }
 
+  async setBot(userId: string, bot: boolean): Promise<void> {
+    await this.guard(() => this.pool.sql`UPDATE users SET bot = ${bot} WHERE id = ${userId}`);
+  }
+
   setDisplayName(userId: string, displayName: string | null): Promise<void> {
     return this.guard(() =>
       this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {

@@ -285,6 +285,8 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX push_jobs_by_due ON push_jobs (due_at);
   `,
+  // Bots: users a product's backend marks as automated senders (the server API), shown as such.
+  `ALTER TABLE users ADD COLUMN bot boolean NOT NULL DEFAULT false;`,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

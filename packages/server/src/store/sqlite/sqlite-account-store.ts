@@ -99,6 +99,10 @@ export class SqliteAccountStore implements AccountStore {
     await this.writer.account({ op: 'revokeSession', tokenHash, at });
   }
 
+  async setBot(userId: string, bot: boolean): Promise<void> {
+    await this.writer.account({ op: 'setBot', userId, bot });
+  }
+
   async setDisplayName(userId: string, displayName: string | null): Promise<void> {
     await this.writer.account({ op: 'setDisplayName', userId, displayName });
   }

@@ -10,6 +10,7 @@ export type AccountWrite =
   | { op: 'createSession'; session: SessionRecord }
   | { op: 'revokeSession'; tokenHash: string; at: number }
   | { op: 'setDisplayName'; userId: string; displayName: string | null }
+  | { op: 'setBot'; userId: string; bot: boolean }
   | { op: 'setAvatar'; userId: string; avatar: AvatarRecord | null }
   | { op: 'resetPassword'; userId: string; passwordHash: string; at: number }
   | { op: 'revokeUserSessions'; userId: string; at: number };
@@ -35,6 +36,7 @@ export class SqliteAccountWriter {
       ),
       user: db.prepare<[string], { username: string | null }>(`SELECT username FROM users WHERE id = ?`),
       setDisplayName: db.prepare<[string | null, string]>(`UPDATE users SET display_name = ? WHERE id = ?`),
+      setBot: db.prepare<[number, string]>(`UPDATE users SET bot = ? WHERE id = ?`),
       dropWords: db.prepare<[string]>(`DELETE FROM user_name_words WHERE user_id = ?`),
       insertWord: db.prepare<[string, string]>(`INSERT INTO user_name_words (word, user_id) VALUES (?, ?)`),
       setAvatarTag: db.prepare<[string | null, string]>(`UPDATE users SET avatar_tag = ? WHERE id = ?`),
@@ -77,6 +79,8 @@ export class SqliteAccountWriter {
         return this.sql.insertSession.run(write.session).changes;
       case 'revokeSession':
         return this.sql.revoke.run(write.at, write.tokenHash).changes;
+      case 'setBot':
+        return this.sql.setBot.run(write.bot ? 1 : 0, write.userId).changes;
       case 'setDisplayName': {
         const user = this.sql.user.get(write.userId);
         if (!user) return 0;

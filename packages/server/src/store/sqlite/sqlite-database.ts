@@ -250,6 +250,8 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   ) WITHOUT ROWID;
   CREATE INDEX push_jobs_by_due ON push_jobs (due_at);
   `,
+  // Bots: users a product's backend marks as automated senders (the server API), shown as such.
+  `ALTER TABLE users ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
