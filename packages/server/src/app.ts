@@ -189,6 +189,14 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
       clock,
     },
     attachments: { service: attachments, maxBytes: config.attachmentMaxBytes },
+    streams: {
+      gateway,
+      clock,
+      allowedOrigins: config.allowedOrigins,
+      maxFrameBytes: config.maxFrameBytes,
+      maxBufferedBytes: config.maxBufferedBytes,
+      pollTimeoutMs: config.streamPollTimeoutMs,
+    },
   });
   notifier.start();
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));

@@ -192,6 +192,11 @@ const SETTINGS = {
     doc: 'A connection silent for this long is closed (4008).',
     schema: int(100).default(60_000),
   },
+  streamPollTimeoutMs: {
+    env: 'NATTER_STREAM_POLL_TIMEOUT_MS',
+    doc: 'The HTTP fallback transport holds a long poll with nothing to answer for this long.',
+    schema: int(100).default(25_000),
+  },
   presenceTtlMs: {
     env: 'NATTER_PRESENCE_TTL_MS',
     doc: 'A user with no frame from any connection for this long reads offline.',

@@ -13,7 +13,7 @@ import {
   toNatterError,
 } from '@natter/protocol';
 import type { Logger } from 'pino';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
@@ -32,6 +32,7 @@ import { Connection } from './connection.js';
 import type { ConnectionHub } from './connection-hub.js';
 import type { createFrameRouter } from './frame-router.js';
 import { isOriginAllowed } from './origin-policy.js';
+import type { FrameData, Inbound, Socket } from './socket.js';
 import { type Corkable, WriteBatcher } from './write-batcher.js';
 
 export interface GatewayDeps {
@@ -88,17 +89,39 @@ export class Gateway {
   /** For the HTTP server's `upgrade` event. Rejections are plain HTTP answers before the upgrade. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
-    const address = clientAddressOf(request, this.deps.trustProxy);
     if (path !== '/ws') {
       reject(socket, 404, 'Not Found');
-    } else if (!isOriginAllowed(request, this.deps.config.allowedOrigins)) {
-      reject(socket, 403, 'Forbidden');
-    } else if (this.draining || !this.unauthenticated.admits(address)) {
-      reject(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
-    } else {
-      // ws calls back synchronously, so no other upgrade is admitted before this one is counted.
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, address));
+      return;
     }
+    const admission = this.admit(request);
+    if ('status' in admission) {
+      reject(socket, admission.status, admission.status === 403 ? 'Forbidden' : 'Service Unavailable', {
+        ...(admission.status === 503 ? { 'Retry-After': '5' } : {}),
+      });
+      return;
+    }
+    // ws calls back synchronously, so no other upgrade is admitted before this one is counted.
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const inbound = this.accept(ws, transportOf(ws), admission.address);
+      ws.on('message', (data, isBinary) => inbound.message(data, isBinary));
+      ws.on('close', () => inbound.closed());
+      ws.on('error', (error) => {
+        // ws has already answered protocol errors (1009 for oversize frames, 1002, 1007) by closing.
+        this.deps.log.debug({ err: error }, 'socket error');
+      });
+    });
+  }
+
+  /**
+   * Whether a new connection may open (a WebSocket upgrade, or an HTTP stream): the Origin policy,
+   * draining, and the caps on unauthenticated connections. The caller then accepts it at once
+   * (in the same turn), so that no other is admitted before this one is counted.
+   */
+  admit(request: IncomingMessage): { address: string } | { status: 403 | 503 } {
+    const address = clientAddressOf(request, this.deps.trustProxy);
+    if (!isOriginAllowed(request, this.deps.config.allowedOrigins)) return { status: 403 };
+    if (this.draining || !this.unauthenticated.admits(address)) return { status: 503 };
+    return { address };
   }
 
   get openConnections(): number {
@@ -133,12 +156,17 @@ export class Gateway {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, address: string): void {
+  /**
+   * Takes on a connection a transport opened (after `admit`): from here the WebSocket and the
+   * HTTP stream share the auth handshake, validation, limits, heartbeats and draining. The
+   * transport feeds what it receives to the answer's hooks.
+   */
+  accept(socket: Socket, transport: Corkable, address: string): Inbound {
     const { config, metrics, clock } = this.deps;
     const connection = new Connection(
       randomBytes(9).toString('base64url'),
-      ws,
-      transportOf(ws),
+      socket,
+      transport,
       this.batcher,
       new TokenBucket(config.framesPerSecond, config.frameBurst, clock),
       config.maxBufferedBytes,
@@ -149,15 +177,13 @@ export class Gateway {
     connection.preAuthAddress = address;
     metrics.connections.inc({ state: 'authenticating' });
     connection.authTimer = clock.after(config.authTimeoutMs, () => connection.closeWith('auth_timeout'));
-    ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
-    ws.on('close', () => this.onClose(connection));
-    ws.on('error', (error) => {
-      // ws has already answered protocol errors (1009 for oversize frames, 1002, 1007) by closing.
-      this.deps.log.debug({ err: error, connection: connection.id }, 'socket error');
-    });
+    return {
+      message: (data, isBinary) => this.onMessage(connection, data, isBinary),
+      closed: () => this.onClose(connection),
+    };
   }
 
-  private onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+  private onMessage(connection: Connection, data: FrameData, isBinary: boolean): void {
     if (connection.state === 'closed') return;
     if (connection.state === 'verifying') {
       connection.backlog.push({ data, isBinary });
@@ -385,8 +411,8 @@ interface InvalidFrame {
   re?: string;
 }
 
-function parseFrame(data: RawData): ClientFrame | InvalidFrame {
-  const text = data.toString();
+function parseFrame(data: FrameData): ClientFrame | InvalidFrame {
+  const text = textOf(data);
   if (exceedsJsonDepth(text)) return TOO_DEEP_FRAME;
   let value: unknown;
   try {
@@ -408,6 +434,11 @@ function parseFrame(data: RawData): ClientFrame | InvalidFrame {
   }
   const error = new NatterError('bad_request', describeInvalid(parsed.error.issues, 'frame'));
   return { error, re };
+}
+
+function textOf(data: FrameData): string {
+  if (typeof data === 'string' || Buffer.isBuffer(data)) return data.toString();
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString();
 }
 
 /** Names a `type` that is not a frame type without serializing it: it may be any client value. */

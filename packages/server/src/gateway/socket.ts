@@ -13,5 +13,13 @@ export interface Socket {
 
 export const OPEN = 1;
 
-/** A received frame's payload, as the WebSocket library hands it over. */
-export type FrameData = Buffer | ArrayBuffer | Buffer[];
+/** A received frame's payload, as the WebSocket library hands it over (or text, from HTTP). */
+export type FrameData = Buffer | ArrayBuffer | Buffer[] | string;
+
+/** What a transport tells the gateway about one client connection it accepted. */
+export interface Inbound {
+  /** One client frame (a WebSocket message, or one line of an HTTP POST). */
+  message(data: FrameData, isBinary: boolean): void;
+  /** The connection is gone (the peer closed it, or the server's close completed). */
+  closed(): void;
+}

@@ -31,6 +31,7 @@ import { registerOpsRoutes } from './ops-routes.js';
 import { type PushRouteDeps, registerPushRoutes } from './push-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerServerApiRoutes, type ServerApiDeps } from './server-api-routes.js';
+import { registerStreamRoutes, type StreamRouteDeps } from './stream-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes, type WebAppOptions } from './web-routes.js';
 
@@ -55,6 +56,8 @@ export interface HttpDeps {
   push?: PushRouteDeps;
   /** Attachment uploads and downloads, and the largest file taken. */
   attachments: { service: AttachmentService; maxBytes: number };
+  /** The HTTP fallback transport (SSE or long polls, and POSTed frames). */
+  streams?: StreamRouteDeps;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -145,6 +148,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerServerApiRoutes(app, kit, deps.serverApi);
   registerOpsRoutes(app, deps.metrics, deps.isReady);
   if (deps.push) registerPushRoutes(app, kit, deps.push);
+  if (deps.streams) registerStreamRoutes(app, deps.streams);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;
 }
