@@ -29,8 +29,10 @@ import {
 import { backoffDelay, restartRetryDelay } from './backoff.js';
 import { ConversationLog } from './conversation-log.js';
 import { Emitter } from './emitter.js';
+import { HttpStreamSocket, httpBaseOf } from './http-stream-socket.js';
 import { MemoryOutboxStorage, type OutboxEntry, type OutboxStorage } from './outbox.js';
 import { SOCKET_OPEN, type WebSocketFactory, type WebSocketLike } from './socket.js';
+import { ALL_TRANSPORTS, type Transport, TransportPolicy } from './transport-policy.js';
 
 /**
  * connecting: opening the socket; open: the socket is open and authenticating (before `ready`);
@@ -46,6 +48,21 @@ export interface NatterClientOptions {
   token: string | (() => Promise<string>);
   /** Opens sockets. Defaults to the platform's WebSocket (browsers, Node.js 22+); in Node 20 pass the `ws` package. */
   webSocket?: WebSocketFactory;
+  /**
+   * The transports to try, in order (protocol §2.1). Default: WebSocket, then Server-Sent Events,
+   * then long polls. The client moves down the list after attempts that fail to open (three
+   * WebSocket upgrades, two event streams) and tries the first again after `firstTransportRetryMs`.
+   */
+  transports?: readonly Transport[];
+  /** How long a fallback is used before the first transport is tried again (default 5 minutes). */
+  firstTransportRetryMs?: number;
+  /** Makes HTTP requests for the fallback transports; defaults to the platform's fetch. */
+  fetch?: typeof globalThis.fetch;
+  /**
+   * An event stream whose first byte takes longer than this (default 10 s) is taken for one a
+   * proxy holds back, and counts as a failed attempt.
+   */
+  eventStreamTimeoutMs?: number;
   deviceId?: string;
   /**
    * Your user id, if the app knows it (it does after a login): folded state can then show your
@@ -101,6 +118,8 @@ export interface NatterClientEvents {
   outbox: (entry: OutboxEntry) => void;
   /** The connection gave up for good (bad token): call `connect()` again with a new token. */
   fatal: (error: NatterError) => void;
+  /** A connection opened on a different transport than the one before (see `transport`). */
+  transport: (transport: Transport) => void;
 }
 
 interface PendingRequest {
@@ -128,6 +147,8 @@ const SEND_WINDOW = 32;
  * at short jittered intervals for this long before falling back to exponential backoff.
  */
 const RESTART_WINDOW_MS = 60_000;
+
+const DEFAULT_FIRST_TRANSPORT_RETRY_MS = 5 * 60_000;
 
 /** Longest a hole is left for our own writes' acks to fill before it is fetched anyway. */
 const HOLE_GRACE_MS = 1000;
@@ -194,8 +215,15 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   /** Set while listening to the device's network events (from `connect()` to `close()`). */
   private unlistenNetwork: Array<() => void> | undefined;
 
+  private readonly transports: TransportPolicy;
+  private currentTransport: Transport | undefined;
+
   constructor(private readonly options: NatterClientOptions) {
     super();
+    this.transports = new TransportPolicy(
+      options.transports ?? ALL_TRANSPORTS,
+      options.firstTransportRetryMs ?? DEFAULT_FIRST_TRANSPORT_RETRY_MS,
+    );
     this.outbox = options.outbox ?? new MemoryOutboxStorage();
     this.userId = options.userId ?? '';
     this.token = options.syncToken;
@@ -203,6 +231,11 @@ export class NatterClient extends Emitter<NatterClientEvents> {
 
   get state(): ClientState {
     return this.currentState;
+  }
+
+  /** The transport of the last connection that opened (undefined before the first). */
+  get transport(): Transport | undefined {
+    return this.currentTransport;
   }
 
   /** The change token to save for the next session (see `syncToken`). */
@@ -474,11 +507,19 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private open(): void {
     if (this.currentState === 'closed') this.currentState = 'offline';
     this.setState('connecting');
-    const socket = (this.options.webSocket ?? globalWebSocket())(this.options.url);
+    const transport = this.transports.next();
+    const socket = this.openTransport(transport);
     this.socket = socket;
     this.armLiveness();
+    let opened = false;
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      opened = true;
+      this.transports.opened(transport);
+      if (transport !== this.currentTransport) {
+        this.currentTransport = transport;
+        this.emit('transport', transport);
+      }
       this.setState('open');
       void this.authenticate(socket);
     };
@@ -486,9 +527,27 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       if (this.socket === socket) this.onFrame(String(message.data));
     };
     socket.onclose = (event) => {
-      if (this.socket === socket) this.onClose(event.code);
+      if (this.socket !== socket) return;
+      const reached = socket instanceof HttpStreamSocket && socket.reachedServer;
+      if (!opened && this.transports.failed(transport, reached)) {
+        // A probe of the WebSocket from a fallback failed: back to the fallback at once.
+        this.detach();
+        this.open();
+        return;
+      }
+      this.onClose(event.code);
     };
     socket.onerror = () => {};
+  }
+
+  private openTransport(transport: Transport): WebSocketLike {
+    if (transport === 'websocket') return (this.options.webSocket ?? globalWebSocket())(this.options.url);
+    return new HttpStreamSocket(
+      httpBaseOf(this.options.url),
+      transport === 'sse' ? 'sse' : 'long-poll',
+      this.options.fetch,
+      this.options.eventStreamTimeoutMs,
+    );
   }
 
   private async authenticate(socket: WebSocketLike): Promise<void> {

@@ -19,7 +19,14 @@ afterEach(() => {
 });
 
 function connected(server: ReturnType<typeof scriptedServer>, extra: { network?: NetworkSignals } = {}) {
-  const client = new NatterClient({ url: 'ws://test/ws', token: 'tok', webSocket: server.factory, ...extra });
+  // The scripted server speaks WebSocket only: the HTTP fallback has tests of its own (transports.test.ts).
+  const client = new NatterClient({
+    url: 'ws://test/ws',
+    token: 'tok',
+    webSocket: server.factory,
+    transports: ['websocket'],
+    ...extra,
+  });
   const states: ClientState[] = [];
   client.on('state', (state) => states.push(state));
   return { client, states };

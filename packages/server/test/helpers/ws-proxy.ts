@@ -33,7 +33,13 @@ export interface RelayPolicy {
  */
 export class WsProxy {
   private readonly links = new Set<Link>();
+  /** HTTP requests being relayed (the fallback transport's streams among them), for `cutAll`. */
+  private readonly exchanges = new Set<{ cut(): void }>();
   private nextId = 1;
+  /** Refuses WebSocket upgrades (403), as a network that blocks WebSockets does. */
+  blockWebSockets = false;
+  /** Holds back event-stream responses until they end, as a buffering proxy does. */
+  bufferEventStreams = false;
 
   private constructor(
     private readonly http: Server,
@@ -52,10 +58,29 @@ export class WsProxy {
         new URL(req.url ?? '/', proxy.target),
         { method: req.method, headers: req.headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          const buffered =
+            proxy.bufferEventStreams &&
+            String(answer.headers['content-type']).startsWith('text/event-stream');
+          if (!buffered) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () =>
+            res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(chunks)),
+          );
         },
       );
+      const exchange = {
+        cut() {
+          upstream.destroy();
+          res.destroy();
+        },
+      };
+      proxy.exchanges.add(exchange);
+      res.on('close', () => proxy.exchanges.delete(exchange));
       upstream.on('error', () => {
         if (!res.headersSent) res.writeHead(502).end();
         else res.destroy();
@@ -63,6 +88,10 @@ export class WsProxy {
       req.pipe(upstream);
     });
     http.on('upgrade', (req, socket, head) => {
+      if (proxy.blockWebSockets) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (client) => proxy.accept(client, req.url ?? '/ws'));
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -87,8 +116,10 @@ export class WsProxy {
     return [...this.links];
   }
 
+  /** Cuts every WebSocket link and every HTTP request under way. */
   cutAll(): void {
     for (const link of this.links) link.cut();
+    for (const exchange of this.exchanges) exchange.cut();
   }
 
   async close(): Promise<void> {
