@@ -15,7 +15,7 @@ import {
   until,
 } from '../../server/test/helpers/server.js';
 import { type RelayPolicy, type RelayVerdict, WsProxy } from '../../server/test/helpers/ws-proxy.js';
-import { ChatState, MemoryOutboxStorage, NatterClient, NatterHttp } from '../src/index.js';
+import { ChatState, MemoryOutboxStorage, NatterClient, NatterHttp, type Transport } from '../src/index.js';
 import type { WebSocketLike } from '../src/socket.js';
 
 /** Room for a burst of queued sends after a restart without making rate limiting the bottleneck. */
@@ -118,7 +118,12 @@ interface App {
   failed: string[];
 }
 
-async function app(user: string, writes: string[], proxy: WsProxy): Promise<App> {
+async function app(
+  user: string,
+  writes: string[],
+  proxy: WsProxy,
+  transport: Transport = 'websocket',
+): Promise<App> {
   const token = await signToken(user);
   const http = new NatterHttp(proxy.httpUrl, () => token);
   const outbox = new MemoryOutboxStorage();
@@ -126,6 +131,7 @@ async function app(user: string, writes: string[], proxy: WsProxy): Promise<App>
     url: proxy.wsUrl,
     token: () => signToken(user),
     webSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    transports: [transport],
     outbox,
   });
   const state = new ChatState(client, { members: async (id) => (await http.conversation(id)).members });
@@ -191,6 +197,11 @@ function relayFaults(
   stats: FaultStats,
   switches: FaultSwitches,
   cuttable: (frame: string) => boolean,
+  /**
+   * False for the HTTP fallback: it numbers every frame and replays what a cut lost, so a frame
+   * cannot go missing in transit there (lost pushes come from the server side, not the network).
+   */
+  pushesCanBeLost = true,
 ): RelayPolicy {
   const cutAtAck = new Set<string>();
   return {
@@ -209,7 +220,7 @@ function relayFaults(
         stats.ackCuts += 1;
         return 'cut';
       }
-      if (parsed.type !== 'event') return 'pass';
+      if (parsed.type !== 'event' || !pushesCanBeLost) return 'pass';
       stats.pushes += 1;
       if (schedules.pushDrops.hit()) {
         stats.droppedPushes += 1;
@@ -262,179 +273,188 @@ describe('the SDK over a network that cuts, loses pushes and restarts the server
     expect(pushes.length).toBeGreaterThan(3000 / 29);
   });
 
-  it(`delivers thousands of messages exactly once, in order, acked ones never lost (seed ${SEED})`, async () => {
-    const seed = SEED;
-    const sendCuts = new FaultSchedule(1, SEND_CUT_GAP);
-    const ackCuts = new FaultSchedule(2, SEND_CUT_GAP);
-    const pushDrops = new FaultSchedule(3, PUSH_DROP_GAP);
-    const pickLink = seededRandom(SEED * 7919 + 4);
-    const dataDir = await makeDataDir();
-    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    let server = await startTestServer(SERVER, dataDir);
-    cleanup.push(() => server.dispose());
+  for (const transport of ['websocket', 'sse', 'long-poll'] as const) {
+    it(`${transport}: delivers thousands of messages exactly once, in order, acked ones never lost (seed ${SEED})`, async () => {
+      const lossy = transport === 'websocket';
+      const seed = SEED;
+      const sendCuts = new FaultSchedule(1, SEND_CUT_GAP);
+      const ackCuts = new FaultSchedule(2, SEND_CUT_GAP);
+      const pushDrops = new FaultSchedule(3, PUSH_DROP_GAP);
+      const pickLink = seededRandom(SEED * 7919 + 4);
+      const dataDir = await makeDataDir();
+      cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+      let server = await startTestServer(SERVER, dataDir);
+      cleanup.push(() => server.dispose());
 
-    const stats = noFaultsYet();
-    // Cuts, stalls and restarts stop a while before the last message is written; pushes keep being
-    // lost till then, so the end of the run heals on live sockets alone (gap fetch, heartbeat token).
-    const switches: FaultSwitches = { faults: true, drops: true };
-    const proxy = await WsProxy.start(
-      server.httpUrl,
-      relayFaults({ sendCuts, ackCuts, pushDrops }, stats, switches, (frame) =>
-        frame.includes('"type":"send"'),
-      ),
-    );
-    cleanup.push(() => proxy.close());
-
-    const [alice, bob, carol, dave] = [uid('alice'), uid('bob'), uid('carol'), uid('dave')];
-    const ab = await createDirect(server.httpUrl, alice, bob);
-    const cd = await createDirect(server.httpUrl, carol, dave);
-    const bd = await createDirect(server.httpUrl, bob, dave);
-    const group = await createGroup(server.httpUrl, alice, [bob, carol, dave], 'everyone');
-    const membersOf = new Map([
-      [ab, [alice, bob]],
-      [cd, [carol, dave]],
-      [bd, [bob, dave]],
-      [group, [alice, bob, carol, dave]],
-    ]);
-    // Alice also has a second device that only reads: her own messages reach it as pushes.
-    const apps = [
-      await app(alice, [ab, group], proxy),
-      await app(alice, [], proxy),
-      await app(bob, [ab, group, bd], proxy),
-      await app(carol, [cd, group], proxy),
-      await app(dave, [cd, group, bd], proxy),
-    ];
-    const senders = apps.filter((a) => a.writes.length > 0);
-    const appsIn = (id: string) => apps.filter((a) => membersOf.get(id)!.includes(a.user));
-    for (const a of apps) {
-      cleanup.push(async () => {
-        a.state.close();
-        a.client.close();
-      });
-    }
-    await until(() => apps.every((a) => a.client.state === 'live'));
-    // Each app shows the group, so its members (with their cursors) are followed from the start.
-    for (const a of apps) a.state.membersOf(group);
-
-    const written = new Map<string, Set<string>>([...membersOf.keys()].map((id) => [id, new Set()]));
-    // Mid-delivery faults at counted moments; every fourth one leaves a half-dead socket behind.
-    let restarting = Promise.resolve();
-    const restart = async () => {
-      await server.close();
-      server = await startTestServer(SERVER, dataDir);
-      proxy.retarget(server.httpUrl);
-      stats.restarts += 1;
-    };
-    let issued = 0;
-    const handedOver = () => {
-      issued += 1;
-      if (issued < FAULT_MESSAGES && issued % CUT_EVERY === 0) cutOrStall(proxy, pickLink, stats);
-      if (RESTART_AT.includes(issued)) restarting = restarting.then(restart);
-      if (issued === FAULT_MESSAGES) switches.faults = false;
-    };
-    const started = Date.now();
-    const sending = senders.map(async (a) => {
-      for (let i = 0; i < PER_SENDER; i++) {
-        const conversation = a.writes[i % a.writes.length]!;
-        handedOver();
-        const entry = await a.client.send(conversation, `${a.user} #${i}`);
-        written.get(conversation)!.add(entry.clientMsgId);
-        if (i % BATCH === BATCH - 1) await sleep(180);
-      }
-    });
-    await Promise.all(sending);
-    switches.drops = false;
-    await restarting;
-    const sendingMs = Date.now() - started;
-
-    const total = PER_SENDER * senders.length;
-    const messagesIn = (a: App, conversation: string) =>
-      a.events.filter((e) => e.conversation_id === conversation && e.kind === 'message');
-    const settled = () =>
-      senders.every((a) => a.acked.size + a.failed.length === PER_SENDER) &&
-      [...membersOf.keys()].every((id) =>
-        appsIn(id).every((a) => messagesIn(a, id).length >= written.get(id)!.size),
+      const stats = noFaultsYet();
+      // Cuts, stalls and restarts stop a while before the last message is written; pushes keep being
+      // lost till then, so the end of the run heals on live sockets alone (gap fetch, heartbeat token).
+      const switches: FaultSwitches = { faults: true, drops: true };
+      const proxy = await WsProxy.start(
+        server.httpUrl,
+        relayFaults(
+          { sendCuts, ackCuts, pushDrops },
+          stats,
+          switches,
+          (frame) => frame.includes('"type":"send"'),
+          lossy,
+        ),
       );
-    await until(settled, 25_000).catch(() => {
-      throw new Error(`not settled (seed ${seed}): ${JSON.stringify(stats)}`);
-    });
+      cleanup.push(() => proxy.close());
 
-    for (const a of apps) {
-      expect(a.failed, `seed ${seed}`).toEqual([]);
-      expect(await a.outbox.load()).toEqual([]);
-    }
-    for (const [id, members] of membersOf) {
-      const stored = await history(server, members[0]!, id);
-      const storedMessages = stored.filter((e) => e.kind === 'message');
-      expect(new Set(storedMessages.map((e) => e.client_msg_id))).toEqual(written.get(id));
-      expect(storedMessages).toHaveLength(written.get(id)!.size);
-      for (const a of appsIn(id)) {
-        const stream = a.events.filter((e) => e.conversation_id === id);
-        // Exactly once and in seq order: the stream is one unbroken run of seqs ending at the log's end.
-        const first = stream[0]!.seq;
-        expect(stream.map((e) => e.seq)).toEqual(stream.map((_, i) => first + i));
-        expect(stream.at(-1)?.seq).toBe(stored.at(-1)?.seq);
-        // Live stream and history agree, event for event.
-        expect(stream.map(view)).toEqual(stored.filter((e) => e.seq >= first).map(view));
-        const rendered = a.state.messages(id);
-        expect(rendered.map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(
-          storedMessages.map((e) => `${e.seq}:${e.client_msg_id}`),
-        );
+      const [alice, bob, carol, dave] = [uid('alice'), uid('bob'), uid('carol'), uid('dave')];
+      const ab = await createDirect(server.httpUrl, alice, bob);
+      const cd = await createDirect(server.httpUrl, carol, dave);
+      const bd = await createDirect(server.httpUrl, bob, dave);
+      const group = await createGroup(server.httpUrl, alice, [bob, carol, dave], 'everyone');
+      const membersOf = new Map([
+        [ab, [alice, bob]],
+        [cd, [carol, dave]],
+        [bd, [bob, dave]],
+        [group, [alice, bob, carol, dave]],
+      ]);
+      // Alice also has a second device that only reads: her own messages reach it as pushes.
+      const apps = [
+        await app(alice, [ab, group], proxy, transport),
+        await app(alice, [], proxy, transport),
+        await app(bob, [ab, group, bd], proxy, transport),
+        await app(carol, [cd, group], proxy, transport),
+        await app(dave, [cd, group, bd], proxy, transport),
+      ];
+      const senders = apps.filter((a) => a.writes.length > 0);
+      const appsIn = (id: string) => apps.filter((a) => membersOf.get(id)!.includes(a.user));
+      for (const a of apps) {
+        cleanup.push(async () => {
+          a.state.close();
+          a.client.close();
+        });
       }
-    }
-    // No acked message is missing: each ack's seq holds that very message for every member.
-    for (const sender of senders) {
-      for (const [clientMsgId, seq] of sender.acked) {
-        const id = [...written].find(([, ids]) => ids.has(clientMsgId))![0];
+      await until(() => apps.every((a) => a.client.state === 'live'));
+      // Each app shows the group, so its members (with their cursors) are followed from the start.
+      for (const a of apps) a.state.membersOf(group);
+
+      const written = new Map<string, Set<string>>([...membersOf.keys()].map((id) => [id, new Set()]));
+      // Mid-delivery faults at counted moments; every fourth one leaves a half-dead socket behind.
+      let restarting = Promise.resolve();
+      const restart = async () => {
+        await server.close();
+        server = await startTestServer(SERVER, dataDir);
+        proxy.retarget(server.httpUrl);
+        stats.restarts += 1;
+      };
+      let issued = 0;
+      const handedOver = () => {
+        issued += 1;
+        if (issued < FAULT_MESSAGES && issued % CUT_EVERY === 0) cutOrStall(proxy, pickLink, stats);
+        if (RESTART_AT.includes(issued)) restarting = restarting.then(restart);
+        if (issued === FAULT_MESSAGES) switches.faults = false;
+      };
+      const started = Date.now();
+      const sending = senders.map(async (a) => {
+        for (let i = 0; i < PER_SENDER; i++) {
+          const conversation = a.writes[i % a.writes.length]!;
+          handedOver();
+          const entry = await a.client.send(conversation, `${a.user} #${i}`);
+          written.get(conversation)!.add(entry.clientMsgId);
+          if (i % BATCH === BATCH - 1) await sleep(180);
+        }
+      });
+      await Promise.all(sending);
+      switches.drops = false;
+      await restarting;
+      const sendingMs = Date.now() - started;
+
+      const total = PER_SENDER * senders.length;
+      const messagesIn = (a: App, conversation: string) =>
+        a.events.filter((e) => e.conversation_id === conversation && e.kind === 'message');
+      const settled = () =>
+        senders.every((a) => a.acked.size + a.failed.length === PER_SENDER) &&
+        [...membersOf.keys()].every((id) =>
+          appsIn(id).every((a) => messagesIn(a, id).length >= written.get(id)!.size),
+        );
+      await until(settled, 45_000).catch(() => {
+        throw new Error(`not settled (seed ${seed}): ${JSON.stringify(stats)}`);
+      });
+
+      for (const a of apps) {
+        expect(a.failed, `seed ${seed}`).toEqual([]);
+        expect(await a.outbox.load()).toEqual([]);
+      }
+      for (const [id, members] of membersOf) {
+        const stored = await history(server, members[0]!, id);
+        const storedMessages = stored.filter((e) => e.kind === 'message');
+        expect(new Set(storedMessages.map((e) => e.client_msg_id))).toEqual(written.get(id));
+        expect(storedMessages).toHaveLength(written.get(id)!.size);
         for (const a of appsIn(id)) {
-          const seen = a.events.find((e) => e.conversation_id === id && e.seq === seq);
-          expect(seen?.client_msg_id).toBe(clientMsgId);
+          const stream = a.events.filter((e) => e.conversation_id === id);
+          // Exactly once and in seq order: the stream is one unbroken run of seqs ending at the log's end.
+          const first = stream[0]!.seq;
+          expect(stream.map((e) => e.seq)).toEqual(stream.map((_, i) => first + i));
+          expect(stream.at(-1)?.seq).toBe(stored.at(-1)?.seq);
+          // Live stream and history agree, event for event.
+          expect(stream.map(view)).toEqual(stored.filter((e) => e.seq >= first).map(view));
+          const rendered = a.state.messages(id);
+          expect(rendered.map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(
+            storedMessages.map((e) => `${e.seq}:${e.client_msg_id}`),
+          );
         }
       }
-    }
+      // No acked message is missing: each ack's seq holds that very message for every member.
+      for (const sender of senders) {
+        for (const [clientMsgId, seq] of sender.acked) {
+          const id = [...written].find(([, ids]) => ids.has(clientMsgId))![0];
+          for (const a of appsIn(id)) {
+            const seen = a.events.find((e) => e.conversation_id === id && e.seq === seq);
+            expect(seen?.client_msg_id).toBe(clientMsgId);
+          }
+        }
+      }
 
-    // Per-member receipts survive it all: everyone reads everything, and each sender sees who read.
-    for (const a of senders) for (const id of a.writes) a.state.markRead(id);
-    const lastOwn = (a: App) =>
-      a.state
-        .messages(group)
-        .filter((m) => m.senderId === a.user)
-        .at(-1)!;
-    await until(() =>
-      apps.every(
-        (a) =>
-          a.state.receiptsOf(group, lastOwn(a).seq!)?.every((r) => r.read) === true &&
-          a.state.messages(group).every((m) => m.senderId !== a.user || m.status === 'read'),
-      ),
-    );
-    for (const a of apps) {
-      const readers = a.state.receiptsOf(group, lastOwn(a).seq!)!;
-      expect(readers.map((r) => r.userId).sort()).toEqual(
-        [alice, bob, carol, dave].filter((u) => u !== a.user).sort(),
-      );
-      expect(
+      // Per-member receipts survive it all: everyone reads everything, and each sender sees who read.
+      for (const a of senders) for (const id of a.writes) a.state.markRead(id);
+      const lastOwn = (a: App) =>
         a.state
-          .membersOf(group)
-          ?.map((m) => m.userId)
-          .sort(),
-      ).toEqual([alice, bob, carol, dave].sort());
-    }
+          .messages(group)
+          .filter((m) => m.senderId === a.user)
+          .at(-1)!;
+      await until(() =>
+        apps.every(
+          (a) =>
+            a.state.receiptsOf(group, lastOwn(a).seq!)?.every((r) => r.read) === true &&
+            a.state.messages(group).every((m) => m.senderId !== a.user || m.status === 'read'),
+        ),
+      );
+      for (const a of apps) {
+        const readers = a.state.receiptsOf(group, lastOwn(a).seq!)!;
+        expect(readers.map((r) => r.userId).sort()).toEqual(
+          [alice, bob, carol, dave].filter((u) => u !== a.user).sort(),
+        );
+        expect(
+          a.state
+            .membersOf(group)
+            ?.map((m) => m.userId)
+            .sort(),
+        ).toEqual([alice, bob, carol, dave].sort());
+      }
 
-    console.info(
-      `flaky network (seed ${seed}): ${total} messages in ${sendingMs} ms of sending, settled after ${
-        Date.now() - started
-      } ms; ${JSON.stringify(stats)}`,
-    );
-    // The faults did happen: every kind of them, and pushes lost after the last cut, which only the
-    // live sockets' own healing (gap fetch, heartbeat token) can repair.
-    const faultsSeen = `seed ${seed}: ${JSON.stringify(stats)}`;
-    expect(total).toBeGreaterThanOrEqual(2000);
-    expect(stats.restarts, faultsSeen).toBe(2);
-    expect(stats.sendCuts + stats.ackCuts, faultsSeen).toBeGreaterThanOrEqual(5);
-    expect(stats.droppedPushes, faultsSeen).toBeGreaterThan(20);
-    expect(stats.droppedAfterFaults, faultsSeen).toBeGreaterThan(0);
-    expect(stats.stalls, faultsSeen).toBeGreaterThan(0);
-  }, 60_000);
+      console.info(
+        `flaky network over ${transport} (seed ${seed}): ${total} messages in ${sendingMs} ms of sending, settled after ${
+          Date.now() - started
+        } ms; ${JSON.stringify(stats)}`,
+      );
+      // The faults did happen: every kind of them, and pushes lost after the last cut, which only the
+      // live sockets' own healing (gap fetch, heartbeat token) can repair.
+      const faultsSeen = `seed ${seed}: ${JSON.stringify(stats)}`;
+      expect(total).toBeGreaterThanOrEqual(2000);
+      expect(stats.restarts, faultsSeen).toBe(2);
+      expect(stats.sendCuts + stats.ackCuts, faultsSeen).toBeGreaterThanOrEqual(5);
+      if (lossy) {
+        expect(stats.droppedPushes, faultsSeen).toBeGreaterThan(20);
+        expect(stats.droppedAfterFaults, faultsSeen).toBeGreaterThan(0);
+      }
+      expect(stats.stalls, faultsSeen).toBeGreaterThan(0);
+    }, 90_000);
+  }
   it(`keeps reactions and replies exact at every quiet point under the same faults (seed ${SEED})`, async () => {
     const seed = SEED;
     const schedules = {

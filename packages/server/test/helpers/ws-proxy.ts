@@ -1,4 +1,11 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import {
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { type RawData, WebSocketServer } from 'ws';
 
@@ -33,6 +40,7 @@ export interface RelayPolicy {
  */
 export class WsProxy {
   private readonly links = new Set<Link>();
+  private readonly streamLinks = new Map<string, StreamLink>();
   /** HTTP requests being relayed (the fallback transport's streams among them), for `cutAll`. */
   private readonly exchanges = new Set<{ cut(): void }>();
   private nextId = 1;
@@ -54,6 +62,11 @@ export class WsProxy {
     const http = createServer();
     const proxy = new WsProxy(http, wss, targetHttpUrl, policy);
     http.on('request', (req, res) => {
+      const stream = STREAM_PATH.exec(req.url ?? '');
+      if (stream) {
+        proxy.relayStream(stream[1]!, stream[2] ?? '', req, res);
+        return;
+      }
       const upstream = httpRequest(
         new URL(req.url ?? '/', proxy.target),
         { method: req.method, headers: req.headers },
@@ -111,14 +124,79 @@ export class WsProxy {
     this.target = targetHttpUrl;
   }
 
-  /** The links open now, oldest first. */
+  /** The links open now (WebSockets, and HTTP streams by their id), oldest first. */
   openLinks(): RelayLink[] {
-    return [...this.links];
+    return [...this.links, ...this.streamLinks.values()];
+  }
+
+  /**
+   * One request of an HTTP fallback stream (`/v1/stream/{id}...`): its frames meet the policy one
+   * by one (POSTed NDJSON lines going up, event-stream and long-poll frames coming down), and the
+   * stream's requests together form one link that can be cut or stalled.
+   */
+  private relayStream(id: string, tail: string, req: IncomingMessage, res: ServerResponse): void {
+    let link = this.streamLinks.get(id);
+    if (!link) {
+      link = new StreamLink(this.nextId++, () => this.streamLinks.delete(id));
+      this.streamLinks.set(id, link);
+    }
+    if (link.dead) {
+      res.destroy();
+      return;
+    }
+    if (link.stalled) return;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const current = link!;
+      let body = Buffer.concat(chunks);
+      let cutAfter = false;
+      if (req.method === 'POST') {
+        const kept: string[] = [];
+        for (const line of body.toString('utf8').split('\n')) {
+          if (line.trim() === '') continue;
+          const verdict = this.policy.toServer?.(line, current) ?? 'pass';
+          if (verdict === 'stall') return current.stall();
+          if (verdict === 'cut') {
+            cutAfter = true;
+            break;
+          }
+          if (verdict === 'drop') continue;
+          kept.push(line);
+          if (verdict === 'pass-then-cut') {
+            cutAfter = true;
+            break;
+          }
+        }
+        body = Buffer.from(kept.join('\n'));
+      }
+      const headers = { ...req.headers, 'content-length': String(body.byteLength) };
+      const upstream = httpRequest(
+        new URL(req.url ?? '/', this.target),
+        { method: req.method, headers },
+        (answer) => {
+          if (cutAfter) {
+            answer.resume();
+            answer.on('end', () => current.cut());
+            return;
+          }
+          if (answer.statusCode === 404 || req.method === 'DELETE') current.end();
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          if (tail === '/events' && answer.statusCode === 200) current.relayEvents(answer, res, this.policy);
+          else if (tail === '/poll' && answer.statusCode === 200) current.relayPoll(answer, res, this.policy);
+          else answer.pipe(res);
+        },
+      );
+      current.track(upstream, res);
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
   }
 
   /** Cuts every WebSocket link and every HTTP request under way. */
   cutAll(): void {
     for (const link of this.links) link.cut();
+    for (const link of this.streamLinks.values()) link.cut();
     for (const exchange of this.exchanges) exchange.cut();
   }
 
@@ -200,6 +278,107 @@ class Link implements RelayLink {
     if (code === 1005 || code === 1006 || other.readyState !== WebSocket.OPEN) other.terminate();
     else other.close(code);
   }
+}
+
+/** The fallback transport's paths: the stream id, and what follows it. */
+const STREAM_PATH = /^\/v1\/stream\/([^/?]+)(\/events|\/poll)?/;
+
+/** The requests of one HTTP fallback stream, cut or stalled together like one socket. */
+class StreamLink implements RelayLink {
+  stalled = false;
+  dead = false;
+  private readonly requests = new Set<{ upstream: ClientRequest; res: ServerResponse }>();
+
+  constructor(
+    readonly id: number,
+    private readonly onEnd: () => void,
+  ) {}
+
+  track(upstream: ClientRequest, res: ServerResponse): void {
+    const request = { upstream, res };
+    this.requests.add(request);
+    res.on('close', () => this.requests.delete(request));
+  }
+
+  /** The stream ended normally (closed by the client, or unknown to the server). */
+  end(): void {
+    this.onEnd();
+  }
+
+  cut(): void {
+    this.dead = true;
+    for (const { upstream, res } of this.requests) {
+      upstream.destroy();
+      res.destroy();
+    }
+    this.onEnd();
+  }
+
+  /** Nothing more goes either way, and nothing is closed: requests hang. */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  relayEvents(answer: IncomingMessage, res: ServerResponse, policy: RelayPolicy): void {
+    let buffer = '';
+    answer.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end + 2);
+        buffer = buffer.slice(end + 2);
+        if (!this.forward(block, frameOf(block), res, policy)) return;
+        end = buffer.indexOf('\n\n');
+      }
+    });
+    answer.on('end', () => {
+      if (!this.dead && !this.stalled) res.end();
+    });
+  }
+
+  relayPoll(answer: IncomingMessage, res: ServerResponse, policy: RelayPolicy): void {
+    const chunks: Buffer[] = [];
+    answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    answer.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { frames: unknown[] };
+      for (const frame of body.frames) {
+        const verdict = policy.toClient?.(JSON.stringify(frame), this) ?? 'pass';
+        if (verdict === 'stall') return this.stall();
+        if (verdict === 'cut') return this.cut();
+        // Frames are numbered by position here: one cannot go missing alone.
+        if (verdict === 'drop') throw new Error('the long-poll relay cannot drop a single frame');
+      }
+      res.end(JSON.stringify(body));
+    });
+  }
+
+  /** Writes one event-stream block unless the policy says otherwise; false once the link is over. */
+  private forward(block: string, frame: string | null, res: ServerResponse, policy: RelayPolicy): boolean {
+    if (this.dead || this.stalled) return false;
+    const verdict = frame === null ? 'pass' : (policy.toClient?.(frame, this) ?? 'pass');
+    if (verdict === 'stall') {
+      this.stall();
+      return false;
+    }
+    if (verdict === 'cut') {
+      this.cut();
+      return false;
+    }
+    if (verdict === 'drop') return true;
+    res.write(block);
+    if (verdict === 'pass-then-cut') {
+      this.cut();
+      return false;
+    }
+    return true;
+  }
+}
+
+/** The frame an event-stream block carries (a `data` line without an `event` name), else null. */
+function frameOf(block: string): string | null {
+  if (/^event:/m.test(block)) return null;
+  const data = /^data: ?(.*)$/m.exec(block);
+  return data ? data[1]! : null;
 }
 
 function text(data: RawData): string {
