@@ -4,6 +4,7 @@ import {
   IndexedDbOutboxStorage,
   NatterClient,
   NatterHttp,
+  type Transport,
   TypingNotifier,
 } from '@natter/client';
 import type { AttachmentRef, ConversationSummary, PresenceState } from '@natter/protocol/core';
@@ -55,12 +56,18 @@ export class ChatSession {
     this.avatars = new AvatarImages(this.http, () => this.changed());
     this.state.on('change', () => this.changed());
     this.client.on('state', () => this.changed());
+    this.client.on('transport', () => this.changed());
     this.client.on('fatal', onSignedOut);
     this.profiles.subscribe(() => this.changed());
   }
 
   get connection(): ClientState {
     return this.client.state;
+  }
+
+  /** How the last connection reached the server (a WebSocket, or the HTTP fallback). */
+  get transport(): Transport | undefined {
+    return this.client.transport;
   }
 
   /** Moves when a name, a photo or a presence may read differently (presence shows only while live). */

@@ -23,6 +23,7 @@ const MAX_WATCHED = 256;
  */
 export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSignOut: () => void }) {
   const connection = useSession(session, (s) => s.connection);
+  const transport = useSession(session, (s) => s.transport);
   // Your own name and photo in the sidebar header.
   useSession(session, (s) => s.peopleVersion);
   const [openId, setOpenId] = useState<string | null>(() => conversationInHash());
@@ -130,7 +131,7 @@ export function ChatScreen({ session, onSignOut }: { session: ChatSession; onSig
             <Icon name="settings" />
           </button>
         </header>
-        <ConnectionBanner state={connection} />
+        <ConnectionBanner state={connection} transport={transport} />
         <search className="search-box">
           <Icon name="search" className="search-icon" />
           <input
