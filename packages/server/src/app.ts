@@ -221,7 +221,12 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
         ready = false;
         log.info('draining');
         await gateway.drain(() => committer.drained());
+        // The drain has answered the requests under way and ended every HTTP stream. A connection
+        // a client left half-open (an aborted event stream) would hold the close until its
+        // keep-alive timeout: it is cut after a short grace instead.
+        const cut = setTimeout(() => http.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
         await http.close();
+        clearTimeout(cut);
         typing.close();
         await notifier.close();
         for (const provider of pushProviders.values()) await provider.close();
@@ -234,6 +239,8 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     },
   };
 }
+
+const HTTP_CLOSE_GRACE_MS = 2_000;
 
 /** NATTER_WEB_DIR '' means the web app built alongside this server (packages/web/dist); 'off' serves none. */
 function webAppOf(config: Config): WebAppOptions | null {

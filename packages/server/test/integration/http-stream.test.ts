@@ -177,3 +177,18 @@ describe.each(['sse', 'poll'] as const)('the HTTP fallback transport by %s, on a
     }
   });
 });
+
+describe.each(['sse', 'poll'] as const)('draining with HTTP streams open (%s)', (mode) => {
+  it('tells the stream to come back later and closes it with 1012, as a socket', async () => {
+    const server = await startTestServer({ drainMaxDelayMs: 50 });
+    const a = await authed(server, mode, uid('alice'));
+    try {
+      await server.close();
+      await a.waitFor((f) => f.type === 'reconnect' && f.reason === 'server_draining');
+      expect(await a.waitClosed()).toMatchObject({ code: 1012 });
+    } finally {
+      a.stop();
+      await server.dispose();
+    }
+  });
+});
