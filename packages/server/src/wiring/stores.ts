@@ -7,6 +7,7 @@ import type { LogStore } from '../store/log-store.js';
 import type { MessageSearch } from '../store/message-search.js';
 import { openPostgresStores } from '../store/postgres/postgres-stores.js';
 import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
 
 /** The durable stores as the wiring needs them, whichever adapter holds them. */
 export interface Stores {
@@ -14,6 +15,7 @@ export interface Stores {
   accountStore: AccountStore;
   messageSearch: MessageSearch;
   pushStore: PushStore;
+  webhookStore: WebhookStore;
   /** False while the store cannot take traffic (writer thread restarting, database unreachable). */
   healthy(): boolean;
   /** Resolves once the store is usable (schema migrated). */

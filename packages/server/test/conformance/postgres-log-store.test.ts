@@ -17,6 +17,7 @@ import { describeSearchConformance } from './search.conformance.js';
 import { createGroup, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 import { describeUsersConformance } from './users.conformance.js';
+import { describeWebhookQueueConformance } from './webhook-queue.conformance.js';
 
 const adminUrl = await reachablePostgres('the PostgreSQL log store tests');
 
@@ -65,6 +66,7 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       accounts: stores.accountStore,
       search: stores.messageSearch,
       pushStore: stores.pushStore,
+      webhookStore: stores.webhookStore,
       close: () => stores.close(),
     };
   }
@@ -88,6 +90,8 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   describeUsersConformance('PostgreSQL', () => openConformanceStores());
 
   describePushQueueConformance('PostgreSQL', () => openConformanceStores());
+
+  describeWebhookQueueConformance('PostgreSQL', () => openConformanceStores());
 
   describe('PostgreSQL specifics', () => {
     it('stops a search at its timeout with a retryable search_timeout, and the node stays healthy', async () => {

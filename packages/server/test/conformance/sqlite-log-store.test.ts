@@ -12,6 +12,7 @@ import type { LogStore } from '../../src/store/log-store.js';
 import type { MessageSearch } from '../../src/store/message-search.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import type { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
@@ -20,6 +21,7 @@ import { describeSearchConformance } from './search.conformance.js';
 import { message, okOf } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 import { describeUsersConformance } from './users.conformance.js';
+import { describeWebhookQueueConformance } from './webhook-queue.conformance.js';
 
 interface Opened {
   /** A connection opened exactly as the stores open theirs (reader and writer thread alike). */
@@ -28,6 +30,7 @@ interface Opened {
   accounts: AccountStore;
   search: MessageSearch;
   pushStore: PushStore;
+  webhookStore: WebhookStore;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ function openAt(dir: string, clock?: Clock): Opened {
     store: stores.logStore,
     accounts: stores.accountStore,
     pushStore: stores.pushStore,
+    webhookStore: stores.webhookStore,
     async close() {
       await stores.close();
       db.close();
@@ -77,6 +81,8 @@ describeHiddenConformance('SQLite', openInTempDir);
 describeUsersConformance('SQLite', openInTempDir);
 
 describePushQueueConformance('SQLite', openInTempDir);
+
+describeWebhookQueueConformance('SQLite', openInTempDir);
 
 describe('SQLite log store specifics', () => {
   const dirs: string[] = [];

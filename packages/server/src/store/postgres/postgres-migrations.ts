@@ -287,6 +287,52 @@ const MIGRATIONS: string[] = [
   `,
   // Bots: users a product's backend marks as automated senders (the server API), shown as such.
   `ALTER TABLE users ADD COLUMN bot boolean NOT NULL DEFAULT false;`,
+  // Webhooks: the registrations, the durable delivery queue (claimed by due time with SKIP LOCKED)
+  // and its attempt log; deliveries are fanned out from the log in position order (commit order,
+  // see postgres-positions.ts), so events get an index by position and the fan-out one cursor
+  // row, starting at the present.
+  `
+  CREATE INDEX events_by_pos ON events (pos);
+  CREATE TABLE webhooks (
+    id text PRIMARY KEY,
+    url text NOT NULL,
+    events text NOT NULL,
+    description text,
+    enabled boolean NOT NULL,
+    secret text NOT NULL,
+    created_at bigint NOT NULL,
+    from_pos bigint NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id text PRIMARY KEY,
+    webhook_id text NOT NULL,
+    type text NOT NULL,
+    payload text NOT NULL,
+    event_pos bigint NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL,
+    created_at bigint NOT NULL,
+    due_at bigint NOT NULL,
+    last_status integer,
+    last_error text,
+    delivered_at bigint
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at, event_pos) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);
+  CREATE TABLE webhook_attempts (
+    delivery_id text NOT NULL,
+    at bigint NOT NULL,
+    status_code integer,
+    error text,
+    duration_ms integer NOT NULL
+  );
+  CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id, at);
+  CREATE TABLE webhook_cursor (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    position bigint NOT NULL
+  );
+  INSERT INTO webhook_cursor (id, position) SELECT true, coalesce(max(pos), 0) FROM events;
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

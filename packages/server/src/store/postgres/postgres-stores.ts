@@ -12,12 +12,14 @@ import { PostgresMessageSearch } from './postgres-message-search.js';
 import { migrate } from './postgres-migrations.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresPushStore } from './postgres-push-store.js';
+import { PostgresWebhookStore } from './postgres-webhook-store.js';
 
 export interface PostgresStores {
   logStore: PostgresLogStore;
   accountStore: PostgresAccountStore;
   messageSearch: PostgresMessageSearch;
   pushStore: PostgresPushStore;
+  webhookStore: PostgresWebhookStore;
   /** False until the schema is migrated, and while the database cannot be reached. */
   healthy(): boolean;
   /** Resolves once the schema is migrated (waiting for the database to be reachable if need be). */
@@ -58,6 +60,7 @@ export function openPostgresStores(
     logStore,
     accountStore: new PostgresAccountStore(pool, health.guard),
     pushStore: new PostgresPushStore(pool, health.guard),
+    webhookStore: new PostgresWebhookStore(pool, health.guard),
     messageSearch: new PostgresMessageSearch(
       pool,
       health.guard,

@@ -252,6 +252,47 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   `,
   // Bots: users a product's backend marks as automated senders (the server API), shown as such.
   `ALTER TABLE users ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;`,
+  // Webhooks: the registrations, the durable delivery queue (claimed by due time) and its attempt
+  // log; deliveries are fanned out from the log in position order, so events get an index by
+  // position and the fan-out a cursor (in meta), starting at the present.
+  `
+  CREATE INDEX events_by_pos ON events (pos);
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    description TEXT,
+    enabled INTEGER NOT NULL,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    from_pos INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    event_pos INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at, event_pos) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);
+  CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms INTEGER NOT NULL
+  );
+  CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id, at);
+  INSERT INTO meta (key, value) SELECT 'webhook_cursor', coalesce(max(pos), 0) FROM events;
+  `,
 ];
 
 /**

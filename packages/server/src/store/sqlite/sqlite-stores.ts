@@ -5,6 +5,7 @@ import { openSqlite } from './sqlite-database.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
 import { SqlitePushStore } from './sqlite-push-store.js';
+import { SqliteWebhookStore } from './sqlite-webhook-store.js';
 import { SqliteWriterClient } from './sqlite-writer-client.js';
 
 export interface SqliteStores {
@@ -12,6 +13,7 @@ export interface SqliteStores {
   accountStore: SqliteAccountStore;
   messageSearch: SqliteMessageSearch;
   pushStore: SqlitePushStore;
+  webhookStore: SqliteWebhookStore;
   /** False while the writer thread is down (being restarted): not ready for traffic. */
   healthy(): boolean;
   /** Resolves once the writer thread has opened the database. */
@@ -40,6 +42,7 @@ export function openSqliteStores(
     logStore,
     accountStore: new SqliteAccountStore(db, writer),
     pushStore: new SqlitePushStore(db, writer),
+    webhookStore: new SqliteWebhookStore(db, writer),
     messageSearch,
     healthy: () => writer.healthy,
     whenReady: () => writer.whenReady(),

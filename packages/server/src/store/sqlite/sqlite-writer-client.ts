@@ -4,20 +4,22 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../../clock.js';
 import { workerScript } from '../../compiled-twin.js';
 import type { PushJob, PushWrite } from '../../push/push-store.js';
+import type { WebhookWrite, WebhookWriteResult } from '../../webhooks/webhook-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 interface Pending {
-  /** A commit's results, or how many rows an account write changed. */
-  resolve: (results: WriteResult[] | number | string[] | PushJob[]) => void;
+  /** A commit's results, or an account, push or webhook write's answer. */
+  resolve: (result: unknown) => void;
   reject: (error: Error) => void;
 }
 
 type Request =
   | { type: 'commit'; ops: WriteOp[]; now: number }
   | { type: 'account'; write: AccountWrite }
-  | { type: 'push'; write: PushWrite };
+  | { type: 'push'; write: PushWrite }
+  | { type: 'webhook'; write: WebhookWrite };
 
 const RESTART_DELAY_MS = 500;
 
@@ -82,6 +84,11 @@ export class SqliteWriterClient {
     return (await this.call({ type: 'push', write })) as PushJob[] | number;
   }
 
+  /** One webhook store write in a transaction of its own, with its answer. */
+  async webhook(write: WebhookWrite): Promise<WebhookWriteResult> {
+    return (await this.call({ type: 'webhook', write })) as WebhookWriteResult;
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -111,7 +118,7 @@ export class SqliteWriterClient {
     return worker;
   }
 
-  private call(request: Request): Promise<WriteResult[] | number | string[] | PushJob[]> {
+  private call(request: Request): Promise<unknown> {
     const worker = this.worker;
     if (this.closing || !worker) return Promise.reject(new Error('The SQLite writer thread is not running.'));
     const id = this.nextId++;
@@ -129,6 +136,8 @@ export class SqliteWriterClient {
       pending.reject(new Error(reply.failure));
     } else if ('pushed' in reply) {
       pending.resolve(reply.pushed);
+    } else if ('webhooked' in reply) {
+      pending.resolve(reply.webhooked);
     } else if ('done' in reply) {
       if (reply.error) pending.reject(new NatterError(reply.error.code, reply.error.message));
       else pending.resolve(reply.changes);

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@natter/protocol';
 import type { PushJob, PushWrite } from '../../push/push-store.js';
+import type { WebhookWrite, WebhookWriteResult } from '../../webhooks/webhook-store.js';
 import type { WriteOp, WriteOutcome } from '../write-ops.js';
 import type { AccountWrite } from './sqlite-account-writer.js';
 
@@ -20,6 +21,7 @@ export type WriterRequest =
     }
   | { type: 'account'; id: number; write: AccountWrite }
   | { type: 'push'; id: number; write: PushWrite }
+  | { type: 'webhook'; id: number; write: WebhookWrite }
   | { type: 'close' };
 
 export type SerializedResult = { ok: true; value: WriteOutcome } | { ok: false; error: SerializedError };
@@ -39,4 +41,5 @@ export type WriterReply =
   | { id: number; results: SerializedResult[] }
   | { id: number; done: true; changes: number | string[]; error?: SerializedError }
   | { id: number; pushed: PushJob[] | number }
+  | { id: number; webhooked: WebhookWriteResult }
   | { id: number; failure: string };

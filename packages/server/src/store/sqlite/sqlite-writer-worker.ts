@@ -4,6 +4,7 @@ import { SqliteAccountWriter } from './sqlite-account-writer.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogWriter } from './sqlite-log-writer.js';
 import { SqlitePushWriter } from './sqlite-push-writer.js';
+import { SqliteWebhookWriter } from './sqlite-webhook-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
 /**
@@ -19,6 +20,7 @@ db.pragma(`wal_autocheckpoint = ${checkpointPages}`);
 const writer = new SqliteLogWriter(db);
 const accounts = new SqliteAccountWriter(db);
 const pushes = new SqlitePushWriter(db);
+const webhooks = new SqliteWebhookWriter(db);
 
 function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply {
   const { id } = request;
@@ -27,6 +29,7 @@ function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply 
       return { id, done: true, changes: accounts.apply(request.write) };
     }
     if (request.type === 'push') return { id, pushed: pushes.apply(request.write) };
+    if (request.type === 'webhook') return { id, webhooked: webhooks.apply(request.write) };
     const results = writer
       .commit(request.ops, request.now)
       .map((r) => (r.ok ? r : { ok: false as const, error: serialize(r.error) }));
