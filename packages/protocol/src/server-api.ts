@@ -43,9 +43,7 @@ export type ServerSendBody = z.infer<typeof ServerSendBody>;
 export const WEBHOOK_EVENT_TYPES = ['message', 'edit', 'delete', 'reaction', 'membership'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-const webhookUrl = z
-  .url({ protocol: /^https?$/, error: 'The URL must be http:// or https://.' })
-  .max(2048);
+const webhookUrl = z.url({ protocol: /^https?$/, error: 'The URL must be http:// or https://.' }).max(2048);
 const webhookEvents = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length);
 
 /** Registers a URL for some event types; the answer carries its signing secret, once. */

@@ -26,6 +26,7 @@ import { PushNotifier } from './push/push-notifier.js';
 import { pushProvidersOf } from './push/push-providers.js';
 import { UserSearch } from './users/user-search.js';
 import { HttpBeforeSendHook } from './webhooks/before-send-hook.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { openBlobStore } from './wiring/blob-store.js';
 import { type LivePathSeams, openLivePath } from './wiring/live-path.js';
 import { openStores } from './wiring/stores.js';
@@ -100,11 +101,23 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     log,
     clock,
   });
+  const webhooks = new WebhookDispatcher({
+    store: stores.webhookStore,
+    settings: {
+      timeoutMs: config.webhookTimeoutMs,
+      maxAttempts: config.webhookMaxAttempts,
+      retentionMs: config.webhookRetentionMs,
+    },
+    metrics,
+    log,
+    clock,
+  });
   const committer = new GroupCommitter(
     logStore,
     (committed) => {
       publisher.publish(committed);
       notifier.committed(committed);
+      webhooks.nudge();
     },
     metrics,
     log,
@@ -168,6 +181,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   live.onSessionRevoked((sessionKey) => gateway.closeSession(sessionKey));
 
   let ready = true;
+  const apiKeys = new ApiKeys(config.serverApiKeys);
   const http = createHttpServer({
     log,
     verifier,
@@ -181,7 +195,8 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     connectionLimits: config,
     web: webAppOf(config),
     trustProxy,
-    serverApi: { keys: new ApiKeys(config.serverApiKeys), accounts, conversations, chat },
+    serverApi: { keys: apiKeys, accounts, conversations, chat },
+    webhooks: { keys: apiKeys, store: stores.webhookStore, dispatcher: webhooks, clock },
     push: {
       store: stores.pushStore,
       providers: pushProviders,
@@ -199,6 +214,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     },
   });
   notifier.start();
+  webhooks.start();
   http.server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();
@@ -229,6 +245,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
         clearTimeout(cut);
         typing.close();
         await notifier.close();
+        await webhooks.close();
         for (const provider of pushProviders.values()) await provider.close();
         attachmentGc.cancel();
         await live.close();

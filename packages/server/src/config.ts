@@ -317,7 +317,7 @@ const SETTINGS = {
   },
   serverApiKeys: {
     env: 'NATTER_SERVER_API_KEYS',
-    doc: 'API keys of the server API (/v1/server), comma-separated, each name:scopes:sha256 with scopes joined by + (users, conversations, messages) and the SHA-256 hex of the key; `npm run admin -- api-key NAME SCOPES` makes one. Remove an entry to revoke it.',
+    doc: 'API keys of the server API (/v1/server), comma-separated, each name:scopes:sha256 with scopes joined by + (users, conversations, messages, webhooks) and the SHA-256 hex of the key; `npm run admin -- api-key NAME SCOPES` makes one. Remove an entry to revoke it.',
     schema: list().default([]),
   },
   beforeSendUrl: {
@@ -402,6 +402,21 @@ const SETTINGS = {
     env: 'NATTER_PUSH_TTL_MS',
     doc: 'A push not delivered (retried with backoff) within this long is dropped: the app resumes from its change token anyway.',
     schema: int(1_000).default(24 * 60 * 60 * 1000),
+  },
+  webhookTimeoutMs: {
+    env: 'NATTER_WEBHOOK_TIMEOUT_MS',
+    doc: 'A webhook delivery attempt waits this long for a 2xx answer before it counts as failed and is retried.',
+    schema: int(100).default(10_000),
+  },
+  webhookMaxAttempts: {
+    env: 'NATTER_WEBHOOK_MAX_ATTEMPTS',
+    doc: 'A webhook delivery is given up (status failed; the replay endpoint sends it again) after this many attempts, retried with backoff from 10 s doubling to 1 h (12 attempts: about 5 hours).',
+    schema: int(1, 100).default(12),
+  },
+  webhookRetentionMs: {
+    env: 'NATTER_WEBHOOK_RETENTION_MS',
+    doc: 'Delivered and failed webhook deliveries, with their attempts, stay in the delivery log this long.',
+    schema: int(60_000).default(7 * 24 * 60 * 60 * 1000),
   },
   attachmentMaxBytes: {
     env: 'NATTER_ATTACHMENT_MAX_BYTES',

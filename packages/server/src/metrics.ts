@@ -30,6 +30,12 @@ export class Metrics {
     labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly webhooks = new Counter({
+    name: 'natter_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered; retried: failed, due again later; failed: given up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly sends = new Counter({
     name: 'natter_sends_total',
     help: 'Message, edit and delete requests by outcome (stored, duplicate, rejected).',

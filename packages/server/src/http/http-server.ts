@@ -34,6 +34,7 @@ import { registerServerApiRoutes, type ServerApiDeps } from './server-api-routes
 import { registerStreamRoutes, type StreamRouteDeps } from './stream-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerWebRoutes, type WebAppOptions } from './web-routes.js';
+import { registerWebhookRoutes, type WebhookRouteDeps } from './webhook-routes.js';
 
 export interface HttpDeps {
   log: Logger;
@@ -58,6 +59,7 @@ export interface HttpDeps {
   attachments: { service: AttachmentService; maxBytes: number };
   /** The HTTP fallback transport (SSE or long polls, and POSTed frames). */
   streams?: StreamRouteDeps;
+  webhooks?: WebhookRouteDeps;
 }
 
 /** Helpers every route module uses: bearer authentication and body validation. */
@@ -149,6 +151,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   registerOpsRoutes(app, deps.metrics, deps.isReady);
   if (deps.push) registerPushRoutes(app, kit, deps.push);
   if (deps.streams) registerStreamRoutes(app, deps.streams);
+  if (deps.webhooks) registerWebhookRoutes(app, kit, deps.webhooks);
   if (deps.web) registerWebRoutes(app, deps.web, deps.log);
   return app;
 }

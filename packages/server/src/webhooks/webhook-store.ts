@@ -74,7 +74,8 @@ export interface WebhookPatch {
  *   `fromPos` below the event), and moves the cursor past them, in one transaction: an event
  *   committed is fanned out exactly once, even after a crash (the cursor only moves with the
  *   deliveries it produced). Several nodes may call it at once (PostgreSQL): they take turns on
- *   the cursor. Resolves with how many events it read.
+ *   the cursor. With no enabled webhook it moves the cursor to the present without reading the
+ *   log. Resolves with how many events it read.
  * - `claimDue` returns up to `limit` pending deliveries due at `now` (oldest due first), counts an
  *   attempt on each and makes them due again at `now + leaseMs`, in one transaction: concurrent
  *   claims (other nodes) get other deliveries, and one a node dies delivering is retried after

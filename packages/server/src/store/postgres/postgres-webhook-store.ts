@@ -84,10 +84,15 @@ export class PostgresWebhookStore implements WebhookStore {
     return this.guard(() =>
       this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
         const [cursor] = await tx<{ position: number }[]>`SELECT position FROM webhook_cursor FOR UPDATE`;
+        const webhooks = (await tx<WebhookRow[]>`SELECT * FROM webhooks WHERE enabled`).map(webhookOf);
+        if (webhooks.length === 0) {
+          // Nobody to deliver to: the cursor skips to the present without reading the log.
+          await tx`UPDATE webhook_cursor SET position = (SELECT position FROM change_clock)`;
+          return 0;
+        }
         const rows = await tx<(EventRow & { pos: number })[]>`
           SELECT * FROM events WHERE pos > ${cursor!.position} ORDER BY pos LIMIT ${limit}`;
         if (rows.length === 0) return 0;
-        const webhooks = (await tx<WebhookRow[]>`SELECT * FROM webhooks WHERE enabled`).map(webhookOf);
         const deliveries = rows.flatMap((row) => deliveriesFor(toChatEvent(row), row.pos, webhooks, now));
         if (deliveries.length > 0) {
           await tx`

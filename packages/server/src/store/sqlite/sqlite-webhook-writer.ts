@@ -108,10 +108,15 @@ export class SqliteWebhookWriter {
         this.sql.deleteDeliveryRows.run(write.id);
         return this.sql.delete.run(write.id).changes > 0;
       case 'fanOut': {
+        const webhooks = this.sql.enabled.all().map(webhookOf);
+        if (webhooks.length === 0) {
+          // Nobody to deliver to: the cursor skips to the present without reading the log.
+          this.sql.setCursor.run(this.sql.position.get()?.value ?? 0);
+          return 0;
+        }
         const cursor = this.sql.cursor.get()?.value ?? 0;
         const rows = this.sql.eventsAfter.all(cursor, write.limit);
         if (rows.length === 0) return 0;
-        const webhooks = this.sql.enabled.all().map(webhookOf);
         for (const row of rows)
           for (const delivery of deliveriesFor(toChatEvent(row), row.pos, webhooks, write.now))
             this.sql.addDelivery.run(delivery);
