@@ -3,8 +3,11 @@ import {
   ServerAddMemberBody,
   ServerCreateGroupBody,
   ServerCreateUserBody,
+  ServerCreateWebhookBody,
+  ServerDeliveriesQuery,
   ServerHistoryQuery,
   ServerSendBody,
+  ServerUpdateWebhookBody,
 } from '@natter/protocol';
 import { z } from 'zod';
 
@@ -65,6 +68,54 @@ const OPERATIONS = [
     query: 'ServerHistoryQuery',
     status: 200,
   },
+  {
+    method: 'post',
+    path: '/v1/server/webhooks',
+    scope: 'webhooks',
+    summary: 'Register a URL for event types; answers {webhook} with its signing secret, shown this once',
+    body: 'ServerCreateWebhookBody',
+    status: 201,
+  },
+  { method: 'get', path: '/v1/server/webhooks', scope: 'webhooks', summary: 'List webhooks', status: 200 },
+  { method: 'get', path: '/v1/server/webhooks/{id}', scope: 'webhooks', summary: 'One webhook', status: 200 },
+  {
+    method: 'patch',
+    path: '/v1/server/webhooks/{id}',
+    scope: 'webhooks',
+    summary: 'Change URL, event types, description or enabled',
+    body: 'ServerUpdateWebhookBody',
+    status: 200,
+  },
+  { method: 'delete', path: '/v1/server/webhooks/{id}', scope: 'webhooks', summary: 'Delete', status: 204 },
+  {
+    method: 'post',
+    path: '/v1/server/webhooks/{id}/secret',
+    scope: 'webhooks',
+    summary: 'Rotate the signing secret; answers {secret}',
+    status: 200,
+  },
+  {
+    method: 'get',
+    path: '/v1/server/webhooks/{id}/deliveries',
+    scope: 'webhooks',
+    summary: 'The delivery log, newest first: {deliveries, has_more}',
+    query: 'ServerDeliveriesQuery',
+    status: 200,
+  },
+  {
+    method: 'get',
+    path: '/v1/server/webhooks/{id}/deliveries/{deliveryId}',
+    scope: 'webhooks',
+    summary: 'One delivery with its payload and every attempt',
+    status: 200,
+  },
+  {
+    method: 'post',
+    path: '/v1/server/webhooks/{id}/deliveries/{deliveryId}/replay',
+    scope: 'webhooks',
+    summary: 'Deliver again, whatever it ended as',
+    status: 202,
+  },
 ] as const;
 
 const SCHEMAS = {
@@ -74,6 +125,9 @@ const SCHEMAS = {
   ServerActorBody,
   ServerSendBody,
   ServerHistoryQuery,
+  ServerCreateWebhookBody,
+  ServerUpdateWebhookBody,
+  ServerDeliveriesQuery,
 };
 
 type JsonObject = Record<string, unknown>;
