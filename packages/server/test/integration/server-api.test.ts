@@ -174,7 +174,9 @@ describe('server API OpenAPI document', () => {
       expect(doc.status).toBe(200);
       expect(doc.body.openapi).toBe('3.1.0');
       expect(Object.keys(doc.body.paths)).toContain('/v1/server/conversations/{id}/messages');
-      expect(Object.keys(doc.body.paths)).toContain('/v1/server/webhooks/{id}/deliveries/{deliveryId}/replay');
+      expect(Object.keys(doc.body.paths)).toContain(
+        '/v1/server/webhooks/{id}/deliveries/{deliveryId}/replay',
+      );
       expect(doc.body.components.schemas.ServerCreateWebhookBody!.required).toEqual(['url', 'events']);
       const send = doc.body.components.schemas.ServerSendBody!;
       expect(send.required).toEqual(expect.arrayContaining(['sender_id', 'client_msg_id', 'body']));
