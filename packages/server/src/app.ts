@@ -92,10 +92,13 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     logStore,
     accounts: accountStore,
     providers: pushProviders,
-    // In a cluster the registry knows every node's sockets (this one's included); alone, the hub.
-    isLive: registry
-      ? async (userId) => (await registry.nodesOf([userId])).has(userId)
-      : async (userId) => hub.countFor(userId) > 0,
+    // In a cluster the registries know every node's sockets (this one's included); alone, the hub.
+    isLive: async (userId, sessionKey) => {
+      const sessions = live.sessions;
+      if (sessionKey !== null)
+        return sessions ? (await sessions.nodesOf([sessionKey])).has(sessionKey) : hub.hasSession(sessionKey);
+      return registry ? (await registry.nodesOf([userId])).has(userId) : hub.countFor(userId) > 0;
+    },
     settings: { previews: config.pushPreviews, coalesceMs: config.pushCoalesceMs, ttlMs: config.pushTtlMs },
     metrics,
     log,
@@ -167,6 +170,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     trustProxy,
     hub,
     registry: live.registry,
+    ...(live.sessions ? { sessions: live.sessions } : {}),
     verifier,
     route: createFrameRouter({ chat, conversations, presence, typing, search }),
     presenceStore,

@@ -7,6 +7,8 @@ import type { Connection } from './connection.js';
  */
 export class ConnectionHub implements Broadcaster {
   private readonly byUser = new Map<string, Set<Connection>>();
+  /** Connections per session (the token they authenticated with). */
+  private readonly bySession = new Map<string, number>();
 
   /** Adds it; returns true when it is the user's first connection here. */
   add(connection: Connection): boolean {
@@ -26,6 +28,28 @@ export class ConnectionHub implements Broadcaster {
     if (set.size > 0) return false;
     this.byUser.delete(connection.userId);
     return true;
+  }
+
+  /** Counts a connection of the session; true when it is the session's first here. */
+  addSession(sessionKey: string): boolean {
+    const count = this.bySession.get(sessionKey) ?? 0;
+    this.bySession.set(sessionKey, count + 1);
+    return count === 0;
+  }
+
+  /** Uncounts one; true when it was the session's last here. */
+  removeSession(sessionKey: string): boolean {
+    const count = this.bySession.get(sessionKey) ?? 0;
+    if (count <= 1) {
+      this.bySession.delete(sessionKey);
+      return count === 1;
+    }
+    this.bySession.set(sessionKey, count - 1);
+    return false;
+  }
+
+  hasSession(sessionKey: string): boolean {
+    return this.bySession.has(sessionKey);
   }
 
   countFor(userId: string): number {

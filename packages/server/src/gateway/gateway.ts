@@ -40,6 +40,8 @@ export interface GatewayDeps {
   hub: ConnectionHub;
   /** In a cluster: tells the other nodes which users have connections here. */
   registry?: ConnectionRegistry;
+  /** In a cluster: tells the other nodes which sessions have connections here (for push). */
+  sessions?: ConnectionRegistry;
   verifier: TokenVerifier;
   route: ReturnType<typeof createFrameRouter>;
   presenceStore: PresenceStore;
@@ -291,6 +293,7 @@ export class Gateway {
     // Fire and forget (the registry never rejects): until the entry lands, a frame from another
     // node may miss this connection, and the next ping's change token heals that.
     if (hub.add(connection)) void this.deps.registry?.add(userId);
+    if (hub.addSession(connection.sessionKey)) void this.deps.sessions?.add(connection.sessionKey);
     metrics.connections.inc({ state: 'open' });
     void presenceStore.beat(userId, clock.now());
     const ready: ReadyFrame = {
@@ -343,6 +346,7 @@ export class Gateway {
       void presenceStore.leave(connection.userId, this.deps.clock.now());
       void this.deps.registry?.remove(connection.userId);
     }
+    if (hub.removeSession(connection.sessionKey)) void this.deps.sessions?.remove(connection.sessionKey);
   }
 
   private heartbeat(): void {

@@ -25,7 +25,7 @@ export function registerPushRoutes(app: FastifyInstance, kit: RouteKit, deps: Pu
   });
 
   app.post('/v1/push/devices', async (request, reply) => {
-    const { userId } = await kit.identify(request);
+    const { userId, sessionKey } = await kit.identify(request);
     const body = kit.parse(PushDeviceBody, request.body);
     if (!deps.providers.has(body.provider)) {
       throw new NatterError(
@@ -35,6 +35,9 @@ export function registerPushRoutes(app: FastifyInstance, kit: RouteKit, deps: Pu
     }
     await deps.store.registerDevice({
       userId,
+      // A built-in session names one device for as long as it lasts. A JWT is refreshed by its
+      // issuer, so its key changes while the device stays: such devices go by their user.
+      sessionKey: sessionKey.startsWith('jwt:') ? null : sessionKey,
       provider: body.provider,
       token: body.provider === 'webpush' ? body.endpoint : body.token,
       keys: body.provider === 'webpush' ? body.keys : null,

@@ -22,8 +22,12 @@ export interface PushNotifierDeps {
   logStore: LogStore;
   accounts: AccountStore;
   providers: ReadonlyMap<PushProviderName, PushProvider>;
-  /** Whether the user has a socket open on any node: a live socket gets every event of theirs. */
-  isLive(userId: string): Promise<boolean>;
+  /**
+   * Whether a device is live on a socket on any node (a live socket gets every event of its
+   * user): the device's registering session has a connection open, or, for a device registered
+   * without one (`sessionKey` null), any connection of the user is open.
+   */
+  isLive(userId: string, sessionKey: string | null): Promise<boolean>;
   settings: PushSettings;
   metrics: Metrics;
   log: Logger;
@@ -101,9 +105,12 @@ export class PushNotifier {
     for (const { userId, leftSeq } of spans) {
       if (leftSeq !== null || userId === event.sender_id) continue;
       // Devices first: most members have none, and then their settings need not be read.
-      const devices = (await store.devicesOf(userId)).filter((device) =>
-        this.deps.providers.has(device.provider),
-      );
+      const devices = [];
+      for (const device of await store.devicesOf(userId)) {
+        if (!this.deps.providers.has(device.provider)) continue;
+        // A device live on a socket has the event already; the user's other devices may not.
+        if (!(await this.deps.isLive(userId, device.sessionKey))) devices.push(device);
+      }
       if (devices.length === 0 || !(await this.wantsPush(userId, event))) continue;
       for (const device of devices) {
         await store.enqueue({
@@ -119,7 +126,6 @@ export class PushNotifier {
   }
 
   private async wantsPush(userId: string, event: ChatEvent): Promise<boolean> {
-    if (await this.deps.isLive(userId)) return false;
     const summary = await this.deps.logStore.conversationFor(userId, event.conversation_id);
     if (!summary || summary.notifications === 'none') return false;
     if (summary.notifications === 'all') return true;
@@ -172,7 +178,7 @@ export class PushNotifier {
     const { store, clock, metrics, log } = this.deps;
     const provider = this.deps.providers.get(job.provider);
     const badge = provider ? await this.unreadOf(job.userId, job.conversationId) : null;
-    if (!provider || badge === null || (await this.deps.isLive(job.userId))) {
+    if (!provider || badge === null || (await this.deps.isLive(job.userId, job.sessionKey))) {
       // Online again, read elsewhere, or the provider was turned off: nothing to wake.
       await store.settle(job.token, job.conversationId, job.version, clock.now());
       metrics.pushes.inc({ provider: job.provider, outcome: 'dropped' });

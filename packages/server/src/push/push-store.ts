@@ -3,6 +3,11 @@ import type { PushMessage, PushProviderName, PushTarget } from './push-provider.
 /** A device that asked for pushes: its address at one provider, and whose it is. */
 export interface PushDevice extends PushTarget {
   userId: string;
+  /**
+   * The session (the token's key) that registered it, when known: the device is live, and gets no
+   * push, while a connection of that session is open on any node. Null: the user's liveness decides.
+   */
+  sessionKey: string | null;
   createdAt: number;
 }
 
@@ -11,6 +16,8 @@ export interface PushJob {
   token: string;
   conversationId: string;
   userId: string;
+  /** The registering session of its device (see PushDevice). */
+  sessionKey: string | null;
   provider: PushProviderName;
   keys: PushTarget['keys'];
   message: PushMessage;
@@ -69,6 +76,7 @@ export interface PushJobRow {
   token: string;
   conversation_id: string;
   user_id: string;
+  session_key: string | null;
   provider: string;
   keys: string | null;
   message: string;
@@ -80,6 +88,7 @@ export interface PushJobRow {
 export interface PushDeviceRow {
   token: string;
   user_id: string;
+  session_key: string | null;
   provider: string;
   keys: string | null;
   created_at: number | string;
@@ -90,6 +99,7 @@ export function jobOf(row: PushJobRow): PushJob {
     token: row.token,
     conversationId: row.conversation_id,
     userId: row.user_id,
+    sessionKey: row.session_key,
     provider: row.provider as PushProviderName,
     keys: row.keys === null ? null : (JSON.parse(row.keys) as PushDevice['keys']),
     message: JSON.parse(row.message) as PushMessage,
@@ -103,6 +113,7 @@ export function deviceOf(row: PushDeviceRow): PushDevice {
   return {
     token: row.token,
     userId: row.user_id,
+    sessionKey: row.session_key,
     provider: row.provider as PushProviderName,
     keys: row.keys === null ? null : (JSON.parse(row.keys) as PushDevice['keys']),
     createdAt: Number(row.created_at),

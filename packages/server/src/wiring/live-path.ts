@@ -29,6 +29,11 @@ export interface LivePath {
   /** Told when a user's first connection on this node opens and their last one closes; none alone. */
   registry?: ConnectionRegistry;
   /**
+   * The same for sessions (the token a connection authenticated with): which nodes hold a
+   * connection of each. Push notifications skip a device whose session is live on any node.
+   */
+  sessions?: ConnectionRegistry;
+  /**
    * A logout: closes the session's sockets on this node and asks every other live node to close
    * theirs (best effort: a socket that misses it stays open until it reconnects, when the revoked
    * token is refused).
@@ -89,6 +94,12 @@ async function openRedisLivePath(
   // (ioredis keeps reconnecting, and says so once in the log) rather than start half-wired.
   await untilReady(client);
   const registry = new RedisConnectionRegistry(client, { prefix, nodeId, ttlMs }, metrics, log);
+  const sessions = new RedisConnectionRegistry(
+    client,
+    { prefix: `${prefix}sessions:`, nodeId, ttlMs },
+    metrics,
+    log,
+  );
   const liveness = new RedisNodeLiveness(client, { prefix, ttlMs });
   const redisBus = new RedisClusterBus(client, { prefix }, metrics, log);
   const bus = seams.wrapBus?.(redisBus) ?? redisBus;
@@ -110,6 +121,7 @@ async function openRedisLivePath(
   const beat = async (): Promise<void> => {
     // The registry never rejects (it counts its own drops); liveness does, and is retried next beat.
     await registry.refresh();
+    await sessions.refresh();
     try {
       await liveness.beat(nodeId);
       if (beatFailing) log.info('node heartbeat written again');
@@ -129,6 +141,7 @@ async function openRedisLivePath(
     broadcaster,
     presenceStore,
     registry,
+    sessions,
     revokeSession(sessionKey) {
       revocations.emit(sessionKey);
       liveness.liveNodes().then(
@@ -144,6 +157,7 @@ async function openRedisLivePath(
       clearInterval(heartbeat);
       await liveness.leave(nodeId).catch((error: unknown) => log.warn({ err: error }, 'could not leave'));
       await registry.close();
+      await sessions.close();
       await bus.close();
       await revocationBus.close();
       await presenceStore.close();

@@ -32,7 +32,14 @@ export function describePushQueueConformance(name: string, open: () => Promise<P
 
     async function device(userId = `u-${randomUUID()}`) {
       const token = `tok-${randomUUID()}`;
-      await store.registerDevice({ token, userId, provider: 'fcm', keys: null, createdAt: T0 });
+      await store.registerDevice({
+        token,
+        userId,
+        sessionKey: null,
+        provider: 'fcm',
+        keys: null,
+        createdAt: T0,
+      });
       return { token, userId };
     }
 
@@ -45,16 +52,35 @@ export function describePushQueueConformance(name: string, open: () => Promise<P
       await store.registerDevice({
         token: `${token}-web`,
         userId,
+        sessionKey: 'session-web',
         provider: 'webpush',
         keys: { p256dh: 'p', auth: 'a' },
         createdAt: T0 + 1,
       });
-      expect((await store.devicesOf(userId)).map((d) => [d.token, d.provider, d.keys])).toEqual([
-        [token, 'fcm', null],
-        [`${token}-web`, 'webpush', { p256dh: 'p', auth: 'a' }],
-      ]);
+      expect((await store.devicesOf(userId)).map((d) => [d.token, d.provider, d.keys, d.sessionKey])).toEqual(
+        [
+          [token, 'fcm', null, null],
+          [`${token}-web`, 'webpush', { p256dh: 'p', auth: 'a' }, 'session-web'],
+        ],
+      );
+      // A claimed job carries its device's session, for the liveness check at delivery.
+      await store.enqueue({
+        token: `${token}-web`,
+        conversationId: 'c0',
+        message: message('hi'),
+        dueAt: T0,
+        expiresAt: T0 + 10_000,
+      });
+      expect((await claimOf(`${token}-web`, T0)).map((j) => j.sessionKey)).toEqual(['session-web']);
       const other = `u-${randomUUID()}`;
-      await store.registerDevice({ token, userId: other, provider: 'fcm', keys: null, createdAt: T0 + 2 });
+      await store.registerDevice({
+        token,
+        userId: other,
+        sessionKey: null,
+        provider: 'fcm',
+        keys: null,
+        createdAt: T0 + 2,
+      });
       expect((await store.devicesOf(userId)).map((d) => d.token)).toEqual([`${token}-web`]);
       expect((await store.devicesOf(other)).map((d) => d.token)).toEqual([token]);
       await store.removeDevice(token);

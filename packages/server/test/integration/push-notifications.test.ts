@@ -133,6 +133,46 @@ describe('push notifications', () => {
     }
   });
 
+  it("skips only the device whose session is live: the phone is woken while the desktop's socket is open", async () => {
+    const username = `pd_${uid().slice(2, 10)}`;
+    const password = 'correct horse battery';
+    expect((await api(server.httpUrl, 'POST', '/v1/accounts', { body: { username, password } })).status).toBe(
+      201,
+    );
+    const login = () =>
+      api<{ token: string; user_id: string }>(server.httpUrl, 'POST', '/v1/sessions', {
+        body: { username, password },
+      });
+    const [desktop, phone] = [(await login()).body, (await login()).body];
+    const endpoints = { desktop: endpoint.subscribe(), phone: endpoint.subscribe() };
+    for (const [session, subscription] of [
+      [desktop, endpoints.desktop],
+      [phone, endpoints.phone],
+    ] as const) {
+      const registered = await api(server.httpUrl, 'POST', '/v1/push/devices', {
+        token: session.token,
+        body: { provider: 'webpush', ...subscription },
+      });
+      expect(registered.status).toBe(204);
+    }
+    const path = (which: keyof typeof endpoints) => new URL(endpoints[which].endpoint).pathname;
+    const friend = uid('friend');
+    const conversation = await createDirect(server.httpUrl, friend, desktop.user_id);
+    const sender = await TestClient.open(server.wsUrl, { user: friend });
+    const open = await TestClient.open(server.wsUrl, { token: desktop.token });
+    try {
+      expectAck(await sendMessage(sender, conversation, 'while the desktop is open'));
+      await until(() => pushesTo(path('phone')).length === 1);
+      expect(pushesTo(path('desktop'))).toEqual([]);
+      await closeAll([open]);
+      expectAck(await sendMessage(sender, conversation, 'after it closed'));
+      await until(() => pushesTo(path('desktop')).length === 1);
+      await until(() => pushesTo(path('phone')).length === 2);
+    } finally {
+      await closeAll([sender, open]);
+    }
+  });
+
   it('at mention-only, pushes only the messages that mention the member', async () => {
     const a = await subscribedUser();
     const b = await subscribedUser();

@@ -333,6 +333,8 @@ const MIGRATIONS: string[] = [
   );
   INSERT INTO webhook_cursor (id, position) SELECT true, coalesce(max(pos), 0) FROM events;
   `,
+  // A push device remembers the session that registered it: a push skips it while that session is live.
+  `ALTER TABLE push_devices ADD COLUMN session_key text;`,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

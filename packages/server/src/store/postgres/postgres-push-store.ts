@@ -24,10 +24,11 @@ export class PostgresPushStore implements PushStore {
     const keys = device.keys === null ? null : JSON.stringify(device.keys);
     await this.guard(
       () => this.pool.sql`
-        INSERT INTO push_devices (token, user_id, provider, keys, created_at)
-        VALUES (${device.token}, ${device.userId}, ${device.provider}, ${keys}, ${device.createdAt})
-        ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, provider = excluded.provider,
-          keys = excluded.keys, created_at = excluded.created_at`,
+        INSERT INTO push_devices (token, user_id, session_key, provider, keys, created_at)
+        VALUES (${device.token}, ${device.userId}, ${device.sessionKey}, ${device.provider}, ${keys},
+          ${device.createdAt})
+        ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, session_key = excluded.session_key,
+          provider = excluded.provider, keys = excluded.keys, created_at = excluded.created_at`,
     );
   }
 
@@ -43,7 +44,7 @@ export class PostgresPushStore implements PushStore {
   async devicesOf(userId: string): Promise<PushDevice[]> {
     const rows = await this.guard(
       () => this.pool.sql<PushDeviceRow[]>`
-        SELECT token, user_id, provider, keys, created_at FROM push_devices
+        SELECT token, user_id, session_key, provider, keys, created_at FROM push_devices
         WHERE user_id = ${userId} ORDER BY created_at`,
     );
     return rows.map(deviceOf);
@@ -73,7 +74,7 @@ export class PostgresPushStore implements PushStore {
           WHERE j.token = due.token AND j.conversation_id = due.conversation_id
           RETURNING j.*
         )
-        SELECT c.token, c.conversation_id, d.user_id, d.provider, d.keys, c.message, c.version,
+        SELECT c.token, c.conversation_id, d.user_id, d.session_key, d.provider, d.keys, c.message, c.version,
           c.attempts, c.expires_at
         FROM claimed c JOIN push_devices d ON d.token = c.token`,
     );

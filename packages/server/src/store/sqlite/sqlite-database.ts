@@ -293,6 +293,8 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id, at);
   INSERT INTO meta (key, value) SELECT 'webhook_cursor', coalesce(max(pos), 0) FROM events;
   `,
+  // A push device remembers the session that registered it: a push skips it while that session is live.
+  `ALTER TABLE push_devices ADD COLUMN session_key TEXT;`,
 ];
 
 /**

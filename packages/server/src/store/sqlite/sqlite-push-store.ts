@@ -18,7 +18,8 @@ export class SqlitePushStore implements PushStore {
     private readonly writer: SqliteWriterClient,
   ) {
     this.byUser = db.prepare<[string], PushDeviceRow>(
-      `SELECT token, user_id, provider, keys, created_at FROM push_devices WHERE user_id = ? ORDER BY created_at`,
+      `SELECT token, user_id, session_key, provider, keys, created_at FROM push_devices
+       WHERE user_id = ? ORDER BY created_at`,
     );
   }
 

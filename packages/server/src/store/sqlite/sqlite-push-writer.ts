@@ -8,10 +8,10 @@ export class SqlitePushWriter {
   constructor(private readonly db: Database.Database) {
     this.sql = {
       register: db.prepare(
-        `INSERT INTO push_devices (token, user_id, provider, keys, created_at)
-         VALUES (@token, @userId, @provider, @keys, @createdAt)
-         ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, provider = excluded.provider,
-           keys = excluded.keys, created_at = excluded.created_at`,
+        `INSERT INTO push_devices (token, user_id, session_key, provider, keys, created_at)
+         VALUES (@token, @userId, @sessionKey, @provider, @keys, @createdAt)
+         ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, session_key = excluded.session_key,
+           provider = excluded.provider, keys = excluded.keys, created_at = excluded.created_at`,
       ),
       dropJobsOf: db.prepare<[string]>(`DELETE FROM push_jobs WHERE token = ?`),
       remove: db.prepare<[string]>(`DELETE FROM push_devices WHERE token = ?`),
@@ -23,7 +23,7 @@ export class SqlitePushWriter {
            version = push_jobs.version + 1, expires_at = excluded.expires_at`,
       ),
       due: db.prepare<[number, number, number], PushJobRow>(
-        `SELECT j.token, j.conversation_id, d.user_id, d.provider, d.keys, j.message, j.version,
+        `SELECT j.token, j.conversation_id, d.user_id, d.session_key, d.provider, d.keys, j.message, j.version,
            j.attempts, j.expires_at
          FROM push_jobs j JOIN push_devices d ON d.token = j.token
          WHERE j.due_at <= ? AND j.expires_at > ? ORDER BY j.due_at LIMIT ?`,
@@ -57,6 +57,7 @@ export class SqlitePushWriter {
         return sql.register.run({
           token: device.token,
           userId: device.userId,
+          sessionKey: device.sessionKey,
           provider: device.provider,
           keys: device.keys === null ? null : JSON.stringify(device.keys),
           createdAt: device.createdAt,
