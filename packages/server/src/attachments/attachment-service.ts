@@ -94,7 +94,7 @@ export class AttachmentService {
       throw new NatterError('attachment_type_not_allowed', `Files of type ${type} may not be attached.`);
     await this.blobs.put(blobKey(id), bytes, type);
     const size = imageSize(bytes, type);
-    const thumbhash = size ? thumbHashOf(bytes, type, size.width, size.height) : undefined;
+    const thumbhash = size ? await thumbHashOf(bytes, type, size.width, size.height) : undefined;
     record.stored = {
       id,
       name: record.name,
