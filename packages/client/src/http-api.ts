@@ -76,14 +76,47 @@ export class NatterHttp {
       type: file.type,
       size,
     });
-    return JSON.parse(await putBytes(this.baseUrl + ticket.upload_url, file.bytes, options)) as AttachmentRef;
+    const answer = await putBytes(this.resolve(ticket.upload_url), file.bytes, options);
+    // Bytes sent to the store itself (S3) are checked by the server when told they are there.
+    if (ticket.complete_url === undefined) return JSON.parse(answer) as AttachmentRef;
+    return this.complete(this.resolve(ticket.complete_url), options);
+  }
+
+  /** A path the server answered is under its base URL; an absolute URL (the store's) is kept. */
+  private resolve(url: string): string {
+    return url.startsWith('/') ? this.baseUrl + url : url;
+  }
+
+  /** Finishes a direct upload: retried on network failures as the PUT is (it answers the same again). */
+  private async complete(url: string, options: UploadOptions): Promise<AttachmentRef> {
+    const attempts = options.attempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      options.signal?.throwIfAborted();
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const body = (await response.json()) as AttachmentRef & {
+          error?: { code: ErrorCode; message: string };
+        };
+        if (response.ok) return body;
+        throw new NatterError(
+          body.error?.code ?? 'internal',
+          body.error?.message ?? `HTTP ${response.status}`,
+        );
+      } catch (error) {
+        if (!(error instanceof TypeError) || attempt >= attempts) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)));
+    }
   }
 
   /** A short-lived URL of an attachment of message `seq`, for a current member who sees it. */
   async attachmentUrl(conversationId: string, seq: number, attachmentId: string): Promise<string> {
     const path = `/v1/conversations/${encodeURIComponent(conversationId)}/messages/${seq}/attachments/${encodeURIComponent(attachmentId)}`;
     const ticket = await this.call<DownloadTicket>('GET', path);
-    return this.baseUrl + ticket.url;
+    return this.resolve(ticket.url);
   }
 
   removeAvatar(): Promise<UserProfile> {

@@ -36,14 +36,22 @@ export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
 /** The answer to POST /v1/attachments: PUT the raw bytes to `upload_url` before `expires_at`. */
 export interface UploadTicket {
   id: string;
-  /** A path (relative to the server) that accepts one PUT of the bytes; it needs no bearer token. */
+  /**
+   * Where to PUT the bytes, with no bearer token: a path relative to the server, or (when the
+   * server stores files in S3 and lets clients reach it) an absolute presigned URL of the store.
+   */
   upload_url: string;
+  /** Present when `upload_url` is the store's: after the PUT, POST here (no body, no token) to finish. */
+  complete_url?: string;
   expires_at: number;
 }
 
 /** The answer to GET /v1/conversations/{id}/messages/{seq}/attachments/{attachmentId}. */
 export interface DownloadTicket {
-  /** A short-lived signed path (relative to the server) that serves the bytes without a bearer token. */
+  /**
+   * A short-lived signed URL that serves the bytes without a bearer token: a path relative to the
+   * server, or an absolute presigned URL of the store (resolve it against the server's URL).
+   */
   url: string;
   expires_at: number;
 }

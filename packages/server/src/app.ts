@@ -151,11 +151,13 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
           },
           clock,
         );
+  const media = openBlobStore(config);
   const attachments = new AttachmentService(
-    openBlobStore(config),
+    media.blobs,
     config,
     clock,
     config.attachmentSigningKey,
+    media.direct,
   );
   const chat = new ChatService(committer, metrics, config.maxBodyBytes, beforeSend, attachments);
   const attachmentGc = clock.every(config.attachmentGcIntervalMs, () => {
@@ -197,7 +199,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     isReady: () => ready && stores.healthy() && live.healthy(),
     accountLimits: config,
     connectionLimits: config,
-    web: webAppOf(config),
+    web: webAppOf(config, media.direct?.origin),
     trustProxy,
     serverApi: { keys: apiKeys, accounts, conversations, chat },
     webhooks: { keys: apiKeys, store: stores.webhookStore, dispatcher: webhooks, clock },
@@ -264,10 +266,11 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
 const HTTP_CLOSE_GRACE_MS = 2_000;
 
 /** NATTER_WEB_DIR '' means the web app built alongside this server (packages/web/dist); 'off' serves none. */
-function webAppOf(config: Config): WebAppOptions | null {
+function webAppOf(config: Config, mediaOrigin: string | undefined): WebAppOptions | null {
   if (config.webDir === 'off') return null;
   return {
     dir: config.webDir || fileURLToPath(new URL('../../web/dist', import.meta.url)),
     sourceMaps: config.webSourceMaps,
+    ...(mediaOrigin ? { mediaOrigin } : {}),
   };
 }

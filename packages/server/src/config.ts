@@ -491,6 +491,11 @@ const SETTINGS = {
     doc: 'Address the bucket in the path (http://host/bucket/key), as MinIO, Ceph and R2 expect; off: virtual-hosted style (bucket.host).',
     schema: bool().default(false),
   },
+  s3DirectTransfer: {
+    env: 'NATTER_S3_DIRECT_TRANSFER',
+    doc: 'With the S3 store, clients PUT and GET the bytes at presigned URLs of the bucket itself (the server only checks what arrived); needs the bucket reachable from clients, with CORS for browsers. Off: the bytes pass through Natter.',
+    schema: bool().default(true),
+  },
   attachmentSigningKey: {
     env: 'NATTER_ATTACHMENT_SIGNING_KEY',
     doc: 'Secret that signs upload and download URLs; set the same on every node of a cluster (unset: a random key per process).',

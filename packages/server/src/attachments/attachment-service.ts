@@ -9,7 +9,7 @@ import {
 } from '@natter/protocol';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Clock } from '../clock.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore, DirectTransfer } from './blob-store.js';
 import { imageSize } from './image-size.js';
 import { thumbHashOf } from './thumbnail.js';
 
@@ -58,6 +58,8 @@ export class AttachmentService {
     private readonly limits: AttachmentLimits,
     private readonly clock: Clock,
     signingKey: string | undefined,
+    /** When clients PUT and GET the bytes at the store itself (S3 with direct transfer on). */
+    private readonly direct?: DirectTransfer,
   ) {
     // Without a configured key the URLs only verify on the node that signed them (one node).
     this.signingKey = signingKey ? Buffer.from(signingKey) : randomBytes(32);
@@ -77,7 +79,50 @@ export class AttachmentService {
     };
     await this.save(record);
     const expiresAt = this.clock.now() + this.limits.attachmentGraceMs;
-    return { id, upload_url: this.signedPath('upload', id, expiresAt), expires_at: expiresAt };
+    if (!this.direct)
+      return { id, upload_url: this.signedPath('upload', id, expiresAt), expires_at: expiresAt };
+    // The store's URL lives shorter than the grace period: an hour is enough to send a file.
+    const ttl = Math.min(this.limits.attachmentGraceMs, DIRECT_UPLOAD_TTL_MS);
+    return {
+      id,
+      upload_url: await this.direct.uploadUrl(blobKey(id), request.size, ttl),
+      complete_url: this.signedPath('complete', id, expiresAt),
+      expires_at: this.clock.now() + ttl,
+    };
+  }
+
+  /**
+   * Finishes an upload the client PUT at the store itself: checks what arrived there (its size; its
+   * type, sniffed from its first bytes) as `receive` checks bytes sent to the server, and deletes
+   * it if refused. Asking again once it is done answers the same.
+   */
+  async complete(id: string, expires: string, signature: string): Promise<AttachmentRef> {
+    const record = await this.verified('complete', id, expires, signature);
+    if (record.stored) return record.stored;
+    const direct = this.direct;
+    if (!direct) throw new NatterError('not_found');
+    const size = await direct.size(blobKey(id));
+    if (size === null) throw new NatterError('bad_request', 'Nothing was uploaded yet: PUT the bytes first.');
+    const refuse = async (error: NatterError) => {
+      await this.blobs.delete(blobKey(id));
+      return error;
+    };
+    if (size !== record.declaredSize)
+      throw await refuse(
+        new NatterError(
+          'attachment_too_large',
+          `The upload was declared as ${record.declaredSize} bytes but ${size} arrived.`,
+        ),
+      );
+    const start = (await direct.head(blobKey(id), SNIFF_BYTES)) ?? new Uint8Array();
+    const type = (await fileTypeFromBuffer(start))?.mime ?? textOrBinary(start);
+    if (!this.allows(type))
+      throw await refuse(
+        new NatterError('attachment_type_not_allowed', `Files of type ${type} may not be attached.`),
+      );
+    // An image is read whole (it is at most the size limit) for its size and placeholder.
+    const whole = type.startsWith('image/') ? await this.blobs.get(blobKey(id)) : null;
+    return this.store(record, type, size, whole);
   }
 
   /** Takes the bytes of an upload (once); the type is sniffed from them, never taken from the request. */
@@ -93,13 +138,23 @@ export class AttachmentService {
     if (!this.allows(type))
       throw new NatterError('attachment_type_not_allowed', `Files of type ${type} may not be attached.`);
     await this.blobs.put(blobKey(id), bytes, type);
-    const size = imageSize(bytes, type);
-    const thumbhash = size ? await thumbHashOf(bytes, type, size.width, size.height) : undefined;
+    return this.store(record, type, bytes.byteLength, bytes);
+  }
+
+  /** Records an upload as stored, with an image's size and placeholder read from its bytes. */
+  private async store(
+    record: AttachmentRecord,
+    type: string,
+    byteLength: number,
+    bytes: Uint8Array | null,
+  ): Promise<AttachmentRef> {
+    const size = bytes ? imageSize(bytes, type) : null;
+    const thumbhash = bytes && size ? await thumbHashOf(bytes, type, size.width, size.height) : undefined;
     record.stored = {
-      id,
+      id: record.id,
       name: record.name,
       type,
-      size: bytes.byteLength,
+      size: byteLength,
       ...(size ?? {}),
       ...(thumbhash ? { thumbhash } : {}),
     };
@@ -156,9 +211,17 @@ export class AttachmentService {
     visible: VisibleMessage,
   ): Promise<DownloadTicket> {
     const event = await visible(userId, conversationId, seq);
-    if (!event?.data?.attachments?.some((a) => a.id === id)) throw new NatterError('not_found');
+    const ref = event?.data?.attachments?.find((a) => a.id === id);
+    if (!ref) throw new NatterError('not_found');
     const expiresAt = this.clock.now() + this.limits.attachmentUrlTtlMs;
-    return { url: this.signedPath('download', id, expiresAt), expires_at: expiresAt };
+    if (!this.direct) return { url: this.signedPath('download', id, expiresAt), expires_at: expiresAt };
+    const url = await this.direct.downloadUrl(
+      blobKey(id),
+      ref.type,
+      contentDisposition(ref),
+      this.limits.attachmentUrlTtlMs,
+    );
+    return { url, expires_at: expiresAt };
   }
 
   /** The bytes behind a download URL, while it is valid. */
@@ -215,8 +278,13 @@ export class AttachmentService {
     return used;
   }
 
-  private signedPath(purpose: 'upload' | 'download', id: string, expiresAt: number): string {
-    const path = purpose === 'upload' ? `/v1/attachments/${id}/content` : `/v1/attachments/${id}`;
+  private signedPath(purpose: 'upload' | 'complete' | 'download', id: string, expiresAt: number): string {
+    const path =
+      purpose === 'upload'
+        ? `/v1/attachments/${id}/content`
+        : purpose === 'complete'
+          ? `/v1/attachments/${id}/complete`
+          : `/v1/attachments/${id}`;
     return `${path}?expires=${expiresAt}&signature=${this.sign(purpose, id, expiresAt)}`;
   }
 
@@ -250,6 +318,16 @@ export class AttachmentService {
   private async save(record: AttachmentRecord): Promise<void> {
     await this.blobs.put(metaKey(record.id), Buffer.from(JSON.stringify(record)), 'application/json');
   }
+}
+
+/** file-type reads at most this much of a file's start. */
+const SNIFF_BYTES = 4100;
+const DIRECT_UPLOAD_TTL_MS = 60 * 60_000;
+
+/** How a download presents itself: images inline (never SVG, which can carry script), the rest as files. */
+export function contentDisposition(ref: AttachmentRef): string {
+  const inline = ref.type.startsWith('image/') && ref.type !== 'image/svg+xml';
+  return `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(ref.name)}`;
 }
 
 const blobKey = (id: string) => `blob/${id}`;

@@ -1,6 +1,10 @@
 import { CreateUploadRequest, NatterError } from '@natter/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { AttachmentService, VisibleMessage } from '../attachments/attachment-service.js';
+import {
+  type AttachmentService,
+  contentDisposition,
+  type VisibleMessage,
+} from '../attachments/attachment-service.js';
 import type { RouteKit } from './http-server.js';
 
 interface SignedQuery {
@@ -43,17 +47,21 @@ export function registerAttachmentRoutes(
     async (request, reply) => {
       const { expires = '', signature = '' } = request.query;
       const { ref, bytes } = await attachments.open(request.params.attachmentId, expires, signature);
-      const inline = ref.type.startsWith('image/') && ref.type !== 'image/svg+xml';
       return reply
         .type(ref.type)
         .header('cache-control', 'private, max-age=300')
         .header('x-content-type-options', 'nosniff')
         .header('content-security-policy', "default-src 'none'")
-        .header(
-          'content-disposition',
-          `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(ref.name)}`,
-        )
+        .header('content-disposition', contentDisposition(ref))
         .send(Buffer.from(bytes));
+    },
+  );
+
+  app.post<{ Params: { attachmentId: string }; Querystring: SignedQuery }>(
+    '/v1/attachments/:attachmentId/complete',
+    async (request) => {
+      const { expires = '', signature = '' } = request.query;
+      return attachments.complete(request.params.attachmentId, expires, signature);
     },
   );
 

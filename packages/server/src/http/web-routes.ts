@@ -6,18 +6,23 @@ import type { Logger } from 'pino';
 import { ENCODINGS, type Encoding, etagOf, loadWebAssets } from './web-assets.js';
 
 /**
- * The app talks only to its own origin; nothing inline, nothing from elsewhere. Images may also be
- * blob: URLs: avatars are fetched with the bearer token (an <img src> cannot send it) and shown as
- * object URLs.
+ * The app talks only to its own origin (and, when attachments go straight to an S3 bucket, that
+ * bucket's origin, for uploads and images); nothing inline, nothing from elsewhere. Images may also
+ * be blob: URLs: avatars are fetched with the bearer token (an <img src> cannot send it) and shown
+ * as object URLs.
  */
-const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+function contentSecurityPolicy(mediaOrigin: string | undefined): string {
+  const media = mediaOrigin ? ` ${mediaOrigin}` : '';
+  return `default-src 'self'; connect-src 'self'${media}; img-src 'self' data: blob:${media}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
+}
 
 export interface WebAppOptions {
   /** The folder packages/web/build.mjs wrote. */
   dir: string;
   /** Serve the `.map` files (NATTER_WEB_SOURCE_MAPS): off by default, they publish the sources. */
   sourceMaps: boolean;
+  /** The S3 bucket's origin, when clients upload and download attachments there directly. */
+  mediaOrigin?: string;
 }
 
 /**
@@ -32,6 +37,7 @@ export function registerWebRoutes(app: FastifyInstance, web: WebAppOptions, log:
   }
   const assets = loadWebAssets(web.dir, { sourceMaps: web.sourceMaps });
   assets.set('/', assets.get('/index.html')!);
+  const policy = contentSecurityPolicy(web.mediaOrigin);
   for (const [path, asset] of assets) {
     const encodings = ENCODINGS.filter((encoding) => asset.bodies[encoding]);
     app.get(path, async (request, reply) => {
@@ -46,8 +52,7 @@ export function registerWebRoutes(app: FastifyInstance, web: WebAppOptions, log:
       if (encodings.length > 1) reply.header('vary', 'accept-encoding');
       if (encoding !== 'identity') reply.header('content-encoding', encoding);
       if (asset.sourceMap) reply.header('sourcemap', asset.sourceMap);
-      if (asset.type.startsWith('text/html'))
-        reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      if (asset.type.startsWith('text/html')) reply.header('content-security-policy', policy);
       if (matches(request.headers['if-none-match'], etag)) return reply.status(304).send();
       return reply.send(asset.bodies[encoding]);
     });
