@@ -5,15 +5,26 @@ import S3rver from 's3rver';
 
 export const S3_BUCKET = 'natter-media';
 
-/** A real S3-compatible server (s3rver) on an ephemeral 127.0.0.1 port, with one bucket and its own directory. */
-export async function startS3rver(): Promise<{ endpoint: string; close(): Promise<void> }> {
+/** CORS rules a bucket needs for browsers to PUT and GET at presigned URLs (docs/operations.md). */
+const BROWSER_CORS = `<CORSConfiguration><CORSRule>
+  <AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>
+  <AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>
+</CORSRule></CORSConfiguration>`;
+
+/**
+ * A real S3-compatible server (s3rver) on an ephemeral 127.0.0.1 port, with one bucket and its own
+ * directory; `cors` gives the bucket the rules browsers need.
+ */
+export async function startS3rver(
+  options: { cors?: boolean } = {},
+): Promise<{ endpoint: string; close(): Promise<void> }> {
   const directory = await mkdtemp(join(tmpdir(), 'natter-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: S3_BUCKET, configs: [] }],
+    configureBuckets: [{ name: S3_BUCKET, configs: options.cors ? [BROWSER_CORS] : [] }],
   });
   const address = await server.run();
   return {
