@@ -78,7 +78,10 @@ export class HttpStreamSocket implements WebSocketLike {
       this.streamId = ((await res.json()) as { stream_id: string }).stream_id;
       this.reachedServer = true;
       if (this.mode === 'sse') {
-        const stalled = setTimeout(() => this.end(ABNORMAL, 'no event stream'), this.firstByteTimeoutMs);
+        // Only an event stream that never starts counts as held back; an open one lives on.
+        const stalled = setTimeout(() => {
+          if (this.readyState === CONNECTING) this.end(ABNORMAL, 'no event stream');
+        }, this.firstByteTimeoutMs);
         await this.readEvents().finally(() => clearTimeout(stalled));
       } else {
         // A long poll is held until there is something to say: the stream is usable at once.

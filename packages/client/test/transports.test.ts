@@ -69,8 +69,14 @@ describe('the SDK over each transport', () => {
     it(`${transport}: sends and receives exactly once, in order, across connection cuts`, async () => {
       const [alice, bob] = [uid('alice'), uid('bob')];
       const conv = await createDirect(server.httpUrl, alice, bob);
-      const a = device(proxy, alice, { transports: [transport] });
-      const b = device(proxy, bob, { transports: [transport] });
+      // A short first-byte limit: an event stream that did start must live on past it.
+      const options = { transports: [transport], eventStreamTimeoutMs: 50 };
+      const a = device(proxy, alice, options);
+      const b = device(proxy, bob, options);
+      let opens = 0;
+      a.client.on('state', (state) => {
+        if (state === 'open') opens += 1;
+      });
       try {
         await live(a);
         await live(b);
@@ -96,12 +102,38 @@ describe('the SDK over each transport', () => {
           expect(mine).toEqual(expected.filter((body) => body.startsWith(prefix)));
         }
         expect(a.transports).toEqual([transport]);
+        // One connection, and one more after each of the four cuts at most: nothing else drops it.
+        expect(opens).toBeLessThanOrEqual(5);
       } finally {
         a.client.close();
         b.client.close();
       }
     });
   }
+
+  it('keeps an event stream that started open past the first-byte limit (it only guards the start)', async () => {
+    let pings = 0;
+    const counting = await WsProxy.start(server.httpUrl, {
+      toClient(frame) {
+        if (frame.includes('"type":"ping"')) pings += 1;
+        return 'pass';
+      },
+    });
+    const a = device(counting, uid('alice'), { transports: ['sse'], eventStreamTimeoutMs: 50 });
+    let opens = 0;
+    a.client.on('state', (state) => {
+      if (state === 'open') opens += 1;
+    });
+    try {
+      await live(a);
+      // Three heartbeats (200 ms apart on the test server) outlast the 50 ms limit several times.
+      await until(() => pings >= 3, 10_000, 'three pings');
+      expect([opens, a.client.state]).toEqual([1, 'live']);
+    } finally {
+      a.client.close();
+      await counting.close();
+    }
+  });
 
   it('falls back to SSE where WebSocket upgrades are refused, to long polls where event streams are held back, and returns to the WebSocket', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];

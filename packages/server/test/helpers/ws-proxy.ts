@@ -182,7 +182,8 @@ export class WsProxy {
           }
           if (answer.statusCode === 404 || req.method === 'DELETE') current.end();
           res.writeHead(answer.statusCode ?? 502, answer.headers);
-          if (tail === '/events' && answer.statusCode === 200) current.relayEvents(answer, res, this.policy);
+          if (tail === '/events' && answer.statusCode === 200)
+            current.relayEvents(answer, res, this.policy, this.bufferEventStreams);
           else if (tail === '/poll' && answer.statusCode === 200) current.relayPoll(answer, res, this.policy);
           else answer.pipe(res);
         },
@@ -319,10 +320,12 @@ class StreamLink implements RelayLink {
     this.stalled = true;
   }
 
-  relayEvents(answer: IncomingMessage, res: ServerResponse, policy: RelayPolicy): void {
+  /** Relays an event stream block by block; `held`: all of it at once when it ends, as a buffering proxy does. */
+  relayEvents(answer: IncomingMessage, res: ServerResponse, policy: RelayPolicy, held: boolean): void {
     let buffer = '';
     answer.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
+      if (held) return;
       let end = buffer.indexOf('\n\n');
       while (end >= 0) {
         const block = buffer.slice(0, end + 2);
@@ -332,6 +335,10 @@ class StreamLink implements RelayLink {
       }
     });
     answer.on('end', () => {
+      if (held) {
+        for (const block of buffer.split(/(?<=\n\n)/))
+          if (!this.forward(block, frameOf(block), res, policy)) return;
+      }
       if (!this.dead && !this.stalled) res.end();
     });
   }
