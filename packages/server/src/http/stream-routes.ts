@@ -72,6 +72,15 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
 
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
+    // A body over the limit is 413 (the wire contract), not the API's generic 400.
+    scope.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+      if (error.statusCode !== 413) throw error;
+      const tooBig = new NatterError(
+        'frame_too_large',
+        `A POST carries at most ${bodyLimit} bytes (${FRAMES_PER_POST} × max_frame_bytes).`,
+      );
+      return reply.status(413).send(errorBody(tooBig));
+    });
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request, body, done) =>
       done(null, body),
     );

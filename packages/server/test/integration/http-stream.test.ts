@@ -128,7 +128,8 @@ describe.each([
         headers: { 'content-type': 'text/plain' },
         body: 'x'.repeat(33 * MAX_FRAME),
       });
-      expect(huge.status).toBe(400);
+      expect(huge.status).toBe(413);
+      expect(await huge.json()).toMatchObject({ error: { code: 'frame_too_large' } });
       // One line over the frame limit closes the connection as a WebSocket frame would (1009).
       await a.post(JSON.stringify({ type: 'ping', pad: 'x'.repeat(MAX_FRAME) }));
       expect(await a.waitClosed()).toMatchObject({ code: 1009 });
@@ -174,6 +175,36 @@ describe.each(['sse', 'poll'] as const)('the HTTP fallback transport by %s, on a
       expect(await a.waitClosed()).toMatchObject({ code: 4002 });
     } finally {
       a.stop();
+    }
+  });
+});
+
+describe.each(['sse', 'poll'] as const)('rate limits over the HTTP fallback (%s)', (mode) => {
+  it('answers frames beyond the burst with rate_limited carrying their id, as over the socket', async () => {
+    const server = await startTestServer({ frameBurst: 5, framesPerSecond: 1 }, undefined, {
+      clock: new ManualClock(),
+    });
+    const a = await authed(server, mode, uid('flood'));
+    try {
+      // The auth frame took one token; time stands still, so four of these get through.
+      const sends = Array.from({ length: 8 }, (_, i) => ({
+        type: 'send',
+        id: `r${i}`,
+        conversation_id: 'c_nope',
+        client_msg_id: randomUUID(),
+        body: 'x',
+      }));
+      expect(await a.post(...sends)).toBe(204);
+      const answered = () => a.frames.filter((f) => f.frame.type === 'error').map((f) => f.frame);
+      await a.waitFor(() => answered().length === 8);
+      const limited = answered().filter((f) => f.type === 'error' && f.code === 'rate_limited');
+      expect(limited).toHaveLength(4);
+      for (const f of limited)
+        expect(f).toMatchObject({ retryable: true, retry_after_ms: expect.any(Number) });
+      expect(limited.map((f) => f.type === 'error' && f.re).sort()).toEqual(['r4', 'r5', 'r6', 'r7']);
+    } finally {
+      a.stop();
+      await server.dispose();
     }
   });
 });
