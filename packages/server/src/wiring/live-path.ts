@@ -120,8 +120,7 @@ async function openRedisLivePath(
   let beatFailing = false;
   const beat = async (): Promise<void> => {
     // The registry never rejects (it counts its own drops); liveness does, and is retried next beat.
-    await registry.refresh();
-    await sessions.refresh();
+    await Promise.all([registry.refresh(), sessions.refresh()]);
     try {
       await liveness.beat(nodeId);
       if (beatFailing) log.info('node heartbeat written again');

@@ -105,6 +105,13 @@ describe.runIf(services !== null)('Redis restarted under load', () => {
         0,
       );
       const recoveryMs = Date.now() - outage.up;
+      // Each node's subscriber reconnects on its own schedule: the other direction comes back too.
+      await timeUntil(
+        'a probe is pushed from node-1 to node-0 again',
+        () => pushedAcross(1, 0, 250),
+        10_000,
+        0,
+      );
       // And keeps coming, both ways.
       for (let i = 0; i < 3; i++) {
         expect(await pushedAcross(0, 1, 2_000)).toBe(true);
