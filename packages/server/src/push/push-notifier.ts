@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Committed } from '../chat/group-commit.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Metrics } from '../metrics.js';
+import { SerialRuns } from '../serial-runs.js';
 import type { AccountStore } from '../store/account-store.js';
 import type { LogStore } from '../store/log-store.js';
 import type { PushMessage, PushProvider, PushProviderName } from './push-provider.js';
@@ -55,8 +56,10 @@ const BADGE_PAGE = 500;
  */
 export class PushNotifier {
   private poll: Timer | undefined;
-  private dispatching: Promise<void> | null = null;
-  private again = false;
+  private readonly runs = new SerialRuns(
+    () => this.dispatch(),
+    (error: unknown) => this.deps.log.warn({ err: error }, 'push dispatch failed; retrying'),
+  );
   private closed = false;
   /** Jobs being queued: a drain waits for them, so a push committed before shutdown survives it. */
   private readonly enqueuing = new Set<Promise<void>>();
@@ -94,7 +97,7 @@ export class PushNotifier {
     await Promise.all(this.enqueuing);
     this.closed = true;
     this.poll?.cancel();
-    await this.dispatching;
+    await this.runs.stop();
   }
 
   private async enqueueFor(event: ChatEvent): Promise<void> {
@@ -147,20 +150,7 @@ export class PushNotifier {
 
   /** One dispatch at a time; a request meanwhile runs one more after it. */
   private dispatchSoon(): void {
-    if (this.closed) return;
-    if (this.dispatching) {
-      this.again = true;
-      return;
-    }
-    this.dispatching = this.dispatch()
-      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'push dispatch failed; retrying'))
-      .finally(() => {
-        this.dispatching = null;
-        if (this.again) {
-          this.again = false;
-          this.dispatchSoon();
-        }
-      });
+    if (!this.closed) this.runs.request();
   }
 
   private async dispatch(): Promise<void> {

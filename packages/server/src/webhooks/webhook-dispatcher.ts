@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import type { Metrics } from '../metrics.js';
+import { SerialRuns } from '../serial-runs.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 import type { AttemptOutcome, ClaimedDelivery, WebhookStore } from './webhook-store.js';
 
@@ -49,8 +50,10 @@ const ERROR_CHARS = 200;
 export class WebhookDispatcher {
   private poll: Timer | undefined;
   private pruning: Timer | undefined;
-  private dispatching: Promise<void> | null = null;
-  private again = false;
+  private readonly runs = new SerialRuns(
+    () => this.dispatch(),
+    (error: unknown) => this.deps.log.warn({ err: error }, 'webhook dispatch failed; retrying'),
+  );
   private closed = false;
   /** Whether any webhook is enabled, as last read: commits nudge the dispatcher only then. */
   private active = false;
@@ -82,25 +85,12 @@ export class WebhookDispatcher {
     this.closed = true;
     this.poll?.cancel();
     this.pruning?.cancel();
-    await this.dispatching;
+    await this.runs.stop();
   }
 
   /** One dispatch at a time; a request meanwhile runs one more after it. */
   private dispatchSoon(): void {
-    if (this.closed) return;
-    if (this.dispatching) {
-      this.again = true;
-      return;
-    }
-    this.dispatching = this.dispatch()
-      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'webhook dispatch failed; retrying'))
-      .finally(() => {
-        this.dispatching = null;
-        if (this.again) {
-          this.again = false;
-          this.dispatchSoon();
-        }
-      });
+    if (!this.closed) this.runs.request();
   }
 
   private async dispatch(): Promise<void> {

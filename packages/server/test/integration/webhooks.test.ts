@@ -182,13 +182,15 @@ describe('webhooks over real HTTP', () => {
       await a.sendOk(conv, 'eventually');
       await until(() => receiver.messages(conv).length === 1, 10_000);
       const deliveryId = receiver.messages(conv)[0]!.deliveryId;
-      const pending = await call('GET', `/v1/server/webhooks/${hook}/deliveries/${deliveryId}`);
-      expect(pending.body.delivery).toMatchObject({ status: 'pending', attempts: 1, last_status: 500 });
+      // Each attempt is logged (its retry time set from the clock) before the clock moves on.
+      const pending = await waitForStatus(hook, deliveryId, 'pending', 1);
+      expect(pending.delivery).toMatchObject({ status: 'pending', attempts: 1, last_status: 500 });
       // The retry waits for its backoff (5 to 10 s after the first failure): not before.
       await clock.advance(4_000);
       expect(receiver.messages(conv)).toHaveLength(1);
       await clock.advance(7_000);
       await until(() => receiver.messages(conv).length === 2, 10_000);
+      await waitForStatus(hook, deliveryId, 'pending', 2);
       await clock.advance(21_000);
       await until(() => receiver.messages(conv).length === 3, 10_000);
       const log = await waitForStatus(hook, deliveryId, 'delivered');
@@ -227,7 +229,7 @@ describe('webhooks over real HTTP', () => {
   async function waitForStatus(webhook: string, delivery: string, status: string, attempts?: number) {
     let last:
       | {
-          delivery: { status: string; attempts: number };
+          delivery: { status: string; attempts: number; last_status: number | null };
           attempts: Array<{ status_code: number | null; error: string | null }>;
         }
       | undefined;
