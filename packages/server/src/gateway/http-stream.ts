@@ -6,7 +6,7 @@ import type { Corkable } from './write-batcher.js';
 const CLOSING = 2;
 const CLOSED = 3;
 /** A comment line every this long keeps proxies from timing out a quiet event stream. */
-export const SSE_KEEPALIVE_MS = 15_000;
+const SSE_KEEPALIVE_MS = 15_000;
 
 interface Frame {
   id: number;
@@ -41,7 +41,6 @@ export class HttpStream implements Socket, Corkable {
   onEnded: (() => void) | undefined;
 
   constructor(
-    readonly id: string,
     private readonly clock: Clock,
     private readonly pollTimeoutMs: number,
     /** Acknowledged frames are freed; unacknowledged ones beyond this are not kept for replay. */

@@ -60,7 +60,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
       return reply.status(admission.status).send(errorBody(error));
     }
     const id = `st_${randomBytes(18).toString('base64url')}`;
-    const stream = new HttpStream(id, deps.clock, deps.pollTimeoutMs, deps.maxBufferedBytes);
+    const stream = new HttpStream(deps.clock, deps.pollTimeoutMs, deps.maxBufferedBytes);
     const inbound = deps.gateway.accept(stream, stream, admission.address);
     streams.set(id, { stream, inbound });
     stream.onEnded = () => {

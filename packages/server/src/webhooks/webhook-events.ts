@@ -15,7 +15,7 @@ const TYPE_OF: Partial<Record<EventKind, WebhookEventType>> = {
   role_changed: 'membership',
 };
 
-export function webhookTypeOf(kind: EventKind): WebhookEventType | undefined {
+function webhookTypeOf(kind: EventKind): WebhookEventType | undefined {
   return TYPE_OF[kind];
 }
 
@@ -23,13 +23,13 @@ export function webhookTypeOf(kind: EventKind): WebhookEventType | undefined {
  * A delivery's id: the same for the same webhook and event, so fanning an event out again (a
  * retried transaction) cannot make a second delivery, and receivers dedupe on it.
  */
-export function deliveryIdOf(webhookId: string, event: Pick<ChatEvent, 'conversation_id' | 'seq'>): string {
+function deliveryIdOf(webhookId: string, event: Pick<ChatEvent, 'conversation_id' | 'seq'>): string {
   const digest = createHash('sha256').update(`${webhookId}\n${event.conversation_id}\n${event.seq}`).digest();
   return `wd_${digest.subarray(0, 18).toString('base64url')}`;
 }
 
 /** The JSON body POSTed for one delivery (docs/protocol.md §11.5). */
-export function webhookPayload(deliveryId: string, type: WebhookEventType, event: ChatEvent): string {
+function webhookPayload(deliveryId: string, type: WebhookEventType, event: ChatEvent): string {
   return JSON.stringify({ delivery_id: deliveryId, type, event });
 }
 
