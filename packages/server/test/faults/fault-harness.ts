@@ -32,8 +32,12 @@ export function leaveServicesRunning(services: ThrowawayServices | null): void {
   }, 60_000);
 }
 
-/** How long a node may take to drain after the tests. */
-const DRAIN_MS = 10_000;
+/**
+ * How long a node may take to drain after the tests: a commit stuck on a connection the driver lost
+ * ends after the reservation (5 s) and commit (4 s) limits in postgres-pool.ts and
+ * postgres-log-writer.ts, then the pool closes (up to 5 s).
+ */
+const DRAIN_MS = 16_000;
 
 export interface FaultCluster {
   /** The node processes, in start order (node-0, node-1, ...); valid inside tests. */
@@ -80,7 +84,7 @@ export function useFaultCluster(
         `a node did not drain cleanly: ${JSON.stringify(exits[unclean])}\n${node.lines.slice(-15).join('\n')}`,
       );
     }
-  }, 20_000);
+  }, DRAIN_MS + 10_000);
   return {
     nodes,
     async kill(index) {

@@ -77,6 +77,14 @@ interface Batch {
 }
 
 /**
+ * Longest a commit batch may take (the pool's general limit is longer, for reads such as a search).
+ * A batch takes milliseconds; one that hangs is the driver dropping a query on a connection that
+ * reconnects (see postgres-pool.ts), and since commits run one at a time it holds every send and
+ * the drain behind it: the fault pass saw a node's drain outlast its 10 s budget waiting for one.
+ */
+const COMMIT_TIMEOUT_MS = 4_000;
+
+/**
  * Applies one batch of ops in one READ COMMITTED transaction, with the same rules as the embedded
  * writer. Concurrency with other nodes comes from row locks, not from isolation level:
  * - every existing conversation the batch names is locked (FOR UPDATE) up front, in id order, so
@@ -99,27 +107,31 @@ export class PostgresLogWriter {
   ) {}
 
   commit(ops: WriteOp[]): Promise<WriteResult[]> {
-    return this.pool.transaction('ISOLATION LEVEL READ COMMITTED', async (tx) => {
-      const batch: Batch = {
-        tx,
-        conversations: await lockConversations(tx, ops),
-        positions: new PositionPlan(),
-        created: [],
-        released: Promise.resolve(),
-        now: this.clock.now(),
-      };
-      const results: WriteResult[] = [];
-      for (const op of ops) results.push(await this.applyInSavepoint(op, batch));
-      await batch.released;
-      const touched: ConversationWrite[] = [];
-      for (const { row, dirty, lastChange } of batch.conversations.values()) {
-        if (!dirty) continue;
-        const { id, title, last_seq, member_count, updated_at } = row;
-        touched.push({ id, title, last_seq, member_count, updated_at, o: lastChange });
-      }
-      await assignPositions(tx, batch.positions, touched);
-      return results;
-    });
+    return this.pool.transaction(
+      'ISOLATION LEVEL READ COMMITTED',
+      async (tx) => {
+        const batch: Batch = {
+          tx,
+          conversations: await lockConversations(tx, ops),
+          positions: new PositionPlan(),
+          created: [],
+          released: Promise.resolve(),
+          now: this.clock.now(),
+        };
+        const results: WriteResult[] = [];
+        for (const op of ops) results.push(await this.applyInSavepoint(op, batch));
+        await batch.released;
+        const touched: ConversationWrite[] = [];
+        for (const { row, dirty, lastChange } of batch.conversations.values()) {
+          if (!dirty) continue;
+          const { id, title, last_seq, member_count, updated_at } = row;
+          touched.push({ id, title, last_seq, member_count, updated_at, o: lastChange });
+        }
+        await assignPositions(tx, batch.positions, touched);
+        return results;
+      },
+      COMMIT_TIMEOUT_MS,
+    );
   }
 
   /**
