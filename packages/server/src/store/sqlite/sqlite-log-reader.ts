@@ -40,9 +40,12 @@ export class SqliteLogReader {
   constructor(db: Database.Database) {
     const viewPos = 'CASE WHEN m.left_seq IS NULL THEN c.change_pos ELSE m.left_pos END';
     this.sql = {
+      // The per-user change index (user_views) lists the changed memberships in position order.
       changedViews: db.prepare<[string, number, number], ViewRow>(
-        `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.user_id = ? AND ${viewPos} > ? ORDER BY view_pos LIMIT ?`,
+        `SELECT c.*, m.*, v.view_pos FROM user_views v
+         JOIN members m ON m.conversation_id = v.conversation_id AND m.user_id = v.user_id
+         JOIN conversations c ON c.id = v.conversation_id
+         WHERE v.user_id = ? AND v.view_pos > ? ORDER BY v.view_pos LIMIT ?`,
       ),
       storePosition: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'position'`),
       view: db.prepare<[string, string], ViewRow>(
@@ -50,8 +53,7 @@ export class SqliteLogReader {
          WHERE m.conversation_id = ? AND m.user_id = ?`,
       ),
       latestPosition: db.prepare<[string], { pos: number | null }>(
-        `SELECT max(${viewPos}) AS pos FROM members m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.user_id = ?`,
+        `SELECT max(view_pos) AS pos FROM user_views WHERE user_id = ?`,
       ),
       seqAtOrBeforePos: db.prepare<[string, number], { seq: number }>(
         `SELECT seq FROM events WHERE conversation_id = ? AND pos <= ? ORDER BY seq DESC LIMIT 1`,
