@@ -299,7 +299,8 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   // current member, the frozen left_pos for a former one), kept by triggers in the writer's own
   // transaction, indexed by (user_id, view_pos). A heartbeat's change token is then the top entry
   // of one index range, and a resume reads only the conversations that changed, instead of walking
-  // every membership of the user (about 35 ms per ping for a user in 20,000 groups).
+  // every membership of the user (about 35 ms per ping for a user in 20,000 groups). Channels stay
+  // out of it: they fan out on read, and a post must not write a row per member.
   `
   CREATE TABLE user_views (
     user_id TEXT NOT NULL,
@@ -314,7 +315,8 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
 
   CREATE TRIGGER user_views_joined AFTER INSERT ON members BEGIN
     INSERT INTO user_views (user_id, conversation_id, view_pos)
-    SELECT new.user_id, new.conversation_id, change_pos FROM conversations WHERE id = new.conversation_id
+    SELECT new.user_id, new.conversation_id, change_pos FROM conversations
+    WHERE id = new.conversation_id AND kind != 'channel'
     ON CONFLICT (user_id, conversation_id) DO UPDATE SET view_pos = excluded.view_pos;
   END;
   CREATE TRIGGER user_views_frozen AFTER UPDATE OF left_pos ON members WHEN new.left_pos IS NOT NULL BEGIN
@@ -322,7 +324,7 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
     WHERE user_id = new.user_id AND conversation_id = new.conversation_id;
   END;
   CREATE TRIGGER user_views_follow AFTER UPDATE OF change_pos ON conversations
-  WHEN new.change_pos != old.change_pos BEGIN
+  WHEN new.change_pos != old.change_pos AND new.kind != 'channel' BEGIN
     UPDATE user_views SET view_pos = new.change_pos
     WHERE (user_id, conversation_id) IN (
       SELECT user_id, conversation_id FROM members WHERE conversation_id = new.id AND left_seq IS NULL
