@@ -250,7 +250,10 @@ export class Gateway {
       };
       const answer = await this.deps.route(frame, actor, connection);
       if (answer) connection.send(answer);
-      if (answer?.type === 'ack') this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      if (answer?.type === 'ack') this.deps.metrics.ackLatency.observe(seconds);
+      else if (READ_TYPES.has(frame.type))
+        this.deps.metrics.readLatency.observe({ type: frame.type }, seconds);
     } catch (thrown) {
       const error = toNatterError(thrown);
       if (error.code === 'internal')
