@@ -22,7 +22,7 @@ export function groupsConfig(quick) {
     /** sustained = acked >= 95% of sends, delivered >= 95% of sends x 49, p99 (ack, deliver) <= 200 ms */
     sustain: { minRatio: 0.95, maxP99Ms: 200 },
     /** per target (Natter, then the relay); every step is bounded as well */
-    budgetMs: quick ? 45_000 : 75_000,
+    budgetMs: quick ? 45_000 : 60_000,
   };
 }
 

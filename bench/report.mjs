@@ -728,6 +728,7 @@ function stormSection(s) {
     '',
     `${num(s.connected)} idle clients (asked for ${num(s.requested)}; the hard RLIMIT_NOFILE is ${num(s.fdHardLimit)} and the server needs one descriptor per socket), each authenticated with its own JWT and synced once, from ${Math.ceil(s.count / s.config.perDriver)} driver processes (\`bench/storm-driver.mjs\`). ` +
       `Then the server gets SIGTERM: it drains (each client gets a \`reconnect\` frame with a random \`retry_after_ms\` up to ${num(s.config.drainMaxDelayMs)} ms, \`NATTER_DRAIN_MAX_DELAY_MS\`'s default, and a 1012 close) and exits; the same command starts again on the same port and data dir. ` +
+      `Admission runs at its default (\`NATTER_MAX_UNAUTHENTICATED\` ${num(s.config.maxUnauthenticated ?? NaN)}: sockets beyond it get HTTP 503 and retry) except the per-address cap, raised because every client here comes from 127.0.0.1. ` +
       `Each client follows the SDK (\`NatterClient\`'s reconnect rule with the SDK's own \`restartRetryDelay\` / \`backoffDelay\` from packages/client/dist/backoff.js): retry after max(retry_after_ms, uniform 250-2,000 ms) while the server is restarting; each attempt is \`auth\` -> \`ready\` -> \`sync\` with its token, and the client has resumed when that answers. ` +
       `"Overrun" is a client's wait beyond what its backoff asked for: from its first attempt the restarted server could take (the first after /readyz answered, or an earlier one that succeeded) to its resume. Distributions: p50 / p90 / p99 / max ms.`,
     '',
@@ -741,6 +742,7 @@ function stormSection(s) {
     `| per-client time from its socket closing to its resume | ${dist(s.downMs)} |`,
     `| per-client time from /readyz to its resume | ${dist(s.sinceReadyMs)} |`,
     `| **per-client overrun** (wait beyond its backoff) | **${dist(s.overrunMs)}** |`,
+    `| CPU from SIGTERM to all resumed: restarted server (from its start) / drivers / whole machine (cores) | ${s.cpu ? `${num(s.cpu.restartedServer, 2)} / ${s.cpu.drivers.map((/** @type {number} */ c) => num(c, 2)).join(' + ')} / ${num(s.cpu.machine, 2)} of ${machineInfo().cores}` : '-'} |`,
     `| clients that needed more than one attempt after /readyz (attempts in all) | ${num(s.clientsWithExtraAttempts)} (${num(s.extraAttempts)}) |`,
     `| reconnect attempts by outcome | ${errs(s.attemptOutcomes)} |`,
     `| server RSS with every client connected (before) | ${mib(s.rssBeforeBytes)} |`,

@@ -15,7 +15,7 @@ export function resumeConfig(quick) {
     /** members of each group besides the account */
     groupPeers: 4,
     changed: 3,
-    initialSyncs: quick ? 5 : 20,
+    initialSyncs: quick ? 5 : 10,
     resumes: quick ? 50 : 200,
     reconnects: quick ? 10 : 50,
     stores: /** @type {('sqlite'|'postgres')[]} */ (['sqlite', 'postgres']),

@@ -2,6 +2,7 @@
 //   parent -> {cmd:'connect', url, secret, from, count, concurrency}
 //             opens `count` Natter WebSockets for users bench-storm<from..>, each authenticated with its own
 //             JWT; each syncs once (listing) and keeps its token   <- {type:'connected', ready, failed, errors, ms}
+//   parent -> {cmd:'progress'}  <- {type:'progress', resumed, cpuSeconds}  (clients resumed so far, CPU used)
 //   parent -> {cmd:'report', readyAt}   once the storm is over: per-client timings against the moment the
 //             restarted server answered /readyz (epoch ms)          <- {type:'report', ...}
 //   parent -> {cmd:'close'}
@@ -52,7 +53,10 @@ class StormClient {
     if (attempt) this.attempts.push(attempt);
     const ws = new WebSocket(this.url, { perMessageDeflate: false });
     let live = false;
-    const timer = setTimeout(() => ws.terminate(), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      if (attempt?.outcome === 'pending') attempt.outcome = `no resume in ${READY_TIMEOUT_MS / 1000} s`;
+      ws.terminate();
+    }, READY_TIMEOUT_MS);
     ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token: this.jwt, device_id: 'bench' })));
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString());
@@ -188,9 +192,14 @@ function report(readyAt) {
 process.on('message', async (/** @type {any} */ msg) => {
   try {
     if (msg.cmd === 'connect') process.send?.(await connectAll(msg));
-    else if (msg.cmd === 'progress')
-      process.send?.({ type: 'progress', resumed: clients.filter((c) => c.resumedAt !== undefined).length });
-    else if (msg.cmd === 'report') process.send?.(report(msg.readyAt));
+    else if (msg.cmd === 'progress') {
+      const cpu = process.cpuUsage();
+      process.send?.({
+        type: 'progress',
+        resumed: clients.filter((c) => c.resumedAt !== undefined).length,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      });
+    } else if (msg.cmd === 'report') process.send?.(report(msg.readyAt));
     else if (msg.cmd === 'close') setTimeout(() => process.exit(0), 100);
   } catch (err) {
     process.send?.({ type: 'fatal', error: String(/** @type {Error} */ (err).stack ?? err) });
