@@ -10,7 +10,7 @@
 //             sends one message into its conversation over a socket of its own  <- {type:'changed'}
 //   parent -> {cmd:'resume', since, times, expect}  `times` syncs with the token `since`, one after the
 //             other; each must list exactly `expect` conversations  <- {type:'resumed', hist, reconnectHist,
-//             wrong}
+//             wrong, maxPages}
 //   parent -> {cmd:'close'}
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -156,11 +156,13 @@ async function resume(msg) {
   const hist = newHistogram();
   const reconnectHist = newHistogram();
   let wrong = 0;
+  let maxPages = 0;
   for (let i = 0; i < msg.times; i++) {
     const t0 = performance.now();
     const r = await syncAll(peer, msg.since);
     hist.recordValue(Math.round((performance.now() - t0) * 1000));
     if (r.conversations !== msg.expect) wrong++;
+    maxPages = Math.max(maxPages, r.pages);
   }
   // The whole way back after a reconnect: a new socket, auth -> ready, then the resume.
   for (let i = 0; i < msg.reconnects; i++) {
@@ -171,7 +173,7 @@ async function resume(msg) {
     fresh.close();
     if (r.conversations !== msg.expect) wrong++;
   }
-  return { type: 'resumed', hist: encode(hist), reconnectHist: encode(reconnectHist), wrong };
+  return { type: 'resumed', hist: encode(hist), reconnectHist: encode(reconnectHist), wrong, maxPages };
 }
 
 process.on('message', async (/** @type {any} */ msg) => {

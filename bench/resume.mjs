@@ -166,6 +166,8 @@ async function runStore(store, cfg, log) {
       times: cfg.resumes,
       changed: cfg.changed,
       wrong: resumed.wrong + reconnected.wrong,
+      /** round trips the longest resume took (pages of sync_result) */
+      maxPages: resumed.maxPages,
       client: summarize(mergeEncoded([resumed.hist])),
       server: serverSyncTime(m2, m3),
       reconnects: cfg.reconnects,
