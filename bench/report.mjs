@@ -753,6 +753,7 @@ function stormSection(s) {
     `| CPU from SIGTERM to all resumed: restarted server (from its start) / drivers / whole machine (cores) | ${s.cpu ? `${num(s.cpu.restartedServer, 2)} / ${s.cpu.drivers.map((/** @type {number} */ c) => num(c, 2)).join(' + ')} / ${num(s.cpu.machine, 2)} of ${machineInfo().cores}` : '-'} |`,
     `| clients that needed more than one attempt after /readyz (attempts in all; target 0) | ${num(s.clientsWithExtraAttempts)} (${num(s.extraAttempts)}) |`,
     `| reconnect attempts by outcome | ${errs(s.attemptOutcomes)} |`,
+    `| SYNs dropped on a full listen queue during the storm (kernel ListenOverflows, machine-wide) | ${num(s.listenOverflows ?? NaN)} |`,
     `| server RSS with every client connected (before) | ${mib(s.rssBeforeBytes)} |`,
     `| **peak RSS of the restarted server during the storm** (sampled every ${s.config.rssSampleMs} ms) | **${mib(s.peakRssBytes)}** |`,
     `| RSS of the restarted server once all resumed | ${mib(s.rssAfterBytes)} |`,

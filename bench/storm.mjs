@@ -29,6 +29,24 @@ export function stormConfig(quick, limit) {
   };
 }
 
+/**
+ * The kernel's count of connections refused because a listen queue was full (TcpExt ListenOverflows in
+ * /proc/net/netstat; machine-wide): their SYNs were dropped, and the client waits out TCP's
+ * retransmissions (1 s, 3 s, 7 s...) whatever its own backoff says.
+ */
+function listenOverflows() {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'))
+      .map((l) => l.trim().split(/\s+/));
+    const i = names?.indexOf('ListenOverflows') ?? -1;
+    return i > 0 ? Number(values?.[i]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** @param {number[]} xs */
 function distribution(xs) {
   if (xs.length === 0) return null;
@@ -129,6 +147,7 @@ export async function stormScenario(o) {
     const stopAt = Date.now();
     const driverCpu0 = await Promise.all(drivers.map((d) => d.request({ cmd: 'progress' }, 60_000)));
     const machine0 = machineCpu();
+    const overflows0 = listenOverflows();
     const oldRss = rssSampler(target.pid, cfg.rssSampleMs);
     const exitCode = await target.stop();
     out.drain = { exitCode, ms: Date.now() - stopAt, peakRssBytes: oldRss.stop().peakBytes };
@@ -157,6 +176,7 @@ export async function stormScenario(o) {
     // cannot keep up, or drivers that cannot, show here.
     const seconds = Math.max(0.001, (Date.now() - stopAt) / 1000);
     const machine1 = machineCpu();
+    out.listenOverflows = listenOverflows() - overflows0;
     out.cpu = {
       machine:
         ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) *
