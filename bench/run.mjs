@@ -1,9 +1,12 @@
 // Natter benchmark orchestrator (`npm run bench`). Starts each server under test and the load drivers as
 // separate processes on 127.0.0.1, runs the scenarios, writes bench/results/latest.json and regenerates
 // docs/benchmarks.md (keeping its hand-written section).
-//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,cluster] [--drivers 2] [--pairs 500] [--no-doc]
+//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,groups,resume,storm,cluster] [--drivers 2]
+//     [--pairs 500] [--no-doc]
 //   `--only cluster` runs just the PostgreSQL + Redis cluster scenario (bench/cluster.mjs, needs both on
-//   127.0.0.1) and replaces only its section of docs/benchmarks.md; `--cluster-nodes 1,3` and
+//   127.0.0.1) and replaces only its section of docs/benchmarks.md; so do `groups` (bench/groups.mjs),
+//   `resume` (bench/resume.mjs) and `storm` (bench/storm.mjs) run on their own or together, and they
+//   merge their results into bench/results/latest.json; `--cluster-nodes 1,3` and
 //   `--cluster-workloads direct,group,direct-local` narrow it down; `--render-cluster` only re-renders that
 //   block from bench/results/cluster.json.
 import {
@@ -24,9 +27,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterScenario } from './cluster.mjs';
+import { groupsScenario } from './groups.mjs';
 import { mergeEncoded, summarize } from './histogram.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
-import { machineInfo, renderReport, spliceCluster } from './report.mjs';
+import { machineInfo, renderReport, spliceCluster, spliceScenarios } from './report.mjs';
+import { resumeScenario } from './resume.mjs';
+import { stormScenario } from './storm.mjs';
 import {
   forkDriver,
   machineCpu,
@@ -42,7 +48,7 @@ import {
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'natter,relay,idle,profile,cluster' },
+    only: { type: 'string', default: 'natter,relay,idle,profile,groups,resume,storm,cluster' },
     'cluster-nodes': { type: 'string', default: '1,3' },
     'cluster-workloads': { type: 'string', default: 'direct,group,direct-local' },
     drivers: { type: 'string', default: '2' },
@@ -77,12 +83,14 @@ const CONFIG = {
   profile: { durationMs: quick ? 5000 : 10_000 },
 };
 const only = new Set(args.only.split(','));
+/** Scenarios whose section of docs/benchmarks.md can be replaced on its own. */
+const SECTIONED = ['cluster', 'groups', 'resume', 'storm'];
 const started = Date.now();
 // Every phase is bounded on its own; this is the backstop for the whole run.
 const watchdog = setTimeout(() => {
   console.error('bench: time budget exceeded, aborting');
   process.exit(1);
-}, 18 * 60_000);
+}, 25 * 60_000);
 watchdog.unref();
 
 /** @param {string} msg */
@@ -505,24 +513,39 @@ async function main() {
         )
       : skipped;
   }
+  if (only.has('groups'))
+    results.groups = natterBuilt ? await attempt('groups', () => groupsScenario({ quick, log })) : skipped;
+  if (only.has('resume'))
+    results.resume = natterBuilt ? await attempt('resume', () => resumeScenario({ quick, log })) : skipped;
+  if (only.has('storm'))
+    results.storm = natterBuilt
+      ? await attempt('storm', () => stormScenario({ quick, log, limit: CONFIG.idle.connections }))
+      : skipped;
   results.elapsedSeconds = (Date.now() - started) / 1000;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  // The cluster scenario alone leaves the other scenarios' results (and their sections of the doc) alone.
-  const clusterOnly = [...only].every((s) => s === 'cluster');
+  // Scenarios with a section of their own (cluster, groups, resume, storm), run without the 1:1 ones,
+  // leave the other scenarios' results (and their sections of the doc) alone.
+  const partial = [...only].every((s) => SECTIONED.includes(s));
+  const latestPath = join(ROOT, 'bench/results/latest.json');
   if (results.cluster)
     writeFileSync(join(ROOT, 'bench/results/cluster.json'), `${JSON.stringify(results.cluster, null, 2)}\n`);
-  if (!clusterOnly)
-    writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (!partial) writeFileSync(latestPath, `${JSON.stringify(results, null, 2)}\n`);
+  else if (['groups', 'resume', 'storm'].some((s) => only.has(s))) {
+    const previous = existsSync(latestPath) ? JSON.parse(readFileSync(latestPath, 'utf8')) : {};
+    const { cluster: _cluster, ...mine } = results;
+    for (const key of ['groups', 'resume', 'storm']) if (!only.has(key)) delete mine[key];
+    writeFileSync(latestPath, `${JSON.stringify({ ...previous, ...mine }, null, 2)}\n`);
+  }
   if (!args['no-doc']) {
     const docPath = join(ROOT, 'docs/benchmarks.md');
     const previous = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
-    writeFileSync(
-      docPath,
-      clusterOnly && previous ? spliceCluster(previous, results.cluster) : renderReport(results, previous),
-    );
-    log(
-      `wrote docs/benchmarks.md and bench/results/${clusterOnly ? 'cluster' : 'latest'}.json in ${results.elapsedSeconds.toFixed(0)} s`,
-    );
+    let doc = renderReport(results, previous);
+    if (partial && previous) {
+      doc = results.cluster ? spliceCluster(previous, results.cluster) : previous;
+      doc = spliceScenarios(doc, results);
+    }
+    writeFileSync(docPath, doc);
+    log(`wrote docs/benchmarks.md and bench/results in ${results.elapsedSeconds.toFixed(0)} s`);
   }
 }
 

@@ -59,15 +59,16 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Starts the server under test in its own process (through bash, to lift the soft fd limit to the hard
  * one), and waits for GET /readyz to answer 200.
  * @param {'natter'|'relay'} kind
- * @param {{ nodeArgs?: string[], env?: Record<string, string>, secret?: string }} [opts] `secret`: the JWT
- *   secret (nodes of one cluster share it); a random one by default
+ * @param {{ nodeArgs?: string[], env?: Record<string, string>, secret?: string, port?: number,
+ *   dataDir?: string }} [opts] `secret`: the JWT secret (nodes of one cluster share it); a random one by
+ *   default. `port` and `dataDir`: those of a previous start, to restart the same server (default: fresh)
  * @returns {Promise<Target>}
  */
 export async function startTarget(kind, opts = {}) {
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), `natter-bench-${kind}-`));
+  const port = opts.port ?? (await freePort());
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), `natter-bench-${kind}-`)));
   const secret = opts.secret ?? `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
-  const logFile = join(dataDir, 'server.log');
+  const logFile = join(dataDir, opts.dataDir ? `server-${Date.now()}.log` : 'server.log');
   const main = kind === 'natter' ? NATTER_MAIN : RELAY_MAIN;
   const args = [...SERVER_NODE_ARGS, ...(opts.nodeArgs ?? []), main, ...(kind === 'relay' ? ['--port', String(port)] : [])];
   const env = {
