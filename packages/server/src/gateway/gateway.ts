@@ -15,6 +15,7 @@ import {
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChannelAudience } from '../chat/channel-audience.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import { type Clock, MAX_TIMER_MS, type Timer } from '../clock.js';
@@ -38,6 +39,8 @@ import { type Corkable, WriteBatcher } from './write-batcher.js';
 export interface GatewayDeps {
   config: Config;
   hub: ConnectionHub;
+  /** Learns a user's channels when their first connection here opens, forgets them at their last. */
+  channels: Pick<ChannelAudience, 'userOnline' | 'userOffline'>;
   /** In a cluster: tells the other nodes which users have connections here. */
   registry?: ConnectionRegistry;
   /** In a cluster: tells the other nodes which sessions have connections here (for push). */
@@ -292,8 +295,13 @@ export class Gateway {
     connection.nextPingAt = clock.now() + config.pingIntervalMs;
     // Fire and forget (the registry never rejects): until the entry lands, a frame from another
     // node may miss this connection, and the next ping's change token heals that.
-    if (hub.add(connection)) void this.deps.registry?.add(userId);
+    const first = hub.add(connection);
+    if (first) void this.deps.registry?.add(userId);
     if (hub.addSession(connection.sessionKey)) void this.deps.sessions?.add(connection.sessionKey);
+    // Before `ready`, so that a channel post after the client's first sync reaches it live. Another
+    // connection of the user here has started (or finished) the load already.
+    if (first) await this.deps.channels.userOnline(userId);
+    if (connection.closed) return;
     metrics.connections.inc({ state: 'open' });
     void presenceStore.beat(userId, clock.now());
     const ready: ReadyFrame = {
@@ -345,6 +353,7 @@ export class Gateway {
     if (hub.remove(connection)) {
       void presenceStore.leave(connection.userId, this.deps.clock.now());
       void this.deps.registry?.remove(connection.userId);
+      this.deps.channels.userOffline(connection.userId);
     }
     if (hub.removeSession(connection.sessionKey)) void this.deps.sessions?.remove(connection.sessionKey);
   }

@@ -295,6 +295,18 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   `,
   // A push device remembers the session that registered it: a push skips it while that session is live.
   `ALTER TABLE push_devices ADD COLUMN session_key TEXT;`,
+  // Channels: who may post, and each user's channel memberships (current and former) with the
+  // position of the member's own last change there. A channel fans out on read: a post moves only
+  // its conversation's change_pos, and a resume reads these rows (a user is in few channels).
+  `
+  ALTER TABLE conversations ADD COLUMN posting TEXT NOT NULL DEFAULT 'everyone';
+  CREATE TABLE user_channels (
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    own_pos INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
