@@ -221,6 +221,14 @@ export interface ConversationSummary {
   updated_at: number;
 }
 
+/**
+ * Whether you may post messages in this conversation: everywhere, except a channel whose `posting`
+ * is `admins` when your role is `member` (the server refuses it with `posting_restricted`).
+ */
+export function mayPost(summary: Pick<ConversationSummary, 'kind' | 'posting' | 'role'>): boolean {
+  return summary.kind !== 'channel' || summary.posting === 'everyone' || summary.role !== 'member';
+}
+
 export interface MemberInfo {
   user_id: string;
   role: Role;

@@ -1,4 +1,4 @@
-import { type ConversationKind, NatterError, type PostingPolicy } from '@natter/protocol';
+import { type ConversationKind, mayPost, NatterError, type PostingPolicy } from '@natter/protocol';
 import type { NewEvent } from './log-events.js';
 import type { MemberRow } from './log-rows.js';
 import type { PeerCursors } from './member-view.js';
@@ -24,12 +24,7 @@ export function checkPosting(
   sender: MemberRow,
   eventKind: string,
 ): void {
-  if (
-    eventKind === 'message' &&
-    conversation.kind === 'channel' &&
-    conversation.posting === 'admins' &&
-    sender.role === 'member'
-  ) {
+  if (eventKind === 'message' && !mayPost({ ...conversation, role: sender.role })) {
     throw new NatterError('posting_restricted');
   }
 }
