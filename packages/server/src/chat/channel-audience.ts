@@ -10,7 +10,7 @@ export interface ChannelAudienceDeps {
   channelsOf(userId: string): Promise<ChannelMembership[]>;
   /** This node's connections. */
   local: Broadcaster;
-  /** Whether the user has a connection on this node now. */
+  /** Whether the user has a connection on this node now (or is being loaded: see userOnline). */
   isOnline(userId: string): boolean;
   log: Logger;
 }
@@ -34,13 +34,16 @@ export class ChannelAudience implements ChannelFanout {
 
   constructor(private readonly deps: ChannelAudienceDeps) {}
 
-  /** The user's first connection on this node opened: learns their channels. Never rejects. */
+  /**
+   * The user's first connection on this node is opening: learns their channels, and from then on
+   * counts them as online here until `userOffline` (which the caller owes if the connection does
+   * not open after all). Never rejects.
+   */
   async userOnline(userId: string): Promise<void> {
     const changed = new Set<string>();
     this.loading.set(userId, changed);
     try {
       const memberships = await this.deps.channelsOf(userId);
-      if (!this.deps.isOnline(userId)) return;
       // A join or removal delivered while loading is newer than (or as new as) the snapshot.
       for (const m of memberships)
         if (!changed.has(m.conversationId)) this.watch(m.conversationId, userId, m.joinedSeq);
@@ -87,8 +90,9 @@ export class ChannelAudience implements ChannelFanout {
   }
 
   private joined(channelId: string, userId: string, seq: number): void {
-    this.loading.get(userId)?.add(channelId);
-    if (this.deps.isOnline(userId)) this.watch(channelId, userId, seq);
+    const loading = this.loading.get(userId);
+    loading?.add(channelId);
+    if (loading || this.deps.isOnline(userId)) this.watch(channelId, userId, seq);
   }
 
   private watch(channelId: string, userId: string, joinedSeq: number): void {

@@ -287,7 +287,14 @@ export class Gateway {
       connection.closeWith(closeAs);
       return;
     }
-    if (connection.closed) return;
+    // The user's channels, learned before `ready` (so that a channel post after the client's first
+    // sync reaches it live) and before the connection joins the hub (so that nothing is pushed to
+    // it before `ready`); a user already connected here is known.
+    if (!connection.closed && hub.countFor(userId) === 0) await this.deps.channels.userOnline(userId);
+    if (connection.closed) {
+      if (hub.countFor(userId) === 0) this.deps.channels.userOffline(userId);
+      return;
+    }
     this.leavePreAuth(connection);
     connection.state = 'open';
     connection.userId = userId;
@@ -295,13 +302,8 @@ export class Gateway {
     connection.nextPingAt = clock.now() + config.pingIntervalMs;
     // Fire and forget (the registry never rejects): until the entry lands, a frame from another
     // node may miss this connection, and the next ping's change token heals that.
-    const first = hub.add(connection);
-    if (first) void this.deps.registry?.add(userId);
+    if (hub.add(connection)) void this.deps.registry?.add(userId);
     if (hub.addSession(connection.sessionKey)) void this.deps.sessions?.add(connection.sessionKey);
-    // Before `ready`, so that a channel post after the client's first sync reaches it live. Another
-    // connection of the user here has started (or finished) the load already.
-    if (first) await this.deps.channels.userOnline(userId);
-    if (connection.closed) return;
     metrics.connections.inc({ state: 'open' });
     void presenceStore.beat(userId, clock.now());
     const ready: ReadyFrame = {

@@ -88,6 +88,29 @@ describe('ChannelAudience', () => {
     expect(audience.isWatching('c1', 'u')).toBe(false);
   });
 
+  it('watches a channel joined while the memberships load, before the connection is in the hub', async () => {
+    const local = recorder();
+    let answer: (m: ChannelMembership[]) => void = () => {};
+    const audience = new ChannelAudience({
+      channelsOf: () => new Promise((resolve) => (answer = resolve)),
+      local,
+      isOnline: () => false,
+      log: createLogger('silent'),
+    });
+    const loading = audience.userOnline('u');
+    audience.toChannel(event(9, 'member_added', { data: { user_id: 'u' } }));
+    answer([{ conversationId: 'c1', joinedSeq: 9 }]);
+    await loading;
+    audience.toChannel(event(10, 'message'));
+    expect(deliveries(local.writes)).toEqual([
+      [9, ['u']],
+      [10, ['u']],
+    ]);
+    audience.userOffline('u');
+    audience.toChannel(event(11, 'message'));
+    expect(local.writes).toHaveLength(2);
+  });
+
   it('strips the content of a message from before a member joined from an edit they are shown', async () => {
     const local = recorder();
     const audience = new ChannelAudience({
