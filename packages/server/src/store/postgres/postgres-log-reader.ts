@@ -162,9 +162,11 @@ export class PostgresLogReader {
     if (!view || view.left_seq !== null) return null;
     const members =
       view.kind === 'channel'
-        ? await tx<MemberRow[]>`
-            SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
-              AND (role <> 'member' OR user_id = ${userId})
+        ? // Through the partial index of managers, and the user's own row by key: never the other members.
+          await tx<MemberRow[]>`
+            SELECT * FROM members WHERE conversation_id = ${conversationId} AND role <> 'member' AND left_seq IS NULL
+            UNION SELECT * FROM members WHERE conversation_id = ${conversationId} AND user_id = ${userId}
+              AND left_seq IS NULL
             ORDER BY joined_seq, user_id`
         : await tx<MemberRow[]>`
             SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL

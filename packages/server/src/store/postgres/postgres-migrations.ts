@@ -351,6 +351,8 @@ const MIGRATIONS: string[] = [
     own_pos bigint NOT NULL,
     PRIMARY KEY (user_id, conversation_id)
   );
+  -- A channel's members list is its owners and admins: found without reading its other members.
+  CREATE INDEX members_managers ON members (conversation_id) WHERE role <> 'member';
   `,
 ];
 

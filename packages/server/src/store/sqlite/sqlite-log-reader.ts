@@ -162,8 +162,11 @@ export class SqliteLogReader {
       activeMembers: db.prepare<[string], MemberRow>(
         `SELECT * FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY joined_seq, user_id`,
       ),
-      channelManagers: db.prepare<[string, string], MemberRow>(
-        `SELECT * FROM members WHERE conversation_id = ? AND left_seq IS NULL AND (role != 'member' OR user_id = ?)
+      // Through the partial index of managers, and the user's own row by key: never the other members.
+      channelManagers: db.prepare<[string, string, string], MemberRow>(
+        `SELECT * FROM members INDEXED BY members_managers
+         WHERE conversation_id = ? AND role != 'member' AND left_seq IS NULL
+         UNION SELECT * FROM members WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL
          ORDER BY joined_seq, user_id`,
       ),
       sharing: db.prepare<[string, string], { user_id: string }>(
@@ -271,7 +274,7 @@ export class SqliteLogReader {
     if (!view || view.left_seq !== null) return null;
     const members =
       view.kind === 'channel'
-        ? this.sql.channelManagers.all(conversationId, userId)
+        ? this.sql.channelManagers.all(conversationId, conversationId, userId)
         : this.sql.activeMembers.all(conversationId);
     return members.map((m) => ({
       user_id: m.user_id,
