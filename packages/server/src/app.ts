@@ -4,6 +4,7 @@ import { AttachmentService } from './attachments/attachment-service.js';
 import { AccountService } from './auth/account-service.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { TokenVerifier } from './auth/token-verifier.js';
+import { ChannelAudience } from './chat/channel-audience.js';
 import { ChatService } from './chat/chat-service.js';
 import { ConversationService } from './chat/conversation-service.js';
 import { GroupCommitter } from './chat/group-commit.js';
@@ -80,18 +81,26 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
   // The gateway writes to this node's sockets through the hub; the domain broadcasts through the
   // live path, which in a cluster also reaches the other nodes' sockets over the bus.
   const hub = new ConnectionHub();
-  const live = await openLivePath(config, hub, metrics, log, clock, seams);
+  // Which of this node's users are members of which channel: a channel post goes to them only.
+  const audience = new ChannelAudience({
+    channelsOf: (userId) => logStore.channelsOf(userId),
+    local: hub,
+    isOnline: (userId) => hub.countFor(userId) > 0,
+    log,
+  });
+  const live = await openLivePath(config, hub, audience, metrics, log, clock, seams);
   const { broadcaster, presenceStore } = live;
   const sharedLog = config.store !== 'sqlite'; // other nodes may commit to it
   const directory = new MemberDirectory(logStore, log, sharedLog);
   const typing = new TypingService(
     directory,
+    audience,
     broadcaster,
     config.typingTtlMs,
     config.typingMinIntervalMs,
     clock,
   );
-  const publisher = new Publisher(directory, broadcaster, (conversationId, senderId) =>
+  const publisher = new Publisher(directory, broadcaster, live.channelFanout, (conversationId, senderId) =>
     typing.stopped(conversationId, senderId),
   );
   const pushProviders = pushProvidersOf(config, seams.pushAgent, clock);
@@ -180,6 +189,7 @@ export async function startNatter(input: ConfigInput = {}, seams: NatterSeams = 
     config,
     trustProxy,
     hub,
+    channels: audience,
     registry: live.registry,
     ...(live.sessions ? { sessions: live.sessions } : {}),
     verifier,

@@ -15,6 +15,7 @@ import {
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChannelAudience } from '../chat/channel-audience.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
 import type { Clock, Timer } from '../clock.js';
@@ -39,6 +40,8 @@ import { type Corkable, WriteBatcher } from './write-batcher.js';
 export interface GatewayDeps {
   config: Config;
   hub: ConnectionHub;
+  /** Learns a user's channels when their first connection here opens, forgets them at their last. */
+  channels: Pick<ChannelAudience, 'userOnline' | 'userOffline'>;
   /** In a cluster: tells the other nodes which users have connections here. */
   registry?: ConnectionRegistry;
   /** In a cluster: tells the other nodes which sessions have connections here (for push). */
@@ -306,7 +309,14 @@ export class Gateway implements ConnectionEvents {
       connection.closeWith(closeAs);
       return;
     }
-    if (connection.isClosed) return;
+    // The user's channels, learned before `ready` (so that a channel post after the client's first
+    // sync reaches it live) and before the connection joins the hub (so that nothing is pushed to
+    // it before `ready`); a user already connected here is known.
+    if (!connection.isClosed && hub.countFor(userId) === 0) await this.deps.channels.userOnline(userId);
+    if (connection.isClosed) {
+      if (hub.countFor(userId) === 0) this.deps.channels.userOffline(userId);
+      return;
+    }
     this.leavePreAuth(connection);
     connection.state = 'open';
     connection.userId = userId;
@@ -361,6 +371,7 @@ export class Gateway implements ConnectionEvents {
     if (hub.remove(connection)) {
       void presenceStore.leave(connection.userId, this.deps.clock.now());
       void this.deps.registry?.remove(connection.userId);
+      this.deps.channels.userOffline(connection.userId);
     }
     if (hub.removeSession(connection.sessionKey)) void this.deps.sessions?.remove(connection.sessionKey);
   }

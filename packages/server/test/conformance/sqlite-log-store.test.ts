@@ -15,6 +15,7 @@ import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import type { WriteOp } from '../../src/store/write-ops.js';
 import type { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
+import { describeChannelsConformance } from './channels.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describePushQueueConformance } from './push-queue.conformance.js';
@@ -78,6 +79,8 @@ describeSearchConformance('SQLite', openInTempDir);
 describeThreadsConformance('SQLite', openInTempDir);
 
 describeHiddenConformance('SQLite', openInTempDir);
+
+describeChannelsConformance('SQLite', openInTempDir);
 
 describeUsersConformance('SQLite', openInTempDir);
 

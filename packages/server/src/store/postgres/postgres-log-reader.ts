@@ -11,8 +11,16 @@ import {
   summariesFromEvents,
   withReactions,
 } from '../annotation-rules.js';
+import { mergeByPosition, NO_PEERS } from '../channel-rules.js';
 import type { MemberRow } from '../log-rows.js';
-import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
+import {
+  type ChannelMembership,
+  type EventPage,
+  type HeldSeqs,
+  type MemberSpan,
+  NOTHING_HELD,
+  type SyncPage,
+} from '../log-store.js';
 import {
   frozenSummary,
   type MemberView,
@@ -24,6 +32,7 @@ import {
 import { asSeenFrom } from '../pre-join-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
 import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
+import { changedChannelViews, channelMemberships, latestChannelPosition } from './postgres-channel-views.js';
 import type { Queryable, Tx } from './postgres-connection.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
@@ -51,7 +60,11 @@ export class PostgresLogReader {
   ): Promise<SyncPage> {
     const [clock] = await tx<{ position: number }[]>`SELECT position FROM change_clock`;
     checkSyncToken(after, eventsSince, clock?.position ?? 0);
-    const rows = await changedViews(tx, userId, after, limit + 1);
+    const [indexed, channels] = await Promise.all([
+      changedViews(tx, userId, after, limit + 1),
+      changedChannelViews(tx, userId, after, limit + 1),
+    ]);
+    const rows = mergeByPosition<ChangedView>(indexed, channels, limit + 1);
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
       if (row.hidden === 1) {
@@ -145,13 +158,19 @@ export class PostgresLogReader {
   }
 
   async membersFor(tx: Tx, userId: string, conversationId: string): Promise<MemberInfo[] | null> {
-    const [view, members] = await Promise.all([
-      this.view(tx, conversationId, userId),
-      tx<MemberRow[]>`
-        SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
-        ORDER BY joined_seq, user_id`,
-    ]);
+    const view = await this.view(tx, conversationId, userId);
     if (!view || view.left_seq !== null) return null;
+    const members =
+      view.kind === 'channel'
+        ? // Through the partial index of managers, and the user's own row by key: never the other members.
+          await tx<MemberRow[]>`
+            SELECT * FROM members WHERE conversation_id = ${conversationId} AND role <> 'member' AND left_seq IS NULL
+            UNION SELECT * FROM members WHERE conversation_id = ${conversationId} AND user_id = ${userId}
+              AND left_seq IS NULL
+            ORDER BY joined_seq, user_id`
+        : await tx<MemberRow[]>`
+            SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
+            ORDER BY joined_seq, user_id`;
     return members.map((m) => ({
       user_id: m.user_id,
       role: m.role,
@@ -162,10 +181,10 @@ export class PostgresLogReader {
   }
 
   async memberSpans(tx: Tx, conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
-    const [[conversation], members] = await Promise.all([
-      tx<{ last_seq: number }[]>`SELECT last_seq FROM conversations WHERE id = ${conversationId}`,
-      tx<MemberRow[]>`SELECT * FROM members WHERE conversation_id = ${conversationId}`,
-    ]);
+    const [conversation] = await tx<{ last_seq: number; kind: string }[]>`
+      SELECT last_seq, kind FROM conversations WHERE id = ${conversationId}`;
+    if (conversation?.kind === 'channel') return { spans: [], lastSeq: conversation.last_seq };
+    const members = await tx<MemberRow[]>`SELECT * FROM members WHERE conversation_id = ${conversationId}`;
     const spans = members.map((m) => ({ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }));
     return { spans, lastSeq: conversation?.last_seq ?? 0 };
   }
@@ -187,7 +206,8 @@ export class PostgresLogReader {
     if (candidates.length === 0) return [];
     const rows = await tx<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
-      FROM user_conversations uc
+      FROM (SELECT conversation_id, user_id FROM user_conversations WHERE user_id = ${userId}
+            UNION ALL SELECT conversation_id, user_id FROM user_channels WHERE user_id = ${userId}) uc
       JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
       JOIN members other ON other.conversation_id = uc.conversation_id
         AND other.user_id = ANY(${candidates}::text[])
@@ -199,9 +219,17 @@ export class PostgresLogReader {
 
   /** The highest view position of the user: one index entry, the top of (user_id, view_pos). */
   async latestPosition(tx: Tx, userId: string): Promise<number> {
-    const [row] = await tx<{ pos: number | null }[]>`
-      SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`;
-    return row?.pos ?? 0;
+    const [[row], channels] = await Promise.all([
+      tx<
+        { pos: number | null }[]
+      >`SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`,
+      latestChannelPosition(tx, userId),
+    ]);
+    return Math.max(row?.pos ?? 0, channels);
+  }
+
+  channelsOf(tx: Tx, userId: string): Promise<ChannelMembership[]> {
+    return channelMemberships(tx, userId);
   }
 
   private async view(tx: Tx, conversationId: string, userId: string): Promise<MemberView | undefined> {
@@ -323,7 +351,9 @@ export class PostgresLogReader {
             SELECT target_seq FROM pins WHERE conversation_id = ${row.conversation_id}
               AND target_seq >= ${row.joined_seq} ORDER BY pinned_seq DESC LIMIT ${MAX_PINS}`
         : [],
-      tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
+      row.kind === 'channel'
+        ? [NO_PEERS]
+        : tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
         SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
         WHERE conversation_id = ${row.conversation_id} AND user_id <> ${row.user_id} AND left_seq IS NULL`,
     ]);
@@ -345,12 +375,16 @@ export class PostgresLogReader {
     userId: string,
   ): Promise<ConversationSummary> {
     const id = summary.conversation_id;
+    // A channel's members as of a removal would be a scan of all of them: it keeps its count of today.
+    const channelPeers = { n: summary.member_count, read: null, delivered: null };
     const [[titleEvent], [peers], [removal]] = await Promise.all([
       tx<{ title: string | null }[]>`
         SELECT data->>'title' AS title FROM events WHERE conversation_id = ${id}
           AND kind IN ('created', 'renamed') AND seq <= ${leftSeq}
         ORDER BY seq DESC LIMIT 1`,
-      tx<{ n: number; read: number | null; delivered: number | null }[]>`
+      summary.kind === 'channel'
+        ? [channelPeers]
+        : tx<{ n: number; read: number | null; delivered: number | null }[]>`
         SELECT count(*)::integer AS n, min(read_seq) AS read, min(delivered_seq) AS delivered FROM members
         WHERE conversation_id = ${id} AND user_id <> ${userId} AND joined_seq <= ${leftSeq}
           AND (left_seq IS NULL OR left_seq > ${leftSeq})`,

@@ -91,6 +91,10 @@ export class PostgresLogStore implements LogStore {
     return this.read((tx) => this.reader.latestPosition(tx, userId));
   }
 
+  channelsOf(userId: string) {
+    return this.read((tx) => this.reader.channelsOf(tx, userId));
+  }
+
   /** Waits for the commits already made, then closes the pool (queries under way finish first). */
   async close(): Promise<void> {
     await this.lastCommit;

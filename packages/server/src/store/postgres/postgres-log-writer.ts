@@ -1,4 +1,10 @@
-import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
+import {
+  type ChatEvent,
+  type ConversationKind,
+  NatterError,
+  type PostingPolicy,
+  type Role,
+} from '@natter/protocol';
 import postgres from 'postgres';
 import { type Clock, systemClock } from '../../clock.js';
 import { checkAmend } from '../amend-rules.js';
@@ -12,6 +18,7 @@ import {
   mentionedUsers,
   quoteOf,
 } from '../annotation-rules.js';
+import { checkPosting, checkPostingChange, postingChangedEvent } from '../channel-rules.js';
 import { directKeyOf, newConversationId } from '../conversation-ids.js';
 import { clampCursor } from '../cursor-rules.js';
 import {
@@ -125,7 +132,15 @@ export class PostgresLogWriter {
         for (const { row, dirty, lastChange } of batch.conversations.values()) {
           if (!dirty) continue;
           const { id, title, last_seq, member_count, updated_at } = row;
-          touched.push({ id, title, last_seq, member_count, updated_at, o: lastChange });
+          touched.push({
+            id,
+            title,
+            last_seq,
+            member_count,
+            updated_at,
+            o: lastChange,
+            channel: row.kind === 'channel',
+          });
         }
         await assignPositions(tx, batch.positions, touched);
         return results;
@@ -146,6 +161,7 @@ export class PostgresLogWriter {
     const opened = Promise.all([batch.released, sendAhead(tx`SAVEPOINT op`)]);
     try {
       const value = await this.apply(op, batch);
+      if (batch.conversations.get(value.conversationId)?.row.kind === 'channel') value.channel = true;
       await opened;
       batch.released = sendAhead(tx`RELEASE SAVEPOINT op`);
       return { ok: true, value };
@@ -191,6 +207,31 @@ export class PostgresLogWriter {
         return this.createDirect(op.userId, op.peerId, batch);
       case 'create_group':
         return this.createGroup(op.creatorId, op.title, op.memberIds, batch);
+      case 'create_channel': {
+        const members = foundingMembers('channel', op.creatorId, op.memberIds);
+        const id = newConversationId();
+        const event = await this.newConversation(
+          id,
+          'channel',
+          op.title,
+          op.creatorId,
+          members,
+          batch,
+          op.posting,
+        );
+        return outcome(id, [event]);
+      }
+      case 'posting': {
+        const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
+        checkPostingChange(state.row.kind);
+        if (state.row.posting === op.policy) return outcome(op.conversationId, [], true);
+        const [event] = await pipelined(
+          this.appendEvent(state, batch, postingChangedEvent(op.actorId, op.policy)),
+          tx`UPDATE conversations SET posting = ${op.policy} WHERE id = ${op.conversationId}`,
+        );
+        state.row.posting = op.policy;
+        return outcome(op.conversationId, [event]);
+      }
       case 'add_member': {
         const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
         const existing = await member(tx, op.conversationId, op.userId);
@@ -250,6 +291,7 @@ export class PostgresLogWriter {
     if (original) return outcome(id, [toChatEvent(original)], true);
     const state = conversation(id, batch);
     const current = requireCurrentMember(sender);
+    checkPosting(state.row, current, op.eventKind);
     const derived = await this.check(op, state, current, target && toChatEvent(target), tx);
     const seq = state.row.last_seq + 1;
     const [event] = await pipelined(
@@ -457,8 +499,7 @@ export class PostgresLogWriter {
         AND thread_root = ${rootSeq} AND thread_seq > ${moved} AND sender_id <> ${userId} AND NOT deleted
         AND seq >= ${joined}`,
     );
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, userId, batch);
     return {
       ...outcome(id, []),
       threadCursor: { conversationId: id, userId, rootSeq, readSeq: moved, unread: unread!.n },
@@ -471,8 +512,7 @@ export class PostgresLogWriter {
     if (current.notifications === op.level) return outcome(op.conversationId, []);
     await batch.tx`UPDATE members SET notifications = ${op.level}
       WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, op.userId, batch);
     return outcome(op.conversationId, []);
   }
 
@@ -484,8 +524,11 @@ export class PostgresLogWriter {
     await batch.tx`UPDATE members SET hidden = 1 WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
     const ordinal = batch.positions.next();
     batch.positions.freezeView(op.conversationId, op.userId, ordinal);
-    state.lastChange = ordinal;
-    state.dirty = true;
+    // A channel's position stays: its members' views are not stamped, and this one is frozen.
+    if (state.row.kind !== 'channel') {
+      state.lastChange = ordinal;
+      state.dirty = true;
+    }
     return outcome(op.conversationId, []);
   }
 
@@ -496,8 +539,7 @@ export class PostgresLogWriter {
     if (!moved) return outcome(op.conversationId, []);
     await batch.tx`UPDATE members SET delivered_seq = ${moved.deliveredSeq}, read_seq = ${moved.readSeq}
       WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, op.userId, batch);
     return cursorOutcome(op.conversationId, op.userId, moved);
   }
 
@@ -571,11 +613,12 @@ export class PostgresLogWriter {
   /** A new conversation, its created event (seq 1) and its members, sent as one pipeline. */
   private async newConversation(
     id: string,
-    kind: 'direct' | 'group',
+    kind: ConversationKind,
     title: string | null,
     creatorId: string,
     members: NewMember[],
     batch: Batch,
+    posting: PostingPolicy = 'everyone',
   ): Promise<ChatEvent> {
     const { now } = batch;
     const row: ConversationRow = {
@@ -586,6 +629,7 @@ export class PostgresLogWriter {
       change_pos: 0,
       member_count: 0,
       group_mentions: 'anyone',
+      posting,
       created_at: now,
       updated_at: now,
     };
@@ -595,9 +639,13 @@ export class PostgresLogWriter {
     batch.created.push(id);
     const [, event] = await pipelined(
       batch.tx`
-        INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at)
-        VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now})`,
-      this.appendEvent(state, batch, createdEvent(creatorId, title, memberIds)),
+        INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at, posting)
+        VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now}, ${posting})`,
+      this.appendEvent(
+        state,
+        batch,
+        createdEvent(creatorId, title, memberIds, kind === 'channel' ? posting : undefined),
+      ),
       this.addMembers(state, members, 1, batch),
     );
     return event;
@@ -605,7 +653,8 @@ export class PostgresLogWriter {
 
   /**
    * (Re)joined members: cursors start at the join. Their rows in the per-user index are created
-   * once; their positions are stamped at the batch's tail. Both statements go out together.
+   * once; their positions are stamped at the batch's tail. Both statements go out together. A
+   * channel's members get a `user_channels` row instead: a channel stays out of the per-user index.
    */
   private async addMembers(
     state: ConversationState,
@@ -625,7 +674,12 @@ export class PostgresLogWriter {
         ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
           left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq,
           hidden = 0`,
-      tx`
+      state.row.kind === 'channel'
+        ? tx`
+        INSERT INTO user_channels (user_id, conversation_id, own_pos)
+        SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)
+        ON CONFLICT (user_id, conversation_id) DO NOTHING`
+        : tx`
         INSERT INTO user_conversations (user_id, conversation_id, view_pos)
         SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)
         ON CONFLICT (user_id, conversation_id) DO NOTHING`,
@@ -681,6 +735,22 @@ async function lockConversations(tx: Tx, ops: WriteOp[]): Promise<Map<string, Co
     SELECT * FROM conversations WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
   for (const row of rows) locked.set(row.id, { row, dirty: false, lastChange: 0 });
   return locked;
+}
+
+/**
+ * A change to one member's view only (cursors, notification level, a thread cursor). Every member
+ * sees a group's receipts, so the group's position moves; a channel shows no one else's, and
+ * moving its position would send every one of its members to sync: only the member's own channel
+ * row is stamped.
+ */
+function ownViewMoved(state: ConversationState, userId: string, batch: Batch): void {
+  const ordinal = batch.positions.next();
+  if (state.row.kind === 'channel') {
+    batch.positions.stampChannelView(state.row.id, userId, ordinal);
+    return;
+  }
+  state.lastChange = ordinal;
+  state.dirty = true;
 }
 
 /** The conversation, locked by this batch, or not_found. */

@@ -339,6 +339,20 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
   DROP TRIGGER events_search_delete;
   INSERT INTO meta (key, value) SELECT 'search_pos', value FROM meta WHERE key = 'position';
   `,
+  // Channels: who may post, and each user's channel memberships (current and former) with the
+  // position of the member's own last change there. A channel fans out on read: a post moves only
+  // its conversation's change_pos, and a resume reads these rows (a user is in few channels). A
+  // channel's members list is its owners and admins: found without reading its other members.
+  `
+  ALTER TABLE conversations ADD COLUMN posting TEXT NOT NULL DEFAULT 'everyone';
+  CREATE INDEX members_managers ON members (conversation_id) WHERE role != 'member';
+  CREATE TABLE user_channels (
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    own_pos INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
