@@ -84,12 +84,15 @@ interface Batch {
 }
 
 /**
- * Longest a commit batch may take (the pool's general limit is longer, for reads such as a search).
- * A batch takes milliseconds; one that hangs is the driver dropping a query on a connection that
- * reconnects (see postgres-pool.ts), and since commits run one at a time it holds every send and
- * the drain behind it: the fault pass saw a node's drain outlast its 10 s budget waiting for one.
+ * Longest a commit batch may take: a base plus a little per op (the pool's general limit is longer,
+ * for reads such as a search). A batch takes milliseconds, a full one (1,000 ops) a second or two on
+ * a busy machine; one that hangs is the driver dropping a query on a connection that reconnects
+ * (see postgres-pool.ts), and since commits run one at a time it holds every send and the drain
+ * behind it: the fault pass saw a node's drain outlast its 10 s budget waiting for one.
  */
-const COMMIT_TIMEOUT_MS = 4_000;
+function commitTimeoutMs(ops: number): number {
+  return 2_000 + 8 * ops;
+}
 
 /**
  * Applies one batch of ops in one READ COMMITTED transaction, with the same rules as the embedded
@@ -145,7 +148,7 @@ export class PostgresLogWriter {
         await assignPositions(tx, batch.positions, touched);
         return results;
       },
-      COMMIT_TIMEOUT_MS,
+      commitTimeoutMs(ops.length),
     );
   }
 
