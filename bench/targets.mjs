@@ -16,7 +16,10 @@ export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
  */
 export const SERVER_NODE_ARGS = ['--max-semi-space-size=32'];
 
-/** The Natter entry point; BENCH_NATTER_MAIN points the bench at another build. */
+/**
+ * The Natter entry point; BENCH_NATTER_MAIN points the bench at another build, and
+ * BENCH_NATTER_NODE_ARGS adds Node flags to its servers (say `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
 export const NATTER_MAIN = process.env.BENCH_NATTER_MAIN ?? join(ROOT, 'packages/server/dist/main.js');
 const RELAY_MAIN = join(ROOT, 'bench/socketio-relay.mjs');
 const HOST = '127.0.0.1';
@@ -70,8 +73,11 @@ export async function startTarget(kind, opts = {}) {
   const secret = opts.secret ?? `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
   const logFile = join(dataDir, opts.dataDir ? `server-${Date.now()}.log` : 'server.log');
   const main = kind === 'natter' ? NATTER_MAIN : RELAY_MAIN;
+  const extra =
+    kind === 'natter' ? (process.env.BENCH_NATTER_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : [];
   const args = [
     ...SERVER_NODE_ARGS,
+    ...extra,
     ...(opts.nodeArgs ?? []),
     main,
     ...(kind === 'relay' ? ['--port', String(port)] : []),
