@@ -372,10 +372,14 @@ export class SqliteLogReader {
     const visible = visibleRange(row);
     const last = this.sql.lastMessage.get(id, visible.joinedSeq, visible.upperSeq);
     const after = unreadAfter(row);
+    // Read up to the end (the usual case, and always after one's own message): nothing to count.
+    const allRead = after >= visible.upperSeq;
     const summary = summaryOf(row, {
       lastMessage: last ? toChatEvent(last) : null,
-      unread: this.sql.unread.get(id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
-      mentions: this.sql.mentions.get(id, row.user_id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      unread: allRead ? 0 : this.sql.unread.get(id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
+      mentions: allRead
+        ? 0
+        : this.sql.mentions.get(id, row.user_id, after, visible.upperSeq, row.user_id, UNREAD_CAP)!.n,
       // A former member follows no thread any more (their roots say following: false).
       threadUnread:
         row.left_seq === null
