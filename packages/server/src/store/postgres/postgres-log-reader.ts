@@ -30,8 +30,9 @@ import { type EventRow, toChatEvent } from './postgres-rows.js';
 type ChangedView = MemberView & { view_pos: number };
 
 /**
- * Read side of the PostgreSQL store. Every method runs inside one read-only REPEATABLE READ
- * transaction (the store opens it), so all its queries see one snapshot while other nodes commit.
+ * Read side of the PostgreSQL store. Every method of several queries runs inside one read-only
+ * REPEATABLE READ transaction (the store opens it), so all its queries see one snapshot while
+ * other nodes commit; a method of one query takes any connection (a statement is its own snapshot).
  * Independent queries are issued together: the driver pipelines them on the transaction's
  * connection, one round trip for the lot. A former member's view freezes at their removal.
  */
@@ -170,9 +171,9 @@ export class PostgresLogReader {
     return { spans, lastSeq: conversation?.last_seq ?? 0 };
   }
 
-  async sharingConversationWith(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+  async sharingConversationWith(sql: Queryable, userId: string, candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
-    const rows = await tx<{ user_id: string }[]>`
+    const rows = await sql<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
       FROM user_conversations uc
       JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
@@ -183,9 +184,9 @@ export class PostgresLogReader {
     return rows.map((r) => r.user_id);
   }
 
-  async seenAlongside(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+  async seenAlongside(sql: Queryable, userId: string, candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
-    const rows = await tx<{ user_id: string }[]>`
+    const rows = await sql<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
       FROM user_conversations uc
       JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
@@ -198,8 +199,8 @@ export class PostgresLogReader {
   }
 
   /** The highest view position of the user: one index entry, the top of (user_id, view_pos). */
-  async latestPosition(tx: Tx, userId: string): Promise<number> {
-    const [row] = await tx<{ pos: number | null }[]>`
+  async latestPosition(sql: Queryable, userId: string): Promise<number> {
+    const [row] = await sql<{ pos: number | null }[]>`
       SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`;
     return row?.pos ?? 0;
   }
