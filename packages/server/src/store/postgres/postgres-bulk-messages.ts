@@ -1,28 +1,36 @@
 import { type ChatEvent, NatterError } from '@natter/protocol';
+import { clampCursor } from '../cursor-rules.js';
 import { appendedEvent } from '../log-events.js';
 import type { ConversationRow, MemberRow } from '../log-rows.js';
 import { requireCurrentMember } from '../membership-rules.js';
-import type { AppendOp, WriteOp, WriteResult } from '../write-ops.js';
-import { outcome } from '../write-outcomes.js';
+import type { AppendOp, CursorOp, WriteOp, WriteResult } from '../write-ops.js';
+import { cursorOutcome, outcome } from '../write-outcomes.js';
 import type { Tx } from './postgres-connection.js';
 import type { PositionPlan } from './postgres-positions.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
 /**
- * Plain messages in bulk: the ops of a batch that need nothing from the database but their
- * sender's member row and the dedupe lookup (a message that is no reply, no thread reply and
- * mentions no one) are checked and written a run at a time, a few statements per run however
- * many messages it holds, instead of a few round trips per message.
+ * Plain messages and cursor moves in bulk: the ops of a batch that need nothing from the database
+ * but a member row and the dedupe lookup (a message that is no reply, no thread reply and
+ * mentions no one; a read or delivered report) are checked and written a run at a time, a few
+ * statements per run however many ops it holds, instead of a few round trips per op.
  *
- * A run is checked exactly as the writer checks one message (a duplicate first, then the
- * conversation, then the sender's membership), in op order, on the rows the run's two lookups
- * return: the run's conversations are locked by the batch, and its own messages cannot change
- * anyone's membership, so those rows stay true for the whole run. A message the rules refuse
- * gets its error and changes nothing; a second message with the same client id in one run is a
- * duplicate of the first. The statements that write a run cannot be refused one op at a time:
- * if the database refuses one (data it cannot store), the writer rolls the whole batch back and
- * commits it again op by op (see PostgresLogWriter.commit).
+ * A run is checked exactly as the writer checks each op (a message: a duplicate first, then the
+ * conversation, then the sender's membership; a cursor: the conversation, the membership, the
+ * clamp), in op order, on the rows the run's two lookups return, kept up to date in memory as
+ * the run moves cursors: the run's conversations are locked by the batch, so no other writer
+ * changes their members meanwhile, and the run's own ops change no one's membership. An op the
+ * rules refuse gets its error and changes nothing; a second message with the same client id in
+ * one run is a duplicate of the first. The statements that write a run cannot be refused one op
+ * at a time: if the database refuses one (data it cannot store), the writer rolls the whole batch
+ * back and commits it again op by op (see PostgresLogWriter.commit).
  */
+export type BulkOp = AppendOp | CursorOp;
+
+export function isBulkOp(op: WriteOp): op is BulkOp {
+  return op.kind === 'cursor' || isPlainMessage(op);
+}
+
 export function isPlainMessage(op: WriteOp): op is AppendOp {
   return (
     op.kind === 'append' &&
@@ -42,10 +50,10 @@ export interface LockedConversation {
   lastChange: number;
 }
 
-/** What the run's checks read: the original of each message already stored, each sender's member row. */
+/** What the run's checks read: the original of each message already stored, each op's member row. */
 export interface RunRows {
   originals: Map<string, EventRow>;
-  senders: Map<string, MemberRow>;
+  members: Map<string, MemberRow>;
 }
 
 /** An event a run inserts: its position is the batch's ordinal `o` until the tail stamps it. */
@@ -71,8 +79,8 @@ export interface PlannedRun {
   eventOps: number[];
   /** Duplicates within the run: op index, and the index of the op whose event it repeats. */
   repeats: Array<[number, number]>;
-  /** Each sender's new read and delivered cursor (the seq of their last message in the run). */
-  cursors: Array<{ c: string; u: string; s: number }>;
+  /** The members whose cursors the run moved (a message moves its sender's), and where to. */
+  cursors: Array<{ c: string; u: string; r: number; d: number }>;
 }
 
 const originalKey = (c: string, s: string, m: string) => `${c}\n${s}\n${m}`;
@@ -82,39 +90,42 @@ const memberKey = (c: string, u: string) => `${c}\n${u}`;
  * Sends the run's two lookups now (they run in order after whatever was sent before them on the
  * connection, so they see the batch's locks and earlier writes) and resolves with their rows.
  */
-export function readRun(tx: Tx, ops: AppendOp[]): Promise<RunRows> {
-  if (ops.length === 0) return Promise.resolve({ originals: new Map(), senders: new Map() });
+export function readRun(tx: Tx, ops: BulkOp[]): Promise<RunRows> {
+  if (ops.length === 0) return Promise.resolve({ originals: new Map(), members: new Map() });
   const pairs = new Map<string, [string, string]>();
-  for (const op of ops)
-    pairs.set(memberKey(op.conversationId, op.senderId), [op.conversationId, op.senderId]);
+  for (const op of ops) {
+    const userId = op.kind === 'append' ? op.senderId : op.userId;
+    pairs.set(memberKey(op.conversationId, userId), [op.conversationId, userId]);
+  }
+  const messages = ops.filter((op) => op.kind === 'append');
   const originals = tx<EventRow[]>`
-    SELECT e.* FROM unnest(${ops.map((o) => o.conversationId)}::text[], ${ops.map((o) => o.senderId)}::text[],
-      ${ops.map((o) => o.clientMsgId)}::text[]) AS k (c, s, m)
+    SELECT e.* FROM unnest(${messages.map((o) => o.conversationId)}::text[],
+      ${messages.map((o) => o.senderId)}::text[], ${messages.map((o) => o.clientMsgId)}::text[]) AS k (c, s, m)
     JOIN events e ON e.conversation_id = k.c AND e.sender_id = k.s AND e.client_msg_id = k.m
       AND e.client_msg_id IS NOT NULL`.execute();
-  const senders = tx<MemberRow[]>`
+  const members = tx<MemberRow[]>`
     SELECT m.* FROM unnest(${[...pairs.values()].map((p) => p[0])}::text[],
       ${[...pairs.values()].map((p) => p[1])}::text[]) AS k (c, u)
     JOIN members m ON m.conversation_id = k.c AND m.user_id = k.u`.execute();
-  return Promise.allSettled([originals, senders]).then(([o, s]) => {
+  return Promise.allSettled([originals, members]).then(([o, m]) => {
     // The first statement's failure is the one to report (the second is refused after it).
     if (o.status === 'rejected') throw o.reason;
-    if (s.status === 'rejected') throw s.reason;
+    if (m.status === 'rejected') throw m.reason;
     return {
       originals: new Map(
         o.value.map((e) => [originalKey(e.conversation_id, e.sender_id, e.client_msg_id!), e]),
       ),
-      senders: new Map(s.value.map((m) => [memberKey(m.conversation_id, m.user_id), m])),
+      members: new Map(m.value.map((row) => [memberKey(row.conversation_id, row.user_id), row])),
     };
   });
 }
 
 /**
- * Checks the run's messages in op order and moves the batch's state as the writer's appendEvent
- * does (seq, activity, ordinal), without touching the database.
+ * Checks the run's ops in op order and moves the batch's state as the writer does for each op
+ * (seq, activity, ordinal), without touching the database.
  */
 export function planRun(
-  ops: AppendOp[],
+  ops: BulkOp[],
   rows: RunRows,
   conversation: (id: string) => LockedConversation | undefined,
   positions: PositionPlan,
@@ -122,9 +133,40 @@ export function planRun(
 ): PlannedRun {
   const planned: PlannedRun = { results: [], events: [], eventOps: [], repeats: [], cursors: [] };
   const accepted = new Map<string, number>();
-  const cursors = new Map<string, { c: string; u: string; s: number }>();
+  /** The member rows the run moved, as they now stand. */
+  const moved = new Map<string, MemberRow>();
+  const memberOf = (c: string, u: string) => {
+    const key = memberKey(c, u);
+    return moved.get(key) ?? rows.members.get(key);
+  };
+  const move = (row: MemberRow, readSeq: number, deliveredSeq: number) =>
+    moved.set(memberKey(row.conversation_id, row.user_id), {
+      ...row,
+      read_seq: readSeq,
+      delivered_seq: deliveredSeq,
+    });
   for (const [i, op] of ops.entries()) {
     const id = op.conversationId;
+    if (op.kind === 'cursor') {
+      try {
+        const state = conversation(id);
+        if (!state) throw new NatterError('not_found');
+        const current = requireCurrentMember(memberOf(id, op.userId));
+        const cursors = clampCursor(current, op.delivered, op.read, state.row.last_seq);
+        if (!cursors) {
+          planned.results.push({ ok: true, value: outcome(id, []) });
+          continue;
+        }
+        move(current, cursors.readSeq, cursors.deliveredSeq);
+        state.lastChange = positions.next();
+        state.dirty = true;
+        planned.results.push({ ok: true, value: cursorOutcome(id, op.userId, cursors) });
+      } catch (error) {
+        if (!(error instanceof NatterError)) throw error;
+        planned.results.push({ ok: false, error });
+      }
+      continue;
+    }
     const key = originalKey(id, op.senderId, op.clientMsgId);
     const original = rows.originals.get(key);
     if (original) {
@@ -140,7 +182,7 @@ export function planRun(
     try {
       const state = conversation(id);
       if (!state) throw new NatterError('not_found');
-      requireCurrentMember(rows.senders.get(memberKey(id, op.senderId)));
+      const sender = requireCurrentMember(memberOf(id, op.senderId));
       const e = appendedEvent(op);
       const ordinal = positions.next();
       const seq = state.row.last_seq + 1;
@@ -163,13 +205,19 @@ export function planRun(
       planned.eventOps.push(i);
       planned.results.push(null);
       accepted.set(key, i);
-      cursors.set(memberKey(id, op.senderId), { c: id, u: op.senderId, s: seq });
+      // A message shows its sender has read up to it (see movesSenderCursors).
+      move(sender, Math.max(sender.read_seq, seq), Math.max(sender.delivered_seq, seq));
     } catch (error) {
       if (!(error instanceof NatterError)) throw error;
       planned.results.push({ ok: false, error });
     }
   }
-  planned.cursors = [...cursors.values()];
+  planned.cursors = [...moved.values()].map((m) => ({
+    c: m.conversation_id,
+    u: m.user_id,
+    r: m.read_seq,
+    d: m.delivered_seq,
+  }));
   return planned;
 }
 
@@ -191,14 +239,14 @@ export function finishRun(planned: PlannedRun, inserted: EventRow[]): WriteResul
 }
 
 /**
- * Sends the senders' cursor moves now: a message shows its sender has read up to it. Their
- * conversations are locked by the batch, so no other writer moves these rows meanwhile.
+ * Sends the run's cursor moves now, as absolute values: the run's conversations are locked by
+ * the batch, so the rows it read are still the rows in the database.
  */
-export function moveSenderCursors(tx: Tx, planned: PlannedRun): Promise<unknown> {
+export function moveCursors(tx: Tx, planned: PlannedRun): Promise<unknown> {
   if (planned.cursors.length === 0) return Promise.resolve();
   return tx`
-    UPDATE members m SET read_seq = greatest(m.read_seq, v.s), delivered_seq = greatest(m.delivered_seq, v.s)
-    FROM jsonb_to_recordset(${JSON.stringify(planned.cursors)}::text::jsonb) AS v (c text, u text, s bigint)
+    UPDATE members m SET read_seq = v.r, delivered_seq = v.d
+    FROM jsonb_to_recordset(${JSON.stringify(planned.cursors)}::text::jsonb) AS v (c text, u text, r bigint, d bigint)
     WHERE m.conversation_id = v.c AND m.user_id = v.u`.execute();
 }
 

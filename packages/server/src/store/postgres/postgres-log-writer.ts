@@ -52,10 +52,11 @@ import type {
 } from '../write-ops.js';
 import { cursorOutcome, outcome } from '../write-outcomes.js';
 import {
+  type BulkOp,
   finishRun,
   insertRun,
-  isPlainMessage,
-  moveSenderCursors,
+  isBulkOp,
+  moveCursors,
   type PlannedRun,
   planRun,
   type RunRows,
@@ -103,7 +104,7 @@ const COMMIT_TIMEOUT_MS = 4_000;
  *   latest committed state, so checks (membership, roles, dedupe) cannot race the writes they guard;
  * - seqs are last_seq + 1 under that lock: gap-free and in commit order per conversation;
  * - store-wide positions are taken last (see postgres-positions.ts).
- * Runs of plain messages are checked in memory and written a run at a time (see
+ * Runs of plain messages and cursor moves are checked in memory and written a run at a time (see
  * postgres-bulk-messages.ts); every other op runs in a savepoint: one the database refuses is
  * rolled back alone and the rest of the batch commits. (Every op that writes takes a subtransaction id; past 64 in one transaction
  * PostgreSQL's per-backend subtransaction cache overflows, which makes other sessions' visibility
@@ -118,11 +119,12 @@ export class PostgresLogWriter {
   ) {}
 
   /**
-   * Runs of plain messages go in bulk (see postgres-bulk-messages.ts); a batch the database
-   * refuses a bulk statement of is rolled back and committed again with every op on its own.
+   * Runs of plain messages and cursor moves go in bulk (see postgres-bulk-messages.ts); a batch
+   * the database refuses a bulk statement of is rolled back and committed again with every op on
+   * its own.
    */
   async commit(ops: WriteOp[]): Promise<WriteResult[]> {
-    if (!ops.some(isPlainMessage)) return this.attempt(ops, false);
+    if (!ops.some(isBulkOp)) return this.attempt(ops, false);
     try {
       return await this.attempt(ops, true);
     } catch (error) {
@@ -138,7 +140,8 @@ export class PostgresLogWriter {
 
   /**
    * One transaction: the locks and the first run's lookups in one round trip, the ops in order,
-   * then the tail with COMMIT right behind it. A batch of plain messages takes two round trips.
+   * then the tail with COMMIT right behind it. A batch of plain messages and cursor moves takes
+   * two round trips.
    */
   private async attempt(ops: WriteOp[], bulk: boolean): Promise<WriteResult[]> {
     let tail: Promise<EventRow[]> | undefined;
@@ -148,10 +151,9 @@ export class PostgresLogWriter {
       results = await this.pool.transaction(
         'ISOLATION LEVEL READ COMMITTED',
         async (tx) => {
-          const inBulk = (op: WriteOp | undefined): op is AppendOp =>
-            bulk && op !== undefined && isPlainMessage(op);
-          let run: AppendOp[] = [];
-          while (inBulk(ops[run.length])) run.push(ops[run.length] as AppendOp);
+          const inBulk = (op: WriteOp | undefined): op is BulkOp => bulk && op !== undefined && isBulkOp(op);
+          let run: BulkOp[] = [];
+          while (inBulk(ops[run.length])) run.push(ops[run.length] as BulkOp);
           const [conversations, runRows] = await pipelined(lockConversations(tx, ops), readRun(tx, run));
           const batch: Batch = {
             tx,
@@ -176,7 +178,7 @@ export class PostgresLogWriter {
               const planned = plan(i === run.length ? runRows : await readRun(tx, run));
               const [inserted] = await pipelined(
                 insertRun(tx, planned, batch.positions),
-                moveSenderCursors(tx, planned),
+                moveCursors(tx, planned),
               );
               results.push(...finishRun(planned, inserted));
               run = [];
@@ -185,7 +187,7 @@ export class PostgresLogWriter {
           }
           await batch.released;
           if (run.length > 0) last = plan(run.length === ops.length ? runRows : await readRun(tx, run));
-          const moved = last ? moveSenderCursors(tx, last) : Promise.resolve();
+          const moved = last ? moveCursors(tx, last) : Promise.resolve();
           const touched: ConversationWrite[] = [];
           for (const { row, dirty, lastChange } of batch.conversations.values()) {
             if (!dirty) continue;
