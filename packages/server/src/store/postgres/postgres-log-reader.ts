@@ -162,13 +162,24 @@ export class PostgresLogReader {
     }));
   }
 
-  async memberSpans(tx: Tx, conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
-    const [[conversation], members] = await Promise.all([
-      tx<{ last_seq: number }[]>`SELECT last_seq FROM conversations WHERE id = ${conversationId}`,
-      tx<MemberRow[]>`SELECT * FROM members WHERE conversation_id = ${conversationId}`,
-    ]);
-    const spans = members.map((m) => ({ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }));
-    return { spans, lastSeq: conversation?.last_seq ?? 0 };
+  /**
+   * One statement, so the spans and the last seq are of one snapshot: a cluster node reloads them
+   * whenever another node committed to a conversation it routes (see MemberDirectory).
+   */
+  async memberSpans(
+    sql: Queryable,
+    conversationId: string,
+  ): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
+    const rows = await sql<
+      { last_seq: number; user_id: string | null; joined_seq: number; left_seq: number | null }[]
+    >`
+      SELECT c.last_seq, m.user_id, m.joined_seq, m.left_seq
+      FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id
+      WHERE c.id = ${conversationId}`;
+    const spans = rows.flatMap((m) =>
+      m.user_id === null ? [] : [{ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }],
+    );
+    return { spans, lastSeq: rows[0]?.last_seq ?? 0 };
   }
 
   async sharingConversationWith(sql: Queryable, userId: string, candidates: string[]): Promise<string[]> {

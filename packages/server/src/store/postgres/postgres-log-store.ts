@@ -82,7 +82,7 @@ export class PostgresLogStore implements LogStore {
   }
 
   memberSpans(conversationId: string) {
-    return this.read((tx) => this.reader.memberSpans(tx, conversationId));
+    return this.readOne((sql) => this.reader.memberSpans(sql, conversationId));
   }
 
   sharingConversationWith(userId: string, candidates: string[]) {
