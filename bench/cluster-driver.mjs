@@ -1,8 +1,11 @@
-// Open-loop load driver for the cluster scenario (bench/cluster.mjs), run as a child process (fork) and
-// steered over IPC. Unlike load-driver.mjs it connects each user to a node of its own (a client-side node
-// list) and handles conversations of any size (1:1 pairs or groups), so it can count deliveries per
-// recipient and tell same-node deliveries from cross-node ones.
-//   parent -> {cmd:'connect', driverId, conversations:[{conversation_id, members:[{user_id, token, url, node}]}]}
+// Open-loop load driver for conversations of any size, run as a child process (fork) and steered over
+// IPC, by the cluster scenario (bench/cluster.mjs) and the groups scenario (bench/groups.mjs). Unlike
+// load-driver.mjs it connects each user to a node of its own (a client-side node list) and handles
+// conversations of any size (1:1 pairs or groups), so it can count deliveries per recipient and tell
+// same-node deliveries from cross-node ones. It speaks Natter, or Socket.IO to bench/socketio-relay.mjs
+// (each member joins its conversation's room).
+//   parent -> {cmd:'connect', driverId, target?: 'natter'|'socketio', conversations:[{conversation_id,
+//             members:[{user_id, token, url, node}]}]}
 //             every member of a conversation lives in this process, so send and delivery times come from one
 //             clock                                     <- {type:'connected', sockets, routes, failed, ms}
 //   parent -> {cmd:'run', runId, startAt (epoch ms), rate (sends/s for this driver), durationMs, warmupMs,
@@ -14,6 +17,7 @@
 // Send i goes out at start + i/rate (open loop) on route i % routes; every latency is measured from that
 // scheduled time, so a stall anywhere (server, database, Redis, this driver) is counted in full.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { encode, newHistogram } from './histogram.mjs';
 import { errorsSince, sendOpenLoop, sleep, sleepUntil } from './open-loop.mjs';
@@ -151,6 +155,43 @@ const onError = (code) => {
   counters.errors[code] = (counters.errors[code] ?? 0) + 1;
 };
 
+/** @param {string} clientMsgId */
+const onAck = (clientMsgId) => (runOf(clientMsgId) ?? run)?.onAck(clientMsgId);
+/** @param {Client} client @param {string} clientMsgId */
+const onEvent = (client, clientMsgId) => (runOf(clientMsgId) ?? run)?.onEvent(client, clientMsgId);
+
+/**
+ * A Socket.IO client of bench/socketio-relay.mjs, in the room of its conversation.
+ * @param {Member} member @param {number} slot @param {string} conversationId @returns {Promise<Client>}
+ */
+function connectSocketIo(member, slot, conversationId) {
+  return new Promise((resolve, reject) => {
+    const socket = io(member.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      timeout: CONNECT_TIMEOUT_MS,
+      auth: { user_id: member.user_id, conversation_id: conversationId },
+    });
+    /** @param {{client_msg_id: string}} a */
+    const ack = (a) => onAck(a?.client_msg_id);
+    /** @type {Client} */
+    const client = {
+      node: member.node,
+      slot,
+      send: (cid, clientMsgId, _reqId, body) =>
+        socket.emit('send', { conversation_id: cid, client_msg_id: clientMsgId, body }, ack),
+      close: () => socket.disconnect(),
+    };
+    socket.on('event', (ev) => onEvent(client, ev?.client_msg_id));
+    socket.once('connect', () => resolve(client));
+    socket.once('connect_error', (err) => reject(err));
+    socket.on('disconnect', (reason) => {
+      if (reason !== 'io client disconnect') counters.closed++;
+    });
+  });
+}
+
 /**
  * A Natter WebSocket client on one node: auth frame, wait for `ready`, answer pings.
  * @param {Member} member @param {number} slot @returns {Promise<Client>}
@@ -184,9 +225,9 @@ function connect(member, slot) {
       const frame = JSON.parse(data.toString());
       switch (frame.type) {
         case 'ack':
-          return (runOf(frame.client_msg_id) ?? run)?.onAck(frame.client_msg_id);
+          return onAck(frame.client_msg_id);
         case 'event':
-          return (runOf(frame.event?.client_msg_id) ?? run)?.onEvent(client, frame.event?.client_msg_id);
+          return onEvent(client, frame.event?.client_msg_id);
         case 'ping':
           return ws.send('{"type":"pong"}');
         case 'ready':
@@ -213,7 +254,7 @@ function connect(member, slot) {
   });
 }
 
-/** @param {{conversations: Conversation[]}} msg */
+/** @param {{conversations: Conversation[], target?: 'natter'|'socketio'}} msg */
 async function connectAll(msg) {
   const t0 = performance.now();
   groupSize = Math.max(2, ...msg.conversations.map((c) => c.members.length));
@@ -228,7 +269,10 @@ async function connectAll(msg) {
     conv.members.forEach((member, m) => {
       jobs.push(async () => {
         try {
-          const client = await connect(member, m);
+          const client =
+            msg.target === 'socketio'
+              ? await connectSocketIo(member, m, conv.conversation_id)
+              : await connect(member, m);
           slots[c][m] = client;
           clients.push(client);
         } catch (err) {

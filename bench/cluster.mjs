@@ -125,7 +125,7 @@ async function services() {
 }
 
 /** Creates a database of its own for one run. */
-async function createDatabase() {
+export async function createDatabase() {
   const name = `natter_bench_${randomBytes(5).toString('hex')}`;
   const sql = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
@@ -139,7 +139,7 @@ async function createDatabase() {
 }
 
 /** @param {string} name */
-async function dropDatabase(name) {
+export async function dropDatabase(name) {
   const sql = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
     await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -173,7 +173,7 @@ async function deleteRedisKeys(prefix) {
  * @param {Workload} workload @param {any} cfg @param {import('./targets.mjs').Target[]} nodes
  * @returns {Promise<import('./cluster-driver.mjs').Conversation[]>}
  */
-async function makeConversations(workload, cfg, nodes) {
+export async function makeConversations(workload, cfg, nodes) {
   const n = nodes.length;
   const member = (/** @type {{user_id: string, token: string}} */ u, /** @type {number} */ node) => ({
     ...u,
@@ -370,7 +370,7 @@ export function fmtClusterStep(s) {
 }
 
 /** Stops the nodes and collects what their logs say. @param {import('./targets.mjs').Target[]} nodes */
-async function stopNodes(nodes) {
+export async function stopNodes(nodes) {
   const out = [];
   for (const exit of await Promise.all(nodes.map((n) => n.stop()))) out.push({ exitCode: exit });
   nodes.forEach((n, i) => {
@@ -385,6 +385,78 @@ async function stopNodes(nodes) {
     out[i].warnOrErrorLines = problems.length;
     out[i].sample = problems.slice(0, 3).map((l) => l.slice(0, 300));
   });
+  return out;
+}
+
+/**
+ * Steps up through `rates` (sends/s) on connected drivers: stops at the first step not sustained (after
+ * one retry), then bisects once between the last sustained and the failing rate (rounded to `unit`), and
+ * finally tallies every step's late frames. Bounded by `deadline` (epoch ms).
+ * @param {{ cfg: any, nodes: import('./targets.mjs').Target[], drivers: ReturnType<typeof forkDriver>[],
+ *   rates: number[], fanout: number, unit: number, deadline: number, log: (msg: string) => void }} o
+ * @returns {Promise<{ steps: any[], maxSustainedRate: number, truncated?: boolean }>}
+ */
+export async function stepUp({ cfg, nodes, drivers, rates, fanout, unit, deadline, log }) {
+  /** @type {any} */
+  const out = { steps: [] };
+  const stepMs = cfg.step.durationMs + cfg.graceMs + 2000;
+  let runId = 0;
+  for (const rate of rates) {
+    if (Date.now() + stepMs > deadline) {
+      out.truncated = true;
+      log(`time budget reached, stopping the step-up`);
+      break;
+    }
+    let step = await runStep(cfg, nodes, drivers, rate, fanout, runId++);
+    out.steps.push(step);
+    log(`${fmtClusterStep(step)}`);
+    if (!step.sustained && Date.now() + stepMs < deadline) {
+      // One bad step on a shared 2-core machine can be one stall (an fsync, a neighbour): confirm it once.
+      await sleep(2000);
+      step = { ...(await runStep(cfg, nodes, drivers, rate, fanout, runId++)), retry: true };
+      out.steps.push(step);
+      log(`retry ${fmtClusterStep(step)}`);
+    }
+    if (!step.sustained) break;
+    await sleep(1000);
+  }
+  // One bisection step between the last sustained and the first failing rate, when they are far apart.
+  const failedStep = out.steps.at(-1);
+  const ok = out.steps
+    .filter((/** @type {any} */ s) => s.sustained)
+    .map((/** @type {any} */ s) => s.offeredRate);
+  const lastOk = Math.max(0, ...ok);
+  if (
+    failedStep &&
+    !failedStep.sustained &&
+    failedStep.offeredRate >= lastOk * 1.3 &&
+    Date.now() + stepMs < deadline
+  ) {
+    const rate = Math.round((lastOk + failedStep.offeredRate) / 2 / unit) * unit;
+    if (rate > lastOk && rate < failedStep.offeredRate) {
+      await sleep(2000);
+      const step = { ...(await runStep(cfg, nodes, drivers, rate, fanout, runId++)), refine: true };
+      out.steps.push(step);
+      log(`bisect ${fmtClusterStep(step)}`);
+    }
+  }
+  // Late frames: a message still unacked or undelivered when its step ended is lost only if it never comes.
+  const tallies = await Promise.all(
+    drivers.map((d) => d.request({ cmd: 'tally', settleMs: cfg.settleMs }, cfg.settleMs + 10_000)),
+  );
+  out.steps.forEach((/** @type {any} */ step, /** @type {number} */ k) => {
+    const mine = tallies.flatMap((t) => t.runs.filter((/** @type {any} */ x) => x.runId === k));
+    const total = (/** @type {string} */ f) => mine.reduce((a, x) => a + x[f], 0);
+    step.final = {
+      lostAcks: total('sent') - total('acked'),
+      lostDeliveries: total('expected') - total('delivered'),
+      duplicates: total('duplicates'),
+    };
+  });
+  out.maxSustainedRate = Math.max(
+    0,
+    ...out.steps.filter((/** @type {any} */ s) => s.sustained).map((/** @type {any} */ s) => s.offeredRate),
+  );
   return out;
 }
 
@@ -457,64 +529,19 @@ async function runOne(cfg, nodeCount, workload, log, deadline, ladder) {
     );
     const rates = ladder ?? (workload === 'group' ? cfg.group.rates : cfg.direct.rates);
     out.rates = rates;
-    const stepMs = cfg.step.durationMs + cfg.graceMs + 2000;
-    let runId = 0;
-    for (const rate of rates) {
-      if (Date.now() + stepMs > deadline) {
-        out.truncated = true;
-        log(`cluster ${name}: time budget reached, stopping the step-up`);
-        break;
-      }
-      let step = await runStep(cfg, nodes, drivers, rate, fanout, runId++);
-      out.steps.push(step);
-      log(`cluster ${name}: ${fmtClusterStep(step)}`);
-      if (!step.sustained && Date.now() + stepMs < deadline) {
-        // One bad step on a shared 2-core machine can be one stall (an fsync, a neighbour): confirm it once.
-        await sleep(2000);
-        step = { ...(await runStep(cfg, nodes, drivers, rate, fanout, runId++)), retry: true };
-        out.steps.push(step);
-        log(`cluster ${name}: retry ${fmtClusterStep(step)}`);
-      }
-      if (!step.sustained) break;
-      await sleep(1000);
-    }
-    // One bisection step between the last sustained and the first failing rate, when they are far apart.
-    const failedStep = out.steps.at(-1);
-    const ok = out.steps
-      .filter((/** @type {any} */ s) => s.sustained)
-      .map((/** @type {any} */ s) => s.offeredRate);
-    const lastOk = Math.max(0, ...ok);
-    if (
-      failedStep &&
-      !failedStep.sustained &&
-      failedStep.offeredRate >= lastOk * 1.3 &&
-      Date.now() + stepMs < deadline
-    ) {
-      const unit = workload === 'group' ? 5 : 25;
-      const rate = Math.round((lastOk + failedStep.offeredRate) / 2 / unit) * unit;
-      if (rate > lastOk && rate < failedStep.offeredRate) {
-        await sleep(2000);
-        const step = { ...(await runStep(cfg, nodes, drivers, rate, fanout, runId++)), refine: true };
-        out.steps.push(step);
-        log(`cluster ${name}: bisect ${fmtClusterStep(step)}`);
-      }
-    }
-    // Late frames: a message still unacked or undelivered when its step ended is lost only if it never comes.
-    const tallies = await Promise.all(
-      drivers.map((d) => d.request({ cmd: 'tally', settleMs: cfg.settleMs }, cfg.settleMs + 10_000)),
-    );
-    out.steps.forEach((/** @type {any} */ step, /** @type {number} */ k) => {
-      const mine = tallies.flatMap((t) => t.runs.filter((/** @type {any} */ x) => x.runId === k));
-      const total = (/** @type {string} */ f) => mine.reduce((a, x) => a + x[f], 0);
-      step.final = {
-        lostAcks: total('sent') - total('acked'),
-        lostDeliveries: total('expected') - total('delivered'),
-        duplicates: total('duplicates'),
-      };
-    });
-    out.maxSustainedRate = Math.max(
-      0,
-      ...out.steps.filter((/** @type {any} */ s) => s.sustained).map((/** @type {any} */ s) => s.offeredRate),
+    const unit = workload === 'group' ? 5 : 25;
+    Object.assign(
+      out,
+      await stepUp({
+        cfg,
+        nodes,
+        drivers,
+        rates,
+        fanout,
+        unit,
+        deadline,
+        log: (m) => log(`cluster ${name}: ${m}`),
+      }),
     );
   } finally {
     await Promise.all(drivers.map((d) => d.close()));

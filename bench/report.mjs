@@ -131,7 +131,7 @@ function targetsSection(r) {
   ];
   if (r.idle?.rssPerConnBytes !== undefined) {
     lines.push(
-      `| < 8 KiB server memory per idle connection | ${num(r.idle.rssPerConnBytes / 1024, 2)} KiB RSS | ${r.idle.rssPerConnBytes < 8192 ? 'yes' : 'no'} |`,
+      `| <= 6 KiB server memory per idle connection | ${num(r.idle.rssPerConnBytes / 1024, 2)} KiB RSS | ${r.idle.rssPerConnBytes <= 6144 ? 'yes' : 'no'} |`,
     );
   }
   return [...lines, ''];
@@ -341,7 +341,7 @@ export function renderReport(r, previous) {
       : []),
     ...(m.fsync
       ? [
-          `| 4 KiB write + fdatasync in the temp dir | median ${ms(m.fsync.medianMs)} ms, p99 ${ms(m.fsync.p99Ms)} ms |`,
+          `| 4 KiB write + fdatasync in the temp dir (${num(m.fsync.samples ?? 100)} tries; bounds every durable commit) | p50 ${ms(m.fsync.medianMs)} / p90 ${m.fsync.p90Ms === undefined ? '?' : ms(m.fsync.p90Ms)} / p99 ${ms(m.fsync.p99Ms)} / p99.9 ${m.fsync.p999Ms === undefined ? '?' : ms(m.fsync.p999Ms)} / max ${m.fsync.maxMs === undefined ? '?' : ms(m.fsync.maxMs)} ms |`,
         ]
       : []),
     '',
@@ -370,6 +370,7 @@ export function renderReport(r, previous) {
       previous,
     ),
     ...firstLoadPart(between(previous, FIRST_LOAD_START, FIRST_LOAD_END)),
+    ...scenarioParts(r, previous),
     '## Analysis (hand-written)',
     '',
     START,
@@ -580,4 +581,210 @@ function clusterLimits(c) {
   return bullets.length > 0
     ? ['Derived from the numbers above:', '', ...bullets.map((b) => `- ${b}`), '']
     : [];
+}
+
+/** The sections of the groups, resume and storm scenarios: each a generated block between markers. */
+const SCENARIO_SECTIONS = /** @type {const} */ ([
+  { key: 'groups', title: '## 9. 50-member groups: Natter vs the Socket.IO relay', render: groupsSection },
+  {
+    key: 'resume',
+    title: '## 10. Resume and initial sync of an account in 1,000 conversations',
+    render: resumeSection,
+  },
+  { key: 'storm', title: '## 11. Reconnect storm after a restart', render: stormSection },
+  { key: 'writer', title: '## 12. The SQLite writer, per message inside a batch', render: writerSection },
+]);
+/** @param {string} key */
+const scenarioStart = (key) =>
+  `<!-- ${key}:start (generated; \`npm run bench -- --only ${key}\` replaces just this block) -->`;
+/** @param {string} key */
+const scenarioEnd = (key) => `<!-- ${key}:end -->`;
+
+/**
+ * The groups, resume and storm sections: rendered from `r` where it has them, else carried over from
+ * `previous`. @param {any} r @param {string} previous
+ */
+function scenarioParts(r, previous) {
+  return SCENARIO_SECTIONS.flatMap(({ key, title, render }) => [
+    title,
+    '',
+    scenarioStart(key),
+    r[key]
+      ? render(r[key])
+      : (between(previous, scenarioStart(key), scenarioEnd(key)) ??
+        `Not run yet: \`npm run bench -- --only ${key}\`.`),
+    scenarioEnd(key),
+    '',
+  ]);
+}
+
+/**
+ * `previous` with the blocks of the groups, resume and storm scenarios that `r` has replaced (the rest
+ * untouched); a document without such a block gets its section before the hand-written analysis.
+ * @param {string} previous @param {any} r
+ */
+export function spliceScenarios(previous, r) {
+  let doc = previous;
+  for (const { key, title, render } of SCENARIO_SECTIONS) {
+    if (!r[key]) continue;
+    const generated = render(r[key]);
+    doc = spliceBlock(doc, scenarioStart(key), scenarioEnd(key), generated, [
+      title,
+      '',
+      scenarioStart(key),
+      generated,
+      scenarioEnd(key),
+      '',
+    ]);
+  }
+  return doc;
+}
+
+/** @param {string} date ISO @param {boolean} [quick] */
+const runOn = (date, quick) =>
+  `> Run on ${date.slice(0, 16).replace('T', ' ')} UTC${quick ? ' (--quick: shortened, indicative only)' : ''}, on the machine above.`;
+
+/** @param {any} w results of the writer scenario (bench/sqlite-writer.mjs per batch size) @returns {string} */
+function writerSection(w) {
+  if (w.skipped || w.error) return `Not measured: ${w.skipped ?? w.error}`;
+  const us = (/** @type {number} */ x) => num(x, 1);
+  const at100 = w.batches.find((/** @type {any} */ b) => b.batch === 100) ?? w.batches[w.batches.length - 1];
+  const phases = Object.entries(at100.phases)
+    .map(([name, t]) => `\`${name}\` ${us(/** @type {number} */ (t))}`)
+    .join(', ');
+  const cpu = at100.commit.cpuUs;
+  return [
+    runOn(w.date, w.quick),
+    '',
+    `\`bench/sqlite-writer.mjs\` in its own process: the writer thread's code (SqliteLogWriter, then SqliteSearchIndexer) on a fresh data dir with the server's settings (WAL, synchronous=FULL, checkpoint at 10,000 pages), ${num(at100.pairs)} direct conversations, 100-byte messages round-robin over them, after a warm-up. Commit = the transaction with its fsync; index = the search indexing that follows the commits on the writer thread (off the ack path). µs per message; CPU is the process's user + system time, wall includes the fsync wait.`,
+    '',
+    '| messages per commit | messages | commit CPU µs | commit wall µs | index CPU µs | index wall µs |',
+    '|--:|--:|--:|--:|--:|--:|',
+    ...w.batches.map(
+      (/** @type {any} */ b) =>
+        `| ${num(b.batch)} | ${num(b.messages)} | ${us(b.commit.cpuUs)} | ${us(b.commit.wallUs)} | ${us(b.index.cpuUs)} | ${us(b.index.wallUs)} |`,
+    ),
+    '',
+    `Per statement at ${at100.batch} per commit (wall µs per message, each prepared statement timed; \`saveConversation\` includes the per-user change index's trigger): ${phases}.`,
+    '',
+    `Target: <= 15 µs per message inside a batch. Measured ${us(cpu)} µs of CPU per message at ${at100.batch} per commit: ${cpu <= 15 ? '**met**' : '**not met**'}.`,
+  ].join('\n');
+}
+
+/** @param {any} g results of bench/groups.mjs @returns {string} */
+function groupsSection(g) {
+  if (g.skipped || g.error) return `Not measured: ${g.skipped ?? g.error}`;
+  const cfg = g.config;
+  const fanout = cfg.size - 1;
+  const out = [
+    runOn(g.date, g.quick),
+    '',
+    `${cfg.groups} groups of ${cfg.size} members, one WebSocket per member (${num(cfg.groups * cfg.size)} sockets), ${cfg.drivers} driver processes (\`bench/cluster-driver.mjs\`); every member of a group lives in one driver, so send and delivery times come from one clock. ` +
+      `Natter: one process on SQLite, groups created with \`POST /v1/conversations\`. The relay (\`bench/socketio-relay.mjs\`): each member joins its group's room; a send is broadcast to the room except the sender, then acked. ` +
+      `Open loop as in section 1: sends round-robin over every (member, group), consecutive sends to different groups, ${cfg.bodyBytes}-byte bodies; each send is ${fanout} deliveries. ` +
+      `Each step runs ${num(cfg.step.durationMs / 1000, 1)} s, the first ${num(cfg.step.warmupMs / 1000, 1)} s unrecorded; sustained = acked >= 95% of sends, delivered >= 95% of sends x ${fanout}, p99 send->ack and send->deliver <= ${cfg.sustain.maxP99Ms} ms; a failing step is retried once, then one bisect step. Latencies: p50 / p99 / p99.9 / max ms from the scheduled send time.`,
+    '',
+    '| target | sends/s offered | acked sends/s | deliveries/s (offered) | send->ack ms | send->deliver ms | lost at step end (ack / deliver) | lost for good | dup | server CPU | driver CPU | machine cores (other) | sustained |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const kind of /** @type {const} */ (['natter', 'relay'])) {
+    const t = g[kind];
+    if (!t || t.error || t.skipped) {
+      out.push(`| ${kind} | not measured: ${t?.error ?? t?.skipped ?? 'not run'} | | | | | | | | | | | |`);
+      continue;
+    }
+    for (const s of t.steps)
+      out.push(
+        `| ${kind} | ${stepLabel(s)} | ${num(s.ackedRate)} | ${num(s.deliveredRate)} (${num(s.offeredDeliveryRate)}) | ${lat4(s.ack)} | ${lat4(s.deliver)} | ${num(s.lostAcks)} / ${num(s.lostDeliveries)} | ${s.final ? `${num(s.final.lostAcks)} / ${num(s.final.lostDeliveries)}` : '-'} | ${num(s.duplicates)} | ${pct(s.nodeCpu[0])} | ${s.driverCpu.map(pct).join(' + ')} | ${num(s.machineCpu, 2)} (${num(s.otherCpu, 2)}) | ${s.sustained ? 'yes' : s.aborted ? 'no (backlog > 3 s, stopped)' : 'no'} |`,
+      );
+  }
+  const top = (/** @type {any} */ t) =>
+    t?.steps?.findLast((/** @type {any} */ s) => s.sustained && s.offeredRate === t.maxSustainedRate);
+  const n = top(g.natter);
+  const r = top(g.relay);
+  out.push(
+    '',
+    '| at the highest sustained step | Natter | relay | Natter / relay |',
+    '|---|--:|--:|--:|',
+    `| sends/s | ${num(n?.offeredRate ?? 0)} | ${num(r?.offeredRate ?? 0)} | ${ratio(n?.offeredRate, r?.offeredRate)} |`,
+    `| **deliveries/s** | **${num(n?.deliveredRate ?? 0)}** | **${num(r?.deliveredRate ?? 0)}** | **${ratio(n?.deliveredRate, r?.deliveredRate)}** |`,
+    `| send->deliver p99 ms | ${ms(n?.deliver.p99 ?? NaN)} | ${ms(r?.deliver.p99 ?? NaN)} | ${ratio(n?.deliver.p99, r?.deliver.p99)} |`,
+    `| server CPU (one core = 100%) | ${n ? pct(n.nodeCpu[0]) : '-'} | ${r ? pct(r.nodeCpu[0]) : '-'} | ${ratio(n?.nodeCpu[0], r?.nodeCpu[0])} |`,
+    `| server RSS MiB | ${num(n?.nodeRssMiB[0] ?? NaN)} | ${num(r?.nodeRssMiB[0] ?? NaN)} | |`,
+    '',
+    `Target: deliveries/s at least the relay's (1.0x): ${n && r ? (n.deliveredRate >= r.deliveredRate ? 'met' : 'not met') : 'not measured'}.`,
+  );
+  return out.join('\n').trim();
+}
+
+/** @param {any} res results of bench/resume.mjs @returns {string} */
+function resumeSection(res) {
+  if (res.skipped || res.error) return `Not measured: ${res.skipped ?? res.error}`;
+  const cfg = res.config;
+  const server = (/** @type {any} */ s) =>
+    s ? `${ms(s.meanMs)} (p50 <= ${ms(s.p50AtMostMs)}, p99 <= ${ms(s.p99AtMostMs)})` : '-';
+  const out = [
+    runOn(res.date, res.quick),
+    '',
+    `One account in ${num(cfg.direct + cfg.groups)} conversations (${num(cfg.direct)} direct, ${num(cfg.groups)} groups of ${cfg.groupPeers + 1}), a message from it in each; Natter alone on each store (PostgreSQL: a fresh database \`natter_bench_<random>\` on 127.0.0.1, dropped after). ` +
+      `A driver process (\`bench/resume-driver.mjs\`) times each round trip on one open socket, from writing the \`sync\` frame to parsing the answer: the **initial sync** is a listing without a token, every page (the SDK's default page size), ${num(cfg.initialSyncs)} times; ` +
+      `then ${cfg.changed} of the conversations get a message from another member, and the **resume** is a \`sync\` with the token the account held before, ${num(cfg.resumes)} times one after the other (each must list exactly those ${cfg.changed}); ` +
+      `**reconnect + resume** adds a new socket's \`auth\` -> \`ready\` before it (${num(cfg.reconnects)} times). Server time: the deltas of \`natter_read_seconds{type="sync"}\` in /metrics over the same requests (frame parsed -> answer written; mean per request, and the histogram bucket that holds p50 / p99). Client latencies: p50 / p99 / p99.9 / max ms.`,
+    '',
+    '| store | initial sync, all pages (client) ms | pages | initial sync server ms per page: mean (buckets) | resume (client) ms | resume server ms: mean (buckets) | reconnect + resume (client) ms | wrong answers |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  /** @type {string[]} */
+  const targets = [];
+  for (const run of res.runs) {
+    if (run.error || run.skipped) {
+      out.push(`| ${run.store} | not measured: ${run.error ?? run.skipped} | | | | | | |`);
+      continue;
+    }
+    out.push(
+      `| ${run.store} | ${lat4(run.initial.client)} | ${num(run.initial.pages)} | ${server(run.initial.server)} | ${lat4(run.resume.client)} | ${server(run.resume.server)} | ${lat4(run.resume.reconnect)} | ${num(run.resume.wrong)} |`,
+    );
+    const resumeMs = run.resume.server?.meanMs ?? Number.NaN;
+    targets.push(
+      `${run.store}: resume in one round trip with <= 5 ms server time ${run.resume.maxPages === 1 && resumeMs <= 5 ? 'met' : 'not met'} (${num(run.resume.maxPages)} round trip(s), ${ms(resumeMs)} ms mean), initial sync <= 100 ms ${run.initial.client.p50 <= 100 ? 'met' : 'not met'} (p50 ${ms(run.initial.client.p50)} ms)`,
+    );
+  }
+  if (targets.length > 0) out.push('', `Targets: ${targets.join('; ')}.`);
+  return out.join('\n').trim();
+}
+
+/** @param {any} s results of bench/storm.mjs @returns {string} */
+function stormSection(s) {
+  if (s.skipped || (s.error && s.resumed === undefined)) return `Not measured: ${s.skipped ?? s.error}`;
+  const mib = (/** @type {number} */ b) => (Number.isFinite(b) ? `${num(b / 2 ** 20)} MiB` : '-');
+  const dist = (/** @type {any} */ d) =>
+    d ? `${num(d.p50)} / ${num(d.p90)} / ${num(d.p99)} / ${num(d.max)}` : '-';
+  const out = [
+    runOn(s.date, s.quick),
+    '',
+    `${num(s.connected)} idle clients (asked for ${num(s.requested)}; the hard RLIMIT_NOFILE is ${num(s.fdHardLimit)} and the server needs one descriptor per socket), each authenticated with its own JWT and synced once, from ${Math.ceil(s.count / s.config.perDriver)} driver processes (\`bench/storm-driver.mjs\`). ` +
+      `Then the server gets SIGTERM: it drains (each client gets a \`reconnect\` frame with a random \`retry_after_ms\` up to ${num(s.config.drainMaxDelayMs)} ms, \`NATTER_DRAIN_MAX_DELAY_MS\`'s default, and a 1012 close) and exits; the same command starts again on the same port and data dir. ` +
+      `Admission runs at its default (\`NATTER_MAX_UNAUTHENTICATED\` ${num(s.config.maxUnauthenticated ?? NaN)}: sockets beyond it get HTTP 503 and retry) except the per-address cap, raised because every client here comes from 127.0.0.1. ` +
+      `Each client follows the SDK (\`NatterClient\`'s reconnect rule with the SDK's own \`restartRetryDelay\` / \`backoffDelay\` from packages/client/dist/backoff.js): retry after max(retry_after_ms, uniform 250-2,000 ms) while the server is restarting; each attempt is \`auth\` -> \`ready\` -> \`sync\` with its token, and the client has resumed when that answers. ` +
+      `"Overrun" is a client's wait beyond what its backoff asked for: from its first attempt the restarted server could take (the first after /readyz answered, or an earlier one that succeeded) to its resume. Distributions: p50 / p90 / p99 / max ms.`,
+    '',
+    '| | value |',
+    '|---|--:|',
+    `| clients connected and synced before the restart | ${num(s.connected)} (${num(s.connectFailed)} failed${s.connectFailed ? `: ${errs(s.connectErrors)}` : ''}) in ${num(s.connectMs / 1000, 1)} s |`,
+    `| drain (SIGTERM -> exit), exit code | ${num(s.drain?.ms)} ms, ${s.drain?.exitCode} |`,
+    `| restart (spawn -> /readyz 200) | ${num(s.restart?.startMs)} ms (${num(s.restart?.downMs)} ms after SIGTERM) |`,
+    `| **all resumed**, after /readyz / after SIGTERM | **${s.allResumedAfterReadyMs === null ? `not all (${num(s.failed)} failed)` : `${num(s.allResumedAfterReadyMs)} ms`}** / ${s.allResumedAfterStopMs === null ? '-' : `${num(s.allResumedAfterStopMs)} ms`} |`,
+    `| resumed / failed (no resume within ${num(s.config.resumeTimeoutMs / 1000)} s) | ${num(s.resumed)} / ${num(s.failed)} |`,
+    `| per-client time from its socket closing to its resume | ${dist(s.downMs)} |`,
+    `| per-client time from /readyz to its resume | ${dist(s.sinceReadyMs)} |`,
+    `| **per-client overrun** (wait beyond its backoff) | **${dist(s.overrunMs)}** |`,
+    `| CPU from SIGTERM to all resumed: restarted server (from its start) / drivers / whole machine (cores) | ${s.cpu ? `${num(s.cpu.restartedServer, 2)} / ${s.cpu.drivers.map((/** @type {number} */ c) => num(c, 2)).join(' + ')} / ${num(s.cpu.machine, 2)} of ${machineInfo().cores}` : '-'} |`,
+    `| clients that needed more than one attempt after /readyz (attempts in all; target 0) | ${num(s.clientsWithExtraAttempts)} (${num(s.extraAttempts)}) |`,
+    `| reconnect attempts by outcome | ${errs(s.attemptOutcomes)} |`,
+    `| SYNs dropped on a full listen queue during the storm (kernel ListenOverflows, machine-wide) | ${num(s.listenOverflows ?? NaN)} |`,
+    `| server RSS with every client connected (before) | ${mib(s.rssBeforeBytes)} |`,
+    `| **peak RSS of the restarted server during the storm** (sampled every ${s.config.rssSampleMs} ms) | **${mib(s.peakRssBytes)}** |`,
+    `| RSS of the restarted server once all resumed | ${mib(s.rssAfterBytes)} |`,
+  ];
+  return out.join('\n').trim();
 }

@@ -1,11 +1,16 @@
 // Natter benchmark orchestrator (`npm run bench`). Starts each server under test and the load drivers as
 // separate processes on 127.0.0.1, runs the scenarios, writes bench/results/latest.json and regenerates
 // docs/benchmarks.md (keeping its hand-written section).
-//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,cluster] [--drivers 2] [--pairs 500] [--no-doc]
+//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,groups,resume,storm,writer,cluster] [--drivers 2]
+//     [--pairs 500] [--no-doc]
 //   `--only cluster` runs just the PostgreSQL + Redis cluster scenario (bench/cluster.mjs, needs both on
-//   127.0.0.1) and replaces only its section of docs/benchmarks.md; `--cluster-nodes 1,3` and
+//   127.0.0.1) and replaces only its section of docs/benchmarks.md; so do `groups` (bench/groups.mjs),
+//   `resume` (bench/resume.mjs), `storm` (bench/storm.mjs) and `writer` (bench/sqlite-writer.mjs) run on their own or together, and they
+//   merge their results into bench/results/latest.json; `--cluster-nodes 1,3` and
 //   `--cluster-workloads direct,group,direct-local` narrow it down; `--render-cluster` only re-renders that
 //   block from bench/results/cluster.json.
+
+import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
@@ -24,9 +29,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterScenario } from './cluster.mjs';
+import { groupsScenario } from './groups.mjs';
 import { mergeEncoded, summarize } from './histogram.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
-import { machineInfo, renderReport, spliceCluster } from './report.mjs';
+import { machineInfo, renderReport, spliceCluster, spliceScenarios } from './report.mjs';
+import { resumeScenario } from './resume.mjs';
+import { stormScenario } from './storm.mjs';
 import {
   forkDriver,
   machineCpu,
@@ -42,7 +50,7 @@ import {
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'natter,relay,idle,profile,cluster' },
+    only: { type: 'string', default: 'natter,relay,idle,profile,groups,resume,storm,writer,cluster' },
     'cluster-nodes': { type: 'string', default: '1,3' },
     'cluster-workloads': { type: 'string', default: 'direct,group,direct-local' },
     drivers: { type: 'string', default: '2' },
@@ -77,12 +85,14 @@ const CONFIG = {
   profile: { durationMs: quick ? 5000 : 10_000 },
 };
 const only = new Set(args.only.split(','));
+/** Scenarios whose section of docs/benchmarks.md can be replaced on its own. */
+const SECTIONED = ['cluster', 'groups', 'resume', 'storm', 'writer'];
 const started = Date.now();
 // Every phase is bounded on its own; this is the backstop for the whole run.
 const watchdog = setTimeout(() => {
   console.error('bench: time budget exceeded, aborting');
   process.exit(1);
-}, 18 * 60_000);
+}, 25 * 60_000);
 watchdog.unref();
 
 /** @param {string} msg */
@@ -209,8 +219,10 @@ function commitStats(m0, m1, seconds) {
 }
 
 /**
- * Median and p99 of a 4 KiB write + fdatasync in the temp dir (where the server's data dir lives), bounded to 100 tries.
- * @returns {{ medianMs: number, p99Ms: number }}
+ * The distribution of a 4 KiB write + fdatasync in the temp dir (where the server's data dir lives),
+ * 1,000 tries: a durable system's latency is bounded by its disk's flush latency, so its tail is
+ * reported next to the latency figures.
+ * @returns {{ medianMs: number, p90Ms: number, p99Ms: number, p999Ms: number, maxMs: number, samples: number }}
  */
 function measureFsync() {
   const file = join(tmpdir(), `natter-bench-fsync-${process.pid}`);
@@ -218,7 +230,7 @@ function measureFsync() {
   const buf = Buffer.alloc(4096, 1);
   const times = [];
   try {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 1000; i++) {
       const t0 = performance.now();
       writeSync(fd, buf, 0, buf.length, (i % 16) * 4096);
       fdatasyncSync(fd);
@@ -229,7 +241,42 @@ function measureFsync() {
     rmSync(file, { force: true });
   }
   times.sort((a, b) => a - b);
-  return { medianMs: times[50], p99Ms: times[98] };
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return {
+    medianMs: at(0.5),
+    p90Ms: at(0.9),
+    p99Ms: at(0.99),
+    p999Ms: at(0.999),
+    maxMs: times[times.length - 1],
+    samples: times.length,
+  };
+}
+
+/**
+ * The SQLite writer alone (bench/sqlite-writer.mjs, its own process): CPU and wall time per message
+ * of the commit and of the search indexing after it, at batch sizes 1, 10 and 100, and the time per
+ * statement at 100.
+ */
+function writerScenario() {
+  const messages = quick ? 10_000 : 40_000;
+  return {
+    date: new Date().toISOString(),
+    quick,
+    batches: [1, 10, 100].map((batch) => {
+      const out = execFileSync(
+        process.execPath,
+        [
+          join(ROOT, 'bench/sqlite-writer.mjs'),
+          '--batch',
+          String(batch),
+          '--messages',
+          String(batch === 1 ? messages / 4 : messages),
+        ],
+        { encoding: 'utf8' },
+      );
+      return JSON.parse(out);
+    }),
+  };
 }
 
 /** Cores busy on the machine over 2 s before the bench starts (other people's work on a shared box). */
@@ -505,24 +552,41 @@ async function main() {
         )
       : skipped;
   }
+  if (only.has('groups'))
+    results.groups = natterBuilt ? await attempt('groups', () => groupsScenario({ quick, log })) : skipped;
+  if (only.has('resume'))
+    results.resume = natterBuilt ? await attempt('resume', () => resumeScenario({ quick, log })) : skipped;
+  if (only.has('storm'))
+    results.storm = natterBuilt
+      ? await attempt('storm', () => stormScenario({ quick, log, limit: CONFIG.idle.connections }))
+      : skipped;
+  if (only.has('writer'))
+    results.writer = natterBuilt ? await attempt('writer', async () => writerScenario()) : skipped;
   results.elapsedSeconds = (Date.now() - started) / 1000;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  // The cluster scenario alone leaves the other scenarios' results (and their sections of the doc) alone.
-  const clusterOnly = [...only].every((s) => s === 'cluster');
+  // Scenarios with a section of their own (cluster, groups, resume, storm), run without the 1:1 ones,
+  // leave the other scenarios' results (and their sections of the doc) alone.
+  const partial = [...only].every((s) => SECTIONED.includes(s));
+  const latestPath = join(ROOT, 'bench/results/latest.json');
   if (results.cluster)
     writeFileSync(join(ROOT, 'bench/results/cluster.json'), `${JSON.stringify(results.cluster, null, 2)}\n`);
-  if (!clusterOnly)
-    writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (!partial) writeFileSync(latestPath, `${JSON.stringify(results, null, 2)}\n`);
+  else if (['groups', 'resume', 'storm', 'writer'].some((s) => only.has(s))) {
+    const previous = existsSync(latestPath) ? JSON.parse(readFileSync(latestPath, 'utf8')) : {};
+    const { cluster: _cluster, ...mine } = results;
+    for (const key of ['groups', 'resume', 'storm', 'writer']) if (!only.has(key)) delete mine[key];
+    writeFileSync(latestPath, `${JSON.stringify({ ...previous, ...mine }, null, 2)}\n`);
+  }
   if (!args['no-doc']) {
     const docPath = join(ROOT, 'docs/benchmarks.md');
     const previous = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
-    writeFileSync(
-      docPath,
-      clusterOnly && previous ? spliceCluster(previous, results.cluster) : renderReport(results, previous),
-    );
-    log(
-      `wrote docs/benchmarks.md and bench/results/${clusterOnly ? 'cluster' : 'latest'}.json in ${results.elapsedSeconds.toFixed(0)} s`,
-    );
+    let doc = renderReport(results, previous);
+    if (partial && previous) {
+      doc = results.cluster ? spliceCluster(previous, results.cluster) : previous;
+      doc = spliceScenarios(doc, results);
+    }
+    writeFileSync(docPath, doc);
+    log(`wrote docs/benchmarks.md and bench/results in ${results.elapsedSeconds.toFixed(0)} s`);
   }
 }
 

@@ -1,5 +1,7 @@
 // The do-it-yourself baseline: a minimal Socket.IO 4 chat relay. One room per conversation, websocket
 // transport only, no storage and no auth check beyond naming the user and conversation in the handshake.
+// A conversation is a room, whatever its size: for a group every member names the group in its handshake,
+// and a send is one broadcast to the group's room (the groups scenario, bench/groups.mjs).
 //   client: io(url, { transports: ['websocket'], auth: { user_id, conversation_id } })
 //   client -> emit('send', { conversation_id, client_msg_id, body }, ack)
 //   relay  -> room (except sender) emit('event', { conversation_id, seq, sender_id, client_msg_id, body, created_at })

@@ -9,6 +9,13 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+/**
+ * Node flags for every server under test, Natter and the relay alike: the young generation that
+ * docs/operations.md recommends for Natter (a server keeps each request's objects alive across a
+ * commit, so a small nursery promotes them and pays for old-generation GC).
+ */
+export const SERVER_NODE_ARGS = ['--max-semi-space-size=32'];
+
 /** The Natter entry point; BENCH_NATTER_MAIN points the bench at another build. */
 export const NATTER_MAIN = process.env.BENCH_NATTER_MAIN ?? join(ROOT, 'packages/server/dist/main.js');
 const RELAY_MAIN = join(ROOT, 'bench/socketio-relay.mjs');
@@ -52,17 +59,23 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Starts the server under test in its own process (through bash, to lift the soft fd limit to the hard
  * one), and waits for GET /readyz to answer 200.
  * @param {'natter'|'relay'} kind
- * @param {{ nodeArgs?: string[], env?: Record<string, string>, secret?: string }} [opts] `secret`: the JWT
- *   secret (nodes of one cluster share it); a random one by default
+ * @param {{ nodeArgs?: string[], env?: Record<string, string>, secret?: string, port?: number,
+ *   dataDir?: string }} [opts] `secret`: the JWT secret (nodes of one cluster share it); a random one by
+ *   default. `port` and `dataDir`: those of a previous start, to restart the same server (default: fresh)
  * @returns {Promise<Target>}
  */
 export async function startTarget(kind, opts = {}) {
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), `natter-bench-${kind}-`));
+  const port = opts.port ?? (await freePort());
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), `natter-bench-${kind}-`)));
   const secret = opts.secret ?? `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
-  const logFile = join(dataDir, 'server.log');
+  const logFile = join(dataDir, opts.dataDir ? `server-${Date.now()}.log` : 'server.log');
   const main = kind === 'natter' ? NATTER_MAIN : RELAY_MAIN;
-  const args = [...(opts.nodeArgs ?? []), main, ...(kind === 'relay' ? ['--port', String(port)] : [])];
+  const args = [
+    ...SERVER_NODE_ARGS,
+    ...(opts.nodeArgs ?? []),
+    main,
+    ...(kind === 'relay' ? ['--port', String(port)] : []),
+  ];
   const env = {
     ...process.env,
     PORT: String(port),

@@ -21,7 +21,7 @@ const nodes = [];
 for (let i = 1; i <= nodeCount; i++) {
   const nodePort = port + i;
   const nodeId = `node-${i}`;
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', MAIN_JS], {
     env: {
       ...process.env,
       PORT: String(nodePort),

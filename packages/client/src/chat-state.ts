@@ -6,6 +6,7 @@ import {
   type EventKind,
   type GroupMentionPolicy,
   type MemberInfo,
+  type PostingPolicy,
   type PresenceState,
   type ReactionCount,
   type ReceiptUpdateFrame,
@@ -104,8 +105,15 @@ const NOTICE_KINDS: ReadonlySet<EventKind> = new Set<NoticeKind>([
 /** Fields a saved summary from an older version may lack. */
 const RESTORED_DEFAULTS: Pick<
   ConversationSummary,
-  'mentions' | 'pinned' | 'notifications' | 'thread_unread' | 'group_mentions'
-> = { mentions: 0, pinned: [], notifications: 'all', thread_unread: 0, group_mentions: 'anyone' };
+  'mentions' | 'pinned' | 'notifications' | 'thread_unread' | 'group_mentions' | 'posting'
+> = {
+  mentions: 0,
+  pinned: [],
+  notifications: 'all',
+  thread_unread: 0,
+  group_mentions: 'anyone',
+  posting: 'everyone',
+};
 
 /** "Alice added Bob", "Bob left", "Alice renamed the group": one membership or title event. */
 export interface NoticeView {
@@ -126,6 +134,8 @@ export interface NoticeView {
   refSeq: number | null;
   /** settings_changed: who may mention `@all` / `@here` from then on. */
   groupMentions: GroupMentionPolicy | null;
+  /** settings_changed (a channel): who may post from then on. */
+  posting: PostingPolicy | null;
   createdAt: number;
 }
 
@@ -472,7 +482,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
 
   /** The first read of a group fetches its members (see `ChatStateOptions.members`). */
   private wantMembers(data: ConversationData): void {
-    if (data.membersFetch === 'idle' && data.summary.kind === 'group' && data.summary.left_seq === null)
+    if (data.membersFetch === 'idle' && data.summary.kind !== 'direct' && data.summary.left_seq === null)
       this.fetchMembers(data);
   }
 
@@ -510,7 +520,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
 
   /** Keeps the summary's "everyone has got / read up to" moving with the members' receipts. */
   private refreshPeers(data: ConversationData): void {
-    if (!data.members.known || data.summary.left_seq !== null) return;
+    // A channel has no receipts for others: its peers' cursors are your own (the server's agree).
+    if (!data.members.known || data.summary.left_seq !== null || data.summary.kind === 'channel') return;
     const peers = data.members.peers(this.client.me);
     const { peers_delivered_seq: delivered, peers_read_seq: read } = data.summary;
     if (peers.delivered <= delivered && peers.read <= read) return;
@@ -623,6 +634,7 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
       const others = summary.pinned.filter((seq) => seq !== event.ref_seq);
       summary.pinned = event.kind === 'pinned' ? [event.ref_seq, ...others] : others;
     }
+    if (event.kind === 'settings_changed' && event.data?.posting) summary.posting = event.data.posting;
     if (event.kind === 'settings_changed' && event.data?.group_mentions) {
       summary.group_mentions = event.data.group_mentions;
     }
@@ -809,6 +821,8 @@ export class ChatState extends Emitter<{ change: (conversationId: string) => voi
   /** Your message is delivered / read once every other member who can see it has got / read it. */
   private statusOf(message: MessageView, data: ConversationData): MessageStatus {
     if (message.senderId !== this.client.me || message.seq === null) return message.status;
+    // A channel has no receipts from its members: a stored message of yours stays `sent`.
+    if (data.summary.kind === 'channel') return 'sent';
     const receipts = data.members.receiptsOf(message.seq, new Set([this.client.me]));
     const read = receipts ? receipts.every((r) => r.read) : data.summary.peers_read_seq >= message.seq;
     const delivered = receipts
@@ -875,6 +889,7 @@ function noticeOf(event: ChatEvent): NoticeView {
     memberIds: data.member_ids ?? [],
     refSeq: event.ref_seq,
     groupMentions: data.group_mentions ?? null,
+    posting: data.posting ?? null,
     createdAt: event.created_at,
   };
 }

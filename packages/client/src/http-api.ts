@@ -8,6 +8,7 @@ import {
   type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
+  type PostingPolicy,
   type PushConfigAnswer,
   type PushDeviceBody,
   type Role,
@@ -175,6 +176,27 @@ export class NatterHttp {
     const body = { title, member_ids: memberIds };
     return (await this.call<{ conversation: ConversationSummary }>('POST', '/v1/conversations', body))
       .conversation;
+  }
+
+  /** A channel: fans out on read, up to 1,000,000 members; `admins` makes it a broadcast channel. */
+  async createChannel(
+    title: string,
+    memberIds: string[],
+    posting: PostingPolicy,
+  ): Promise<ConversationSummary> {
+    const body = { title, member_ids: memberIds, kind: 'channel', posting };
+    return (await this.call<{ conversation: ConversationSummary }>('POST', '/v1/conversations', body))
+      .conversation;
+  }
+
+  /** Who may post in a channel (admins and owners set it; a `settings_changed` event follows). */
+  async setPosting(id: string, posting: PostingPolicy): Promise<ConversationSummary> {
+    const body = await this.call<{ conversation: ConversationSummary }>(
+      'PATCH',
+      `/v1/conversations/${encodeURIComponent(id)}`,
+      { posting },
+    );
+    return body.conversation;
   }
 
   conversation(id: string): Promise<{ conversation: ConversationSummary; members: MemberInfo[] }> {

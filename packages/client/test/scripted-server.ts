@@ -167,6 +167,7 @@ export function summaryOf(conversationId: string, lastSeq: number, kind: 'direct
     notifications: 'all' as const,
     thread_unread: 0,
     group_mentions: 'anyone' as const,
+    posting: 'everyone' as const,
     peers_read_seq: lastSeq,
     peers_delivered_seq: lastSeq,
     last_message: null,

@@ -45,6 +45,11 @@ export const ERRORS = {
     retryable: false,
     message: 'Your role in this conversation does not allow that, or the message is not yours.',
   },
+  posting_restricted: {
+    status: 403,
+    retryable: false,
+    message: 'Only the admins and owners of this channel may post in it.',
+  },
   body_too_large: {
     status: 413,
     retryable: false,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SearchFrame } from './client-frames.js';
 import { MAX_USER_SEARCH_CHARS, MIN_USER_SEARCH_CHARS } from './limits.js';
-import { GROUP_MENTION_POLICIES, ROLES } from './model.js';
+import { GROUP_MENTION_POLICIES, POSTING_POLICIES, ROLES } from './model.js';
 
 /** Bodies of the HTTP API's requests (JSON). Responses are described in docs/protocol.md. */
 
@@ -27,18 +27,33 @@ export const CreateDirectBody = z.union([
   z.strictObject({ username: z.string().min(1).max(32) }),
 ]);
 
-export const CreateGroupBody = z.strictObject({
-  title: z.string().min(1).max(128),
-  member_ids: z.array(userId).max(1000).default([]),
-});
+/**
+ * A new group, or (`kind: 'channel'`) a channel: a very large conversation whose `posting` policy
+ * says who may post (default `everyone`; only a channel takes one).
+ */
+export const CreateGroupBody = z
+  .strictObject({
+    title: z.string().min(1).max(128),
+    member_ids: z.array(userId).max(1000).default([]),
+    kind: z.enum(['group', 'channel']).default('group'),
+    posting: z.enum(POSTING_POLICIES).optional(),
+  })
+  .refine((b) => b.kind === 'channel' || b.posting === undefined, {
+    message: 'only a channel has a posting policy',
+    path: ['posting'],
+  });
 
-/** PATCH of a group: its title, who may mention `@all` / `@here`, or both. */
+/** PATCH of a group or channel: its title, who may mention `@all` / `@here`, who may post (channels). */
 export const UpdateGroupBody = z
   .strictObject({
     title: z.string().min(1).max(128).optional(),
     group_mentions: z.enum(GROUP_MENTION_POLICIES).optional(),
+    posting: z.enum(POSTING_POLICIES).optional(),
   })
-  .refine((b) => b.title !== undefined || b.group_mentions !== undefined, 'name title or group_mentions');
+  .refine(
+    (b) => b.title !== undefined || b.group_mentions !== undefined || b.posting !== undefined,
+    'name title, group_mentions or posting',
+  );
 
 export const AddMemberBody = z.strictObject({
   user_id: userId,

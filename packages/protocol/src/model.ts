@@ -24,7 +24,16 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type ConversationKind = 'direct' | 'group';
+/**
+ * `channel`: a very large conversation (up to 1,000,000 members) that fans out on read: a post is
+ * stored once and pushed only to members who are online; the others find it when they sync.
+ * Channels have no per-member receipts, typing or presence (see docs/protocol.md, "Channels").
+ */
+export type ConversationKind = 'direct' | 'group' | 'channel';
+
+/** Who may post messages in a channel: every member, or only its admins and owners (a broadcast channel). */
+export const POSTING_POLICIES = ['everyone', 'admins'] as const;
+export type PostingPolicy = (typeof POSTING_POLICIES)[number];
 
 /** Which messages of a conversation should notify a member (a push service reads it). */
 export const NOTIFICATION_LEVELS = ['all', 'mentions', 'none'] as const;
@@ -132,6 +141,8 @@ export interface EventData {
   thread?: ThreadPlace;
   /** settings_changed: who may mention `@all` / `@here` from now on. */
   group_mentions?: GroupMentionPolicy;
+  /** settings_changed, and created of a channel: who may post in the channel from now on. */
+  posting?: PostingPolicy;
 }
 
 /**
@@ -193,9 +204,14 @@ export interface ConversationSummary {
   notifications: NotificationLevel;
   /** group: who may mention `@all` / `@here` (admins and owners set it); always `anyone` in a direct one. */
   group_mentions: GroupMentionPolicy;
+  /** channel: who may post (admins and owners always may); always `everyone` in a direct or group one. */
+  posting: PostingPolicy;
   /** Unread replies in the threads you follow here (by others, after your thread cursors; capped alike). */
   thread_unread: number;
-  /** The lowest read / delivered cursor among the other current members: "everyone has read up to". */
+  /**
+   * The lowest read / delivered cursor among the other current members: "everyone has read up to".
+   * A channel has no per-member receipts: there both are your own cursors.
+   */
   peers_read_seq: number;
   peers_delivered_seq: number;
   /** The newest message (kind `message`) you can see, for the list preview. */
@@ -203,6 +219,14 @@ export interface ConversationSummary {
   created_at: number;
   /** Server time of the newest event you can see (ms): order conversation lists by it. */
   updated_at: number;
+}
+
+/**
+ * Whether you may post messages in this conversation: everywhere, except a channel whose `posting`
+ * is `admins` when your role is `member` (the server refuses it with `posting_restricted`).
+ */
+export function mayPost(summary: Pick<ConversationSummary, 'kind' | 'posting' | 'role'>): boolean {
+  return summary.kind !== 'channel' || summary.posting === 'everyone' || summary.role !== 'member';
 }
 
 export interface MemberInfo {

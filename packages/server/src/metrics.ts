@@ -48,6 +48,13 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly readLatency = new Histogram({
+    name: 'natter_read_seconds',
+    help: 'From a read frame (sync, fetch, history, thread_history, search) arriving to its answer being written, by frame type.',
+    labelNames: ['type'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
   readonly commitBatchSize = new Histogram({
     name: 'natter_commit_batch_size',
     help: 'Write ops committed per transaction (group commit).',

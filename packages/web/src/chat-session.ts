@@ -116,7 +116,11 @@ export class ChatSession {
   typer(conversationId: string): TypingNotifier {
     let typer = this.typers.get(conversationId);
     if (!typer) {
-      typer = new TypingNotifier((state) => this.client.typing(conversationId, state));
+      // A channel has no typing (docs/protocol.md §10.19): nothing to tell the server.
+      typer = new TypingNotifier((state) => {
+        if (this.state.conversation(conversationId)?.kind !== 'channel')
+          this.client.typing(conversationId, state);
+      });
       this.typers.set(conversationId, typer);
     }
     return typer;
@@ -149,7 +153,7 @@ export class ChatSession {
 
   /** The name a conversation goes by: its title, or the other person's name in a 1:1. */
   titleOf(summary: ConversationSummary): string {
-    if (summary.kind === 'group') return summary.title ?? 'Group';
+    if (summary.kind !== 'direct') return summary.title ?? (summary.kind === 'channel' ? 'Channel' : 'Group');
     if (!summary.peer_id || summary.peer_id === this.account.userId) return 'Notes to self';
     return this.profiles.nameOf(summary.peer_id);
   }

@@ -101,7 +101,7 @@ export function messageActions(
     actions.push({ id: 'info', label: 'Message info', icon: 'info', run: () => showInfo(message) });
   if (stored && mine)
     actions.push({ id: 'edit', label: 'Edit message', icon: 'edit', run: () => handlers.edit(message) });
-  if (stored && (mine || (summary.kind === 'group' && summary.role !== 'member'))) {
+  if (stored && (mine || (summary.kind !== 'direct' && summary.role !== 'member'))) {
     actions.push({
       id: 'delete',
       label: 'Delete message',

@@ -1,5 +1,5 @@
 import type { NoticeView } from '@natter/client';
-import type { Role } from '@natter/protocol/core';
+import type { ConversationKind, Role } from '@natter/protocol/core';
 
 const ROLE_PHRASES: Record<Role, string> = {
   owner: 'an owner',
@@ -21,15 +21,16 @@ export function noticeText(
   notice: NoticeView,
   me: string,
   nameOf: (userId: string) => string,
-  group: boolean,
+  kind: ConversationKind,
   textOf: (seq: number) => string | null = () => null,
 ): string | null {
   const actor = notice.actorId === me ? 'You' : nameOf(notice.actorId);
   const subject = notice.userId === null ? 'someone' : notice.userId === me ? 'you' : nameOf(notice.userId);
   const quoted = notice.title === null ? '' : ` “${notice.title}”`;
+  const room = kind === 'channel' ? 'channel' : 'group';
   switch (notice.kind) {
     case 'created':
-      return group ? `${actor} created the group${quoted}` : null;
+      return kind === 'direct' ? null : `${actor} created the ${room}${quoted}`;
     case 'member_added':
       return notice.userId === notice.actorId ? `${actor} joined` : `${actor} added ${subject}`;
     case 'member_removed':
@@ -40,8 +41,8 @@ export function noticeText(
       return `${actor} made ${subject} ${ROLE_PHRASES[notice.role ?? 'member']}`;
     case 'renamed':
       return notice.title === null
-        ? `${actor} removed the group name`
-        : `${actor} renamed the group to${quoted}`;
+        ? `${actor} removed the ${room} name`
+        : `${actor} renamed the ${room} to${quoted}`;
     case 'pinned':
     case 'unpinned': {
       const text = notice.refSeq === null ? null : textOf(notice.refSeq);
@@ -49,6 +50,10 @@ export function noticeText(
       return `${actor} ${notice.kind} ${what}`;
     }
     case 'settings_changed':
+      if (notice.posting !== null)
+        return notice.posting === 'admins'
+          ? `${actor} allowed only admins to post`
+          : `${actor} allowed everyone to post`;
       return notice.groupMentions === 'admins'
         ? `${actor} allowed only admins to mention @all and @here`
         : `${actor} allowed everyone to mention @all and @here`;

@@ -49,7 +49,7 @@ export function toRows(
   context: RowContext,
   unreadAfter: number | null,
 ): Row[] {
-  const group = summary.kind === 'group';
+  const group = summary.kind !== 'direct';
   const { me } = context;
   const rows: Row[] = [];
   let day: number | undefined;
@@ -59,7 +59,9 @@ export function toRows(
   for (const item of timeline) {
     // A notice with no line (a 1:1's creation) takes no row, and opens no day for itself.
     const text =
-      item.type === 'notice' ? noticeText(item.notice, me, context.nameOf, group, context.textOf) : null;
+      item.type === 'notice'
+        ? noticeText(item.notice, me, context.nameOf, summary.kind, context.textOf)
+        : null;
     if (item.type === 'notice' && text === null) continue;
     const at = item.type === 'message' ? item.message.createdAt : item.notice.createdAt;
     if (day === undefined || !sameDay(day, at)) {

@@ -17,6 +17,7 @@ function notice(kind: NoticeView['kind'], actorId: string, refSeq: number | null
     memberIds: [],
     refSeq,
     groupMentions: null,
+    posting: null,
     createdAt: 0,
   };
 }
@@ -24,16 +25,18 @@ function notice(kind: NoticeView['kind'], actorId: string, refSeq: number | null
 describe('pin lines in the timeline', () => {
   it('quote the message pinned when it is held, else say "a message"', () => {
     const textOf = (seq: number) => (seq === 4 ? 'Lunch at noon on Friday' : null);
-    expect(noticeText(notice('pinned', 'u_alice', 4), 'u_bob', nameOf, true, textOf)).toBe(
+    expect(noticeText(notice('pinned', 'u_alice', 4), 'u_bob', nameOf, 'group', textOf)).toBe(
       'Alice pinned “Lunch at noon on Friday”',
     );
-    expect(noticeText(notice('unpinned', 'u_bob', 4), 'u_bob', nameOf, false, textOf)).toBe(
+    expect(noticeText(notice('unpinned', 'u_bob', 4), 'u_bob', nameOf, 'direct', textOf)).toBe(
       'You unpinned “Lunch at noon on Friday”',
     );
-    expect(noticeText(notice('pinned', 'u_alice', 7), 'u_bob', nameOf, true, textOf)).toBe(
+    expect(noticeText(notice('pinned', 'u_alice', 7), 'u_bob', nameOf, 'group', textOf)).toBe(
       'Alice pinned a message',
     );
-    expect(noticeText(notice('pinned', 'u_alice', 4), 'u_bob', nameOf, true)).toBe('Alice pinned a message');
+    expect(noticeText(notice('pinned', 'u_alice', 4), 'u_bob', nameOf, 'group')).toBe(
+      'Alice pinned a message',
+    );
   });
 });
 

@@ -45,6 +45,7 @@ function notice(kind: NoticeView['kind'], actorId: string, userId: string, creat
       memberIds: [],
       refSeq: null,
       groupMentions: null,
+      posting: null,
       createdAt,
     },
   };

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NatterError } from '@natter/protocol';
 import { createLocalJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
@@ -40,7 +40,12 @@ export function sessionTokenPrefix(): string {
  * writes nothing: the app owns its user ids, and rows for them appear when conversations name them.
  */
 export class TokenVerifier {
-  private readonly jwtKey: Uint8Array | KeyObject | JWTVerifyGetKey | null;
+  /**
+   * An HS256 secret is imported once, as a CryptoKey: given the raw bytes, jose imports them again
+   * on every verification, which took about three times the CPU of the verification itself (a
+   * reconnect storm verifies a token per socket).
+   */
+  private readonly jwtKey: Promise<webcrypto.CryptoKey> | KeyObject | JWTVerifyGetKey | null;
   private readonly algorithms: string[];
 
   constructor(
@@ -48,7 +53,10 @@ export class TokenVerifier {
     private readonly jwt: JwtOptions,
   ) {
     if (jwt.secret) {
-      this.jwtKey = new TextEncoder().encode(jwt.secret);
+      const raw = new TextEncoder().encode(jwt.secret);
+      this.jwtKey = webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'verify',
+      ]);
       this.algorithms = ['HS256'];
     } else if (jwt.publicKey) {
       const pem = jwt.publicKey.includes('-----BEGIN') ? jwt.publicKey : readFileSync(jwt.publicKey, 'utf8');
@@ -90,10 +98,11 @@ export class TokenVerifier {
         ...(this.jwt.issuer ? { issuer: this.jwt.issuer } : {}),
         ...(this.jwt.audience ? { audience: this.jwt.audience } : {}),
       };
+      const key = this.jwtKey instanceof Promise ? await this.jwtKey : this.jwtKey;
       const { payload } =
-        typeof this.jwtKey === 'function'
-          ? await jwtVerify(token, this.jwtKey, options)
-          : await jwtVerify(token, this.jwtKey, options);
+        typeof key === 'function'
+          ? await jwtVerify(token, key, options)
+          : await jwtVerify(token, key, options);
       const userId = payload.sub!;
       if (userId.length === 0 || userId.length > 128) throw new NatterError('auth_failed', 'Bad subject.');
       return { userId, sessionKey: `jwt:${hashToken(token)}`, expiresAt: payload.exp! * 1000 };

@@ -5,6 +5,7 @@ import {
   type GroupMentionPolicy,
   type MemberInfo,
   NatterError,
+  type PostingPolicy,
   type Role,
   type SyncResultFrame,
 } from '@natter/protocol';
@@ -44,6 +45,24 @@ export class ConversationService {
     return this.summary(creatorId, conversationId);
   }
 
+  /** A channel: a very large conversation that fans out on read, with who may post in it. */
+  async createChannel(
+    creatorId: string,
+    title: string,
+    memberIds: string[],
+    posting: PostingPolicy,
+  ): Promise<ConversationSummary> {
+    for (const id of memberIds) await this.requireUser(id);
+    const { conversationId } = await this.write({
+      kind: 'create_channel',
+      creatorId,
+      title,
+      memberIds,
+      posting,
+    });
+    return this.summary(creatorId, conversationId);
+  }
+
   async addMember(actorId: string, conversationId: string, userId: string, role: Role): Promise<number> {
     await this.requireUser(userId);
     return this.lastSeq(await this.write({ kind: 'add_member', actorId, conversationId, userId, role }));
@@ -58,16 +77,22 @@ export class ConversationService {
     return this.lastSeq(await this.write({ kind: 'set_role', actorId, conversationId, userId, role }));
   }
 
-  /** Renames a group and/or sets who may mention @all / @here in it (admins and owners only). */
+  /**
+   * Renames a group or channel, sets who may mention @all / @here in it, and (a channel) who may
+   * post in it: admins and owners only.
+   */
   async update(
     actorId: string,
     conversationId: string,
-    change: { title?: string; groupMentions?: GroupMentionPolicy },
+    change: { title?: string; groupMentions?: GroupMentionPolicy; posting?: PostingPolicy },
   ): Promise<ConversationSummary> {
     if (change.title !== undefined)
       await this.write({ kind: 'rename', actorId, conversationId, title: change.title });
     if (change.groupMentions !== undefined) {
       await this.write({ kind: 'group_mentions', actorId, conversationId, policy: change.groupMentions });
+    }
+    if (change.posting !== undefined) {
+      await this.write({ kind: 'posting', actorId, conversationId, policy: change.posting });
     }
     return this.summary(actorId, conversationId);
   }

@@ -1,13 +1,13 @@
 import type {
   ChatEvent,
   ConversationHiddenFrame,
-  EventFrame,
   ReceiptUpdateFrame,
   ThreadReceiptFrame,
 } from '@natter/protocol';
 import type { MemberSpan } from '../store/log-store.js';
-import { asSeenFrom, contentSourceOf } from '../store/pre-join-view.js';
 import type { Broadcaster } from './broadcaster.js';
+import type { ChannelFanout } from './channel-fanout.js';
+import { sendAsSeen } from './event-delivery.js';
 import type { Committed } from './group-commit.js';
 import type { MemberDirectory } from './member-directory.js';
 
@@ -15,12 +15,15 @@ import type { MemberDirectory } from './member-directory.js';
  * Live delivery of what was just committed: each new event to every device of every member who may
  * see it (the sender's other devices included, the sending connection excluded: it gets the ack),
  * each moved cursor to every device of every current member, and a moved thread cursor to its
- * owner's devices. Each frame is serialized once.
+ * owner's devices. Each frame is serialized once. A channel's events go to its online members
+ * only (ChannelFanout: no member list is read), and a channel member's moved cursor only to their
+ * own devices (channels have no receipts for others).
  */
 export class Publisher {
   constructor(
     private readonly directory: MemberDirectory,
     private readonly broadcaster: Broadcaster,
+    private readonly channels: ChannelFanout,
     /** Told when a member's message or edit commits: whatever they were typing is done. */
     private readonly messageSent: (conversationId: string, senderId: string) => void,
   ) {}
@@ -28,7 +31,12 @@ export class Publisher {
   publish(committed: Committed[]): void {
     for (const { op, result, origin } of committed) {
       if (!result.ok || result.value.duplicate) continue;
+      const channel = result.value.channel === true;
       for (const event of result.value.events) {
+        if (channel) {
+          this.channels.toChannel(event, origin);
+          continue;
+        }
         this.directory.route(event, (recipients) => this.deliver(event, recipients, origin));
         if (event.kind === 'message' || event.kind === 'edit')
           this.messageSent(event.conversation_id, event.sender_id);
@@ -60,37 +68,16 @@ export class Publisher {
           delivered_seq: cursor.deliveredSeq,
           read_seq: cursor.readSeq,
         } satisfies ReceiptUpdateFrame);
-        this.directory.withCurrentMembers(cursor.conversationId, (members) =>
-          this.broadcaster.toUsers(members, frame),
-        );
+        if (channel) this.broadcaster.toUsers([cursor.userId], frame);
+        else
+          this.directory.withCurrentMembers(cursor.conversationId, (members) =>
+            this.broadcaster.toUsers(members, frame),
+          );
       }
     }
   }
 
-  /**
-   * An event carrying the content of an earlier message (an edit, a quote) goes as it is to those
-   * who could see that message, and without that content to those who joined after it.
-   */
   private deliver(event: ChatEvent, recipients: MemberSpan[], origin: Committed['origin']): void {
-    const source = contentSourceOf(event);
-    if (source === null) {
-      this.send(recipients, event, origin);
-      return;
-    }
-    const seeing: MemberSpan[] = [];
-    const later: MemberSpan[] = [];
-    for (const r of recipients) (r.joinedSeq > source ? later : seeing).push(r);
-    this.send(seeing, event, origin);
-    if (later.length > 0) this.send(later, asSeenFrom(event, later[0]!.joinedSeq), origin);
-  }
-
-  private send(to: MemberSpan[], event: ChatEvent, origin: Committed['origin']): void {
-    if (to.length === 0) return;
-    const frame = JSON.stringify({ type: 'event', event } satisfies EventFrame);
-    this.broadcaster.toUsers(
-      to.map((r) => r.userId),
-      frame,
-      origin,
-    );
+    sendAsSeen(event, recipients, (userIds, frame) => this.broadcaster.toUsers(userIds, frame, origin));
   }
 }

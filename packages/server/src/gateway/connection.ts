@@ -6,18 +6,31 @@ import {
   type NatterError,
   type ServerFrame,
 } from '@natter/protocol';
-import type { Timer } from '../clock.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceWatcher } from '../presence/presence-service.js';
-import { type FrameData, OPEN, type Socket } from './socket.js';
+import type { HasDeadline } from './connection-deadlines.js';
+import { type FrameData, type Inbound, OPEN, type Socket } from './socket.js';
 import type { Corkable, WriteBatcher } from './write-batcher.js';
 
 /** authenticating: waiting for the auth frame; verifying: checking its token; open: authenticated. */
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closed';
 
-/** One client socket: its identity once authenticated, its liveness, and its bounded outbound path. */
-export class Connection implements PresenceWatcher {
+/**
+ * Where a connection's transport events go: one object (the gateway) for every connection, so that
+ * a connection costs no closures of its own.
+ */
+export interface ConnectionEvents {
+  message(connection: Connection, data: FrameData, isBinary: boolean): void;
+  closed(connection: Connection): void;
+}
+
+/**
+ * One client socket: its identity once authenticated, its liveness, and its bounded outbound path.
+ * It is also what its transport reports to (Inbound), passing each event on to the gateway. Idle
+ * servers hold tens of thousands of these: every field costs that many times over.
+ */
+export class Connection implements PresenceWatcher, Inbound, HasDeadline {
   state: ConnectionState = 'authenticating';
   userId = '';
   deviceId: string | null = null;
@@ -31,14 +44,19 @@ export class Connection implements PresenceWatcher {
   inFlight = 0;
   readsInFlight = 0;
   /** Frames pipelined behind the auth frame while its token is checked; replayed once ready. */
-  backlog: Array<{ data: FrameData; isBinary: boolean }> = [];
+  backlog: Array<{ data: FrameData; isBinary: boolean }> | undefined;
   /** The client address it is counted under among the unauthenticated sockets, while it is. */
   preAuthAddress: string | undefined;
-  authTimer: Timer | undefined;
-  expiryTimer: Timer | undefined;
+  /**
+   * When it times out: the auth timeout while authenticating, its token's expiry once open
+   * (ConnectionDeadlines keeps both, on one timer for all connections).
+   */
+  deadline = 0;
+  deadlineSlot = -1;
 
   constructor(
     readonly id: string,
+    private readonly events: ConnectionEvents,
     private readonly socket: Socket,
     private readonly transport: Corkable,
     private readonly batcher: WriteBatcher,
@@ -47,8 +65,18 @@ export class Connection implements PresenceWatcher {
     private readonly metrics: Metrics,
   ) {}
 
-  get closed(): boolean {
+  get isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** Inbound: a frame from the transport. */
+  message(data: FrameData, isBinary: boolean): void {
+    this.events.message(this, data, isBinary);
+  }
+
+  /** Inbound: the transport is gone. */
+  closed(): void {
+    this.events.closed(this);
   }
 
   send(frame: ServerFrame): void {

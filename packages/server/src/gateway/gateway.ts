@@ -15,9 +15,10 @@ import {
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChannelAudience } from '../chat/channel-audience.js';
 import type { Actor } from '../chat/chat-service.js';
 import type { ConversationService } from '../chat/conversation-service.js';
-import { type Clock, MAX_TIMER_MS, type Timer } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import type { Config } from '../config.js';
 import { clientAddressOf, type TrustedProxy } from '../limits/client-address.js';
@@ -28,7 +29,8 @@ import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import type { PresenceStore } from '../presence/presence-store.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionEvents } from './connection.js';
+import { ConnectionDeadlines } from './connection-deadlines.js';
 import type { ConnectionHub } from './connection-hub.js';
 import type { createFrameRouter } from './frame-router.js';
 import { isOriginAllowed } from './origin-policy.js';
@@ -38,6 +40,8 @@ import { type Corkable, WriteBatcher } from './write-batcher.js';
 export interface GatewayDeps {
   config: Config;
   hub: ConnectionHub;
+  /** Learns a user's channels when their first connection here opens, forgets them at their last. */
+  channels: Pick<ChannelAudience, 'userOnline' | 'userOffline'>;
   /** In a cluster: tells the other nodes which users have connections here. */
   registry?: ConnectionRegistry;
   /** In a cluster: tells the other nodes which sessions have connections here (for push). */
@@ -58,15 +62,24 @@ export interface GatewayDeps {
 const SEND_TYPES = new Set(['send', 'edit', 'delete', 'react', 'pin']);
 const READ_TYPES = new Set(['sync', 'fetch', 'history', 'thread_history', 'search']);
 const MAX_BACKLOG = 32;
+/** Where a WebSocket keeps the connection it reports to (shared listeners find it through `this`). */
+const CONNECTION = Symbol('natter.connection');
+type TaggedSocket = WebSocket & { [CONNECTION]: Inbound };
 
 /**
  * The WebSocket gateway: upgrade checks, the auth handshake, frame validation and limits,
  * heartbeats, and draining. It turns frames into service calls and errors into error frames; it
  * never touches storage.
  */
-export class Gateway {
+export class Gateway implements ConnectionEvents {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
+  /** Auth timeouts and token expiries of every connection, on one timer. */
+  private readonly deadlines: ConnectionDeadlines<Connection>;
+  /** The listeners of every WebSocket: shared, so that a socket costs no closures of its own. */
+  private readonly onSocketMessage: (this: WebSocket, data: FrameData, isBinary: boolean) => void;
+  private readonly onSocketClose: (this: WebSocket) => void;
+  private readonly onSocketError: (error: Error) => void;
   /** Per user, across all their connections and reconnects. */
   private readonly sendLimit: KeyedRateLimit;
   private readonly batcher = new WriteBatcher();
@@ -86,6 +99,17 @@ export class Gateway {
     });
     const tick = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 5)));
     this.heartbeatTimer = deps.clock.every(tick, () => this.heartbeat());
+    this.deadlines = new ConnectionDeadlines(deps.clock, (connection) =>
+      connection.closeWith(connection.state === 'authenticating' ? 'auth_timeout' : 'token_expired'),
+    );
+    this.onSocketMessage = function (this: WebSocket, data: FrameData, isBinary: boolean) {
+      (this as TaggedSocket)[CONNECTION].message(data, isBinary);
+    };
+    this.onSocketClose = function (this: WebSocket) {
+      (this as TaggedSocket)[CONNECTION].closed();
+    };
+    // ws has already answered protocol errors (1009 for oversize frames, 1002, 1007) by closing.
+    this.onSocketError = (error) => this.deps.log.debug({ err: error }, 'socket error');
   }
 
   /** For the HTTP server's `upgrade` event. Rejections are plain HTTP answers before the upgrade. */
@@ -103,14 +127,12 @@ export class Gateway {
       return;
     }
     // ws calls back synchronously, so no other upgrade is admitted before this one is counted.
+    const { address } = admission;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const inbound = this.accept(ws, transportOf(ws), admission.address);
-      ws.on('message', (data, isBinary) => inbound.message(data, isBinary));
-      ws.on('close', () => inbound.closed());
-      ws.on('error', (error) => {
-        // ws has already answered protocol errors (1009 for oversize frames, 1002, 1007) by closing.
-        this.deps.log.debug({ err: error }, 'socket error');
-      });
+      (ws as TaggedSocket)[CONNECTION] = this.accept(ws, transportOf(ws), address);
+      ws.on('message', this.onSocketMessage);
+      ws.on('close', this.onSocketClose);
+      ws.on('error', this.onSocketError);
     });
   }
 
@@ -167,6 +189,7 @@ export class Gateway {
     const { config, metrics, clock } = this.deps;
     const connection = new Connection(
       randomBytes(9).toString('base64url'),
+      this,
       socket,
       transport,
       this.batcher,
@@ -178,16 +201,15 @@ export class Gateway {
     this.unauthenticated.add(address);
     connection.preAuthAddress = address;
     metrics.connections.inc({ state: 'authenticating' });
-    connection.authTimer = clock.after(config.authTimeoutMs, () => connection.closeWith('auth_timeout'));
-    return {
-      message: (data, isBinary) => this.onMessage(connection, data, isBinary),
-      closed: () => this.onClose(connection),
-    };
+    this.deadlines.set(connection, clock.now() + config.authTimeoutMs);
+    return connection;
   }
 
-  private onMessage(connection: Connection, data: FrameData, isBinary: boolean): void {
+  /** ConnectionEvents: a frame from a connection's transport. */
+  message(connection: Connection, data: FrameData, isBinary: boolean): void {
     if (connection.state === 'closed') return;
     if (connection.state === 'verifying') {
+      connection.backlog ??= [];
       connection.backlog.push({ data, isBinary });
       if (connection.backlog.length > MAX_BACKLOG) connection.closeWith('policy_violation');
       return;
@@ -250,7 +272,10 @@ export class Gateway {
       };
       const answer = await this.deps.route(frame, actor, connection);
       if (answer) connection.send(answer);
-      if (answer?.type === 'ack') this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      if (answer?.type === 'ack') this.deps.metrics.ackLatency.observe(seconds);
+      else if (READ_TYPES.has(frame.type))
+        this.deps.metrics.readLatency.observe({ type: frame.type }, seconds);
     } catch (thrown) {
       const error = toNatterError(thrown);
       if (error.code === 'internal')
@@ -261,19 +286,19 @@ export class Gateway {
 
   private async authenticate(connection: Connection, frame: AuthFrame): Promise<void> {
     const { config, hub, verifier, metrics, presenceStore, clock } = this.deps;
-    connection.authTimer?.cancel();
+    this.deadlines.clear(connection);
     connection.state = 'verifying';
     let userId: string;
     try {
       const identity = await verifier.verify(frame.token);
       userId = identity.userId;
       if (hub.countFor(userId) >= config.maxConnectionsPerUser) throw new NatterError('too_many_connections');
-      if (connection.closed) return;
+      if (connection.isClosed) return;
       connection.sessionKey = identity.sessionKey;
-      if (identity.expiresAt !== null) this.closeAtExpiry(connection, identity.expiresAt);
+      if (identity.expiresAt !== null) this.deadlines.set(connection, identity.expiresAt);
     } catch (thrown) {
       const error = toNatterError(thrown);
-      if (connection.closed) return;
+      if (connection.isClosed) return;
       connection.sendError(error, frame.id);
       // An auth error that names its own close code (token_expired, too_many_connections) uses it.
       // A retryable one without (`unavailable`: a session token cannot be looked up while the
@@ -284,7 +309,14 @@ export class Gateway {
       connection.closeWith(closeAs);
       return;
     }
-    if (connection.closed) return;
+    // The user's channels, learned before `ready` (so that a channel post after the client's first
+    // sync reaches it live) and before the connection joins the hub (so that nothing is pushed to
+    // it before `ready`); a user already connected here is known.
+    if (!connection.isClosed && hub.countFor(userId) === 0) await this.deps.channels.userOnline(userId);
+    if (connection.isClosed) {
+      if (hub.countFor(userId) === 0) this.deps.channels.userOffline(userId);
+      return;
+    }
     this.leavePreAuth(connection);
     connection.state = 'open';
     connection.userId = userId;
@@ -313,15 +345,9 @@ export class Gateway {
       },
     };
     connection.send(ready);
-    for (const { data, isBinary } of connection.backlog.splice(0)) this.onMessage(connection, data, isBinary);
-  }
-
-  /** Closes the connection when its token expires (timers cap at ~24.8 days, so long ones re-arm). */
-  private closeAtExpiry(connection: Connection, expiresAt: number): void {
-    const ttl = expiresAt - this.deps.clock.now();
-    connection.expiryTimer = this.deps.clock.after(Math.max(0, Math.min(ttl, MAX_TIMER_MS)), () =>
-      ttl > MAX_TIMER_MS ? this.closeAtExpiry(connection, expiresAt) : connection.closeWith('token_expired'),
-    );
+    const backlog = connection.backlog;
+    connection.backlog = undefined;
+    for (const { data, isBinary } of backlog ?? []) this.message(connection, data, isBinary);
   }
 
   private leavePreAuth(connection: Connection): void {
@@ -331,12 +357,12 @@ export class Gateway {
     this.deps.metrics.connections.dec({ state: 'authenticating' });
   }
 
-  private onClose(connection: Connection): void {
+  /** ConnectionEvents: a connection's transport is gone. */
+  closed(connection: Connection): void {
     const { hub, metrics, presence, presenceStore } = this.deps;
     const wasAuthenticated = connection.userId !== '';
     connection.state = 'closed';
-    connection.authTimer?.cancel();
-    connection.expiryTimer?.cancel();
+    this.deadlines.clear(connection);
     this.connections.delete(connection);
     this.leavePreAuth(connection);
     if (!wasAuthenticated) return;
@@ -345,6 +371,7 @@ export class Gateway {
     if (hub.remove(connection)) {
       void presenceStore.leave(connection.userId, this.deps.clock.now());
       void this.deps.registry?.remove(connection.userId);
+      this.deps.channels.userOffline(connection.userId);
     }
     if (hub.removeSession(connection.sessionKey)) void this.deps.sessions?.remove(connection.sessionKey);
   }

@@ -36,7 +36,10 @@ export function registerConversationRoutes(
   app.post('/v1/conversations', async (request, reply) => {
     const { userId } = await kit.identify(request);
     const body = kit.parse(CreateGroupBody, request.body);
-    const conversation = await conversations.createGroup(userId, body.title, body.member_ids);
+    const conversation =
+      body.kind === 'channel'
+        ? await conversations.createChannel(userId, body.title, body.member_ids, body.posting ?? 'everyone')
+        : await conversations.createGroup(userId, body.title, body.member_ids);
     return reply.status(201).send({ conversation });
   });
 
@@ -61,6 +64,7 @@ export function registerConversationRoutes(
       conversation: await conversations.update(userId, request.params.id, {
         ...(body.title === undefined ? {} : { title: body.title }),
         ...(body.group_mentions === undefined ? {} : { groupMentions: body.group_mentions }),
+        ...(body.posting === undefined ? {} : { posting: body.posting }),
       }),
     };
   });

@@ -60,7 +60,15 @@ export function registerServerApiRoutes(app: FastifyInstance, kit: RouteKit, dep
   app.post('/v1/server/conversations', async (request, reply) => {
     allow(request, 'conversations');
     const body = kit.parse(ServerCreateGroupBody, request.body);
-    const conversation = await conversations.createGroup(body.creator_id, body.title, body.member_ids);
+    const conversation =
+      body.kind === 'channel'
+        ? await conversations.createChannel(
+            body.creator_id,
+            body.title,
+            body.member_ids,
+            body.posting ?? 'everyone',
+          )
+        : await conversations.createGroup(body.creator_id, body.title, body.member_ids);
     return reply.status(201).send({ conversation });
   });
 

@@ -1,5 +1,6 @@
 import { NatterError, type TypingUpdateFrame } from '@natter/protocol';
 import type { Broadcaster } from '../chat/broadcaster.js';
+import type { ChannelAudience } from '../chat/channel-audience.js';
 import type { MemberDirectory } from '../chat/member-directory.js';
 import { type Clock, systemClock, type Timer } from '../clock.js';
 
@@ -22,6 +23,8 @@ export class TypingService {
 
   constructor(
     private readonly directory: MemberDirectory,
+    /** Channels have no typing: a channel member's typing frame is dropped (see docs/protocol.md). */
+    private readonly channels: Pick<ChannelAudience, 'isWatching'>,
     private readonly broadcaster: Broadcaster,
     private readonly ttlMs: number,
     private readonly minIntervalMs: number,
@@ -29,6 +32,7 @@ export class TypingService {
   ) {}
 
   async typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void> {
+    if (this.channels.isWatching(conversationId, userId)) return;
     const members = await this.directory.currentMembers(conversationId);
     if (!members.includes(userId)) throw new NatterError('not_found');
     const key = `${conversationId}\n${userId}`;

@@ -76,7 +76,9 @@ export class PushNotifier {
     // No provider on (the embedded default): the send path does no push work at all.
     if (this.deps.providers.size === 0) return;
     for (const { result } of committed) {
-      if (!result.ok || result.value.duplicate) continue;
+      // A channel sends no pushes: a wake-up per post to every offline member is what its fan-out
+      // on read avoids (docs/protocol.md §10.19).
+      if (!result.ok || result.value.duplicate || result.value.channel) continue;
       for (const event of result.value.events) {
         if (event.kind !== 'message') continue;
         const queued = this.enqueueFor(event)

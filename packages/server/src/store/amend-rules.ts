@@ -1,4 +1,5 @@
 import { type ConversationKind, type EventKind, NatterError } from '@natter/protocol';
+import { hasRoles } from './channel-rules.js';
 import type { MemberRow } from './log-rows.js';
 
 /** The fields of the message an edit or delete names. */
@@ -24,7 +25,7 @@ export function checkAmend(
   if (target?.kind !== 'message' || target.deleted || target.seq < sender.joined_seq) {
     throw new NatterError('not_found', 'No such message in this conversation.');
   }
-  const mayModerate = conversationKind === 'group' && sender.role !== 'member';
+  const mayModerate = hasRoles(conversationKind) && sender.role !== 'member';
   const own = target.sender_id === sender.user_id;
   if (!own && !(amend === 'delete' && mayModerate)) {
     throw new NatterError('forbidden', 'Only the sender can change this message.');

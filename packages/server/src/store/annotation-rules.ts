@@ -12,6 +12,7 @@ import {
   type ReplyQuote,
 } from '@natter/protocol';
 import type { AmendTarget } from './amend-rules.js';
+import { hasRoles } from './channel-rules.js';
 import type { MemberRow } from './log-rows.js';
 
 /**
@@ -61,7 +62,7 @@ export function checkGroupMentions(
   const everyone = mentioned.some((id) => (GROUP_MENTIONS as readonly string[]).includes(id));
   if (
     everyone &&
-    conversation.kind === 'group' &&
+    hasRoles(conversation.kind) &&
     conversation.group_mentions === 'admins' &&
     sender.role === 'member'
   ) {
@@ -83,7 +84,7 @@ export function checkNewEmoji(emojiOnMessage: number): void {
 
 /** In a group only admins and owners pin; in a direct conversation either member may. */
 export function checkPinner(kind: ConversationKind, member: MemberRow): void {
-  if (kind === 'group' && member.role === 'member') {
+  if (hasRoles(kind) && member.role === 'member') {
     throw new NatterError('forbidden', 'Only admins and owners pin messages in a group.');
   }
 }

@@ -2,6 +2,7 @@ import type {
   ChatEvent,
   EventData,
   GroupMentionPolicy,
+  PostingPolicy,
   ReplyQuote,
   Role,
   ThreadPlace,
@@ -27,8 +28,14 @@ export interface NewEvent {
 }
 
 /** Seq 1 of every conversation: its title and the members it started with. */
-export function createdEvent(creatorId: string, title: string | null, memberIds: string[]): NewEvent {
-  return { kind: 'created', senderId: creatorId, data: { title, member_ids: memberIds } };
+export function createdEvent(
+  creatorId: string,
+  title: string | null,
+  memberIds: string[],
+  posting?: PostingPolicy,
+): NewEvent {
+  const data = { title, member_ids: memberIds, ...(posting === undefined ? {} : { posting }) };
+  return { kind: 'created', senderId: creatorId, data };
 }
 
 /** What the store works out for an appended event inside its transaction. */

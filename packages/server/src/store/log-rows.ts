@@ -1,4 +1,10 @@
-import type { ConversationKind, GroupMentionPolicy, NotificationLevel, Role } from '@natter/protocol';
+import type {
+  ConversationKind,
+  GroupMentionPolicy,
+  NotificationLevel,
+  PostingPolicy,
+  Role,
+} from '@natter/protocol';
 
 /**
  * Row shapes both SQL adapters read alike: the `conversations` and `members` tables have the same
@@ -13,6 +19,8 @@ export interface ConversationRow {
   change_pos: number;
   member_count: number;
   group_mentions: GroupMentionPolicy;
+  /** Who may post: `everyone` but in a channel that reserves it for its admins. */
+  posting: PostingPolicy;
   created_at: number;
   updated_at: number;
 }

@@ -9,6 +9,12 @@ export interface MemberSpan {
   leftSeq: number | null;
 }
 
+/** A current channel membership, as the live path needs it: where the member's view starts. */
+export interface ChannelMembership {
+  conversationId: string;
+  joinedSeq: number;
+}
+
 export interface EventPage {
   events: ChatEvent[];
   hasMore: boolean;
@@ -90,11 +96,20 @@ export interface LogStore {
     limit: number,
   ): Promise<EventPage | null>;
   conversationFor(userId: string, conversationId: string): Promise<ConversationSummary | null>;
-  /** Current members with cursors, or null when the user is not a current member. */
+  /**
+   * Current members with cursors, or null when the user is not a current member. Of a channel: its
+   * owners and admins, and the user (listing up to a million members is not a read to answer).
+   */
   membersFor(userId: string, conversationId: string): Promise<MemberInfo[] | null>;
-  /** Every member span of a conversation, former members included; [] for an unknown conversation. */
+  /**
+   * Every member span of a conversation, former members included; [] for an unknown conversation
+   * and for a channel (it fans out on read: its live delivery goes through ChannelAudience).
+   */
   memberSpans(conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }>;
-  /** Of `candidates`, those who share at least one conversation (both current members) with userId. */
+  /**
+   * Of `candidates`, those who share at least one conversation (both current members) with userId;
+   * channels do not count (they have no presence).
+   */
   sharingConversationWith(userId: string, candidates: string[]): Promise<string[]>;
   /**
    * Of `candidates`, those whose membership of some conversation overlapped the user's (either may
@@ -103,5 +118,7 @@ export interface LogStore {
   seenAlongside(userId: string, candidates: string[]): Promise<string[]>;
   /** The user's change token position: the highest position among the conversations they can see. */
   latestPosition(userId: string): Promise<number>;
+  /** The channels the user is a current member of (a user is in few): for the live path's audience. */
+  channelsOf(userId: string): Promise<ChannelMembership[]>;
   close(): Promise<void>;
 }

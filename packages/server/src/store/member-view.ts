@@ -77,6 +77,7 @@ export function summaryOf(view: MemberView, reads: SummaryReads): ConversationSu
     pinned: reads.pinned,
     notifications: view.notifications,
     group_mentions: view.group_mentions,
+    posting: view.posting,
     thread_unread: reads.threadUnread,
     peers_read_seq: peers.read ?? view.read_seq,
     peers_delivered_seq: peers.delivered ?? view.delivered_seq,

@@ -1,4 +1,5 @@
 import { type ConversationKind, NatterError, type Role } from '@natter/protocol';
+import { hasRoles } from './channel-rules.js';
 import type { MemberRow } from './log-rows.js';
 
 /**
@@ -23,7 +24,7 @@ export function requireFormerMember(row: MemberRow | undefined): MemberRow {
 /** Adding members and renaming take an admin or owner of a group. */
 export function checkManager(kind: ConversationKind, actor: MemberRow | undefined): void {
   const current = requireCurrentMember(actor);
-  if (kind !== 'group' || current.role === 'member') throw new NatterError('forbidden');
+  if (!hasRoles(kind) || current.role === 'member') throw new NatterError('forbidden');
 }
 
 /**
@@ -38,7 +39,7 @@ export function checkRemoval(
   leaving: boolean,
 ): MemberRow {
   const current = requireCurrentMember(actor);
-  if (kind !== 'group') throw new NatterError('forbidden', 'Direct conversations have fixed members.');
+  if (!hasRoles(kind)) throw new NatterError('forbidden', 'Direct conversations have fixed members.');
   if (leaving) return current;
   const removed = requireCurrentMember(target);
   if (current.role === 'member' || (removed.role === 'owner' && current.role !== 'owner')) {
@@ -60,7 +61,7 @@ export function checkRoleChange(
   otherOwners: number,
 ): boolean {
   const current = requireCurrentMember(actor);
-  if (kind !== 'group' || current.role !== 'owner') throw new NatterError('forbidden');
+  if (!hasRoles(kind) || current.role !== 'owner') throw new NatterError('forbidden');
   const changed = requireCurrentMember(target);
   if (changed.role === role) return false;
   if (changed.role === 'owner' && otherOwners === 0) {
@@ -109,6 +110,6 @@ export interface NewMember {
 export function foundingMembers(kind: ConversationKind, creatorId: string, memberIds: string[]): NewMember[] {
   return [...new Set([creatorId, ...memberIds])].map((userId) => ({
     userId,
-    role: kind === 'group' && userId === creatorId ? 'owner' : 'member',
+    role: hasRoles(kind) && userId === creatorId ? 'owner' : 'member',
   }));
 }

@@ -4,6 +4,7 @@ import type {
   GroupMentionPolicy,
   NatterError,
   NotificationLevel,
+  PostingPolicy,
   Role,
 } from '@natter/protocol';
 
@@ -15,11 +16,13 @@ export type WriteOp =
   | AppendOp
   | { kind: 'create_direct'; userId: string; peerId: string }
   | { kind: 'create_group'; creatorId: string; title: string; memberIds: string[] }
+  | { kind: 'create_channel'; creatorId: string; title: string; memberIds: string[]; posting: PostingPolicy }
   | { kind: 'add_member'; actorId: string; conversationId: string; userId: string; role: Role }
   | { kind: 'remove_member'; actorId: string; conversationId: string; userId: string }
   | { kind: 'set_role'; actorId: string; conversationId: string; userId: string; role: Role }
   | { kind: 'rename'; actorId: string; conversationId: string; title: string }
   | { kind: 'group_mentions'; actorId: string; conversationId: string; policy: GroupMentionPolicy }
+  | { kind: 'posting'; actorId: string; conversationId: string; policy: PostingPolicy }
   | CursorOp
   | ThreadReadOp
   | NotificationsOp
@@ -109,6 +112,8 @@ export interface WriteOutcome {
   cursor: CursorState | null;
   /** thread_read ops: the member's new thread cursor, when it moved. */
   threadCursor?: ThreadCursorState;
+  /** Present (true) when the conversation is a channel: live delivery fans out on read (ChannelAudience). */
+  channel?: true;
 }
 
 export interface ThreadCursorState {

@@ -9,5 +9,6 @@ export function outcome(conversationId: string, events: ChatEvent[], duplicate =
 
 /** A cursor op's outcome when the member's cursors moved to `moved`. */
 export function cursorOutcome(conversationId: string, userId: string, moved: Cursors): WriteOutcome {
-  return { ...outcome(conversationId, []), cursor: { conversationId, userId, ...moved } };
+  const cursor = { conversationId, userId, deliveredSeq: moved.deliveredSeq, readSeq: moved.readSeq };
+  return { conversationId, events: [], duplicate: false, cursor };
 }

@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Broadcaster } from '../chat/broadcaster.js';
+import type { ChannelAudience } from '../chat/channel-audience.js';
+import type { ChannelFanout } from '../chat/channel-fanout.js';
 import type { Clock } from '../clock.js';
 import { ClusterBroadcaster } from '../cluster/cluster-broadcaster.js';
 import type { ClusterBus } from '../cluster/cluster-bus.js';
+import { ClusterChannelFanout } from '../cluster/cluster-channel-fanout.js';
 import type { ConnectionRegistry } from '../cluster/connection-registry.js';
 import { RedisClusterBus } from '../cluster/redis-cluster-bus.js';
 import { closeRedis, isRedisUp, openRedis } from '../cluster/redis-connection.js';
@@ -25,6 +28,8 @@ export interface LivePath {
   nodeId: string;
   /** For the Publisher and the TypingService: this node's hub, plus the bus in a cluster. */
   broadcaster: Broadcaster;
+  /** For the Publisher's channel events: this node's audience, plus one publish per node in a cluster. */
+  channelFanout: ChannelFanout;
   presenceStore: PresenceStore;
   /** Told when a user's first connection on this node opens and their last one closes; none alone. */
   registry?: ConnectionRegistry;
@@ -50,11 +55,14 @@ export interface LivePath {
 /** Replaceable parts, for embedding and for tests that inject faults (a bus that drops). */
 export interface LivePathSeams {
   wrapBus?: (bus: ClusterBus) => ClusterBus;
+  /** The same for the bus that carries channel events to every node. */
+  wrapChannelBus?: (bus: ClusterBus) => ClusterBus;
 }
 
 export async function openLivePath(
   config: Config,
   hub: ConnectionHub,
+  audience: ChannelAudience,
   metrics: Metrics,
   log: Logger,
   clock: Clock,
@@ -67,6 +75,7 @@ export async function openLivePath(
     return {
       nodeId,
       broadcaster: hub,
+      channelFanout: audience,
       presenceStore,
       revokeSession: (sessionKey) => revocations.emit(sessionKey),
       onSessionRevoked: (listener) => revocations.add(listener),
@@ -76,7 +85,16 @@ export async function openLivePath(
   }
   // resolveConfig refuses redis without a URL; this narrows the type.
   if (config.redisUrl === undefined) throw new Error('NATTER_CLUSTER=redis needs REDIS_URL.');
-  return openRedisLivePath(config, config.redisUrl, nodeId, hub, metrics, log.child({ nodeId }), seams);
+  return openRedisLivePath(
+    config,
+    config.redisUrl,
+    nodeId,
+    hub,
+    audience,
+    metrics,
+    log.child({ nodeId }),
+    seams,
+  );
 }
 
 async function openRedisLivePath(
@@ -84,6 +102,7 @@ async function openRedisLivePath(
   redisUrl: string,
   nodeId: string,
   hub: ConnectionHub,
+  audience: ChannelAudience,
   metrics: Metrics,
   log: Logger,
   seams: LivePathSeams,
@@ -116,6 +135,19 @@ async function openRedisLivePath(
   const revocations = new Listeners<string>();
   const revocationBus = new RedisClusterBus(client, { prefix: `${prefix}revoked:` }, metrics, log);
   await revocationBus.subscribe(nodeId, (sessionKey) => revocations.emit(sessionKey));
+  // Channel events go to every live node once (each routes to its own online members): the list
+  // of live nodes is refreshed on each heartbeat.
+  let liveNodes: readonly string[] = [];
+  const channelBus = new RedisClusterBus(client, { prefix: `${prefix}channel:` }, metrics, log);
+  const channelFanout = new ClusterChannelFanout({
+    nodeId,
+    local: audience,
+    bus: seams.wrapChannelBus?.(channelBus) ?? channelBus,
+    liveNodes: () => liveNodes,
+    metrics,
+    log,
+  });
+  await channelFanout.start();
 
   let beatFailing = false;
   const beat = async (): Promise<void> => {
@@ -123,6 +155,7 @@ async function openRedisLivePath(
     await Promise.all([registry.refresh(), sessions.refresh()]);
     try {
       await liveness.beat(nodeId);
+      liveNodes = await liveness.liveNodes();
       if (beatFailing) log.info('node heartbeat written again');
       beatFailing = false;
     } catch (error) {
@@ -138,6 +171,7 @@ async function openRedisLivePath(
   return {
     nodeId,
     broadcaster,
+    channelFanout,
     presenceStore,
     registry,
     sessions,
@@ -159,6 +193,7 @@ async function openRedisLivePath(
       await sessions.close();
       await bus.close();
       await revocationBus.close();
+      await channelBus.close();
       await presenceStore.close();
       await closeRedis(client);
     },

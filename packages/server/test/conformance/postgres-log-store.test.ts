@@ -10,6 +10,7 @@ import { openPostgresStores, type PostgresStores } from '../../src/store/postgre
 import type { CursorOp, WriteOp } from '../../src/store/write-ops.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
+import { describeChannelsConformance } from './channels.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describePushQueueConformance } from './push-queue.conformance.js';
@@ -86,6 +87,8 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
   describeThreadsConformance('PostgreSQL', () => openConformanceStores());
 
   describeHiddenConformance('PostgreSQL', () => openConformanceStores());
+
+  describeChannelsConformance('PostgreSQL', () => openConformanceStores());
 
   describeUsersConformance('PostgreSQL', () => openConformanceStores());
 

@@ -12,13 +12,15 @@ import type { LogStore } from '../../src/store/log-store.js';
 import type { MessageSearch } from '../../src/store/message-search.js';
 import { openSqlite } from '../../src/store/sqlite/sqlite-database.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import type { WriteOp } from '../../src/store/write-ops.js';
 import type { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { describeAnnotationsConformance } from './annotations.conformance.js';
+import { describeChannelsConformance } from './channels.conformance.js';
 import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describePushQueueConformance } from './push-queue.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
-import { message, okOf } from './store-ops.js';
+import { message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 import { describeUsersConformance } from './users.conformance.js';
 import { describeWebhookQueueConformance } from './webhook-queue.conformance.js';
@@ -77,6 +79,8 @@ describeSearchConformance('SQLite', openInTempDir);
 describeThreadsConformance('SQLite', openInTempDir);
 
 describeHiddenConformance('SQLite', openInTempDir);
+
+describeChannelsConformance('SQLite', openInTempDir);
 
 describeUsersConformance('SQLite', openInTempDir);
 
@@ -211,4 +215,54 @@ describe('SQLite log store specifics', () => {
     expect(retried.events[0]?.seq).toBe(2);
     expect(await store.latestPosition(alice)).toBe(position + 1);
   });
+
+  it('answers a change token and a resume from the per-user change index, whatever the membership count', async () => {
+    const { opened } = await fresh();
+    const { store, db } = opened;
+    const me = uid('busy');
+    const peers = Array.from({ length: 20_000 }, (_, i) => uid(`peer${i}`));
+    const conversations: string[] = [];
+    for (let from = 0; from < peers.length; from += 1000) {
+      const ops = peers
+        .slice(from, from + 1000)
+        .map((peerId): WriteOp => ({ kind: 'create_direct', userId: me, peerId }));
+      for (const r of await store.commit(ops)) conversations.push(okOf(r).conversationId);
+    }
+    const token = await store.latestPosition(me);
+    const changed = [3, 10_000, 19_999];
+    for (const i of changed) await run(store, message(conversations[i]!, peers[i]!, 'x'));
+    // A member who left freezes at their removal: the peer's own group is left behind here.
+    const group = okOf(
+      (await store.commit([{ kind: 'create_group', creatorId: peers[0]!, title: 'G', memberIds: [me] }]))[0],
+    ).conversationId;
+    await run(store, { kind: 'remove_member', actorId: me, conversationId: group, userId: me });
+    const left = await store.latestPosition(me);
+    await run(store, message(group, peers[0]!, 'after I left'));
+
+    expect(await store.latestPosition(me)).toBe(left);
+    expect(await store.latestPosition(peers[0]!)).toBe(left + 1);
+    const sync = await store.syncSince(me, token, token, 100, 100);
+    expect(sync.conversations.map((c) => c.conversation_id)).toEqual([
+      ...changed.map((i) => conversations[i]),
+      group,
+    ]);
+    expect(sync.events.filter((e) => e.kind === 'message').map((e) => e.body)).toEqual(['x', 'x', 'x']);
+    expect(sync.hasMore).toBe(false);
+    expect(sync.position).toBe(left);
+
+    // Both reads are one range of the (user_id, view_pos) index, never a walk of the memberships:
+    // the statements the reader prepared, as SQLite plans them.
+    const { sql } = (store as unknown as { reader: { sql: Record<string, { source: string }> } }).reader;
+    const plan = (statement: { source: string }, ...params: unknown[]) =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${statement.source}`)
+        .all(...params)
+        .map((row) => (row as { detail: string }).detail);
+    expect(plan(sql.latestPosition!, me)).toEqual([
+      'SEARCH user_views USING COVERING INDEX user_views_by_change (user_id=?)',
+    ]);
+    expect(plan(sql.changedViews!, me, token, 100)[0]).toBe(
+      'SEARCH v USING COVERING INDEX user_views_by_change (user_id=? AND view_pos>?)',
+    );
+  }, 120_000);
 });

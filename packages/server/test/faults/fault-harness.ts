@@ -34,7 +34,7 @@ export function leaveServicesRunning(services: ThrowawayServices | null): void {
 
 /**
  * How long a node may take to drain after the tests: a commit stuck on a connection the driver lost
- * ends after the reservation (5 s) and commit (4 s) limits in postgres-pool.ts and
+ * ends after the reservation (5 s) and commit (2 s + 8 ms per op) limits in postgres-pool.ts and
  * postgres-log-writer.ts, then the pool closes (up to 5 s).
  */
 const DRAIN_MS = 16_000;

@@ -20,6 +20,7 @@ export function fakeLogStore(parts: Partial<LogStore>): LogStore {
     sharingConversationWith: unused('sharingConversationWith'),
     seenAlongside: unused('seenAlongside'),
     latestPosition: unused('latestPosition'),
+    channelsOf: unused('channelsOf'),
     close: async () => undefined,
     ...parts,
   };

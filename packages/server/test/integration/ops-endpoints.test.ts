@@ -38,6 +38,7 @@ describe('health, readiness and metrics', () => {
       'natter_frames_in_total',
       'natter_sends_total',
       'natter_ack_latency_seconds',
+      'natter_read_seconds',
       'natter_commit_batch_size',
       'natter_errors_total',
     ]) {
@@ -58,6 +59,11 @@ describe('health, readiness and metrics', () => {
       expect(sample(during.text, 'natter_sends_total', { outcome: 'stored' })).toBe(stored0 + 3);
       expect(sample(during.text, 'natter_sends_total', { outcome: 'duplicate' })).toBe(dup0 + 1);
       expect(sample(during.text, 'natter_ack_latency_seconds_count')).toBe(acks0 + 4);
+      const syncs0 = sample(during.text, 'natter_read_seconds_count', { type: 'sync' }) ?? 0;
+      await c1.sync();
+      await c2.sync();
+      const after = await api(server.httpUrl, 'GET', '/metrics');
+      expect(sample(after.text, 'natter_read_seconds_count', { type: 'sync' })).toBe(syncs0 + 2);
       const open = sample(during.text, 'natter_connections', { state: 'authenticated' });
       const anyState = [...during.text.matchAll(/^natter_connections\{[^}]*\}\s+(\S+)/gm)].reduce(
         (s, m) => s + Number(m[1]),

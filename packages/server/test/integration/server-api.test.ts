@@ -38,6 +38,42 @@ describe('server API (/v1/server)', () => {
     expect((await call('POST', '/v1/server/users', usersOnly.key, body)).status).toBe(201);
   });
 
+  it('creates a broadcast channel for a backend: its members may read, only its owner post', async () => {
+    const [owner, reader] = [uid('owner'), uid('reader')];
+    for (const user of [owner, reader]) await call('POST', '/v1/server/users', full.key, { user_id: user });
+    const created = await call('POST', '/v1/server/conversations', full.key, {
+      creator_id: owner,
+      title: 'Status',
+      member_ids: [reader],
+      kind: 'channel',
+      posting: 'admins',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.conversation).toMatchObject({ kind: 'channel', posting: 'admins', role: 'owner' });
+    const id = (created.body.conversation as { conversation_id: string }).conversation_id;
+    const byReader = await call('POST', `/v1/server/conversations/${id}/messages`, full.key, {
+      sender_id: reader,
+      client_msg_id: 'r-1',
+      body: 'may I?',
+    });
+    expect([byReader.status, (byReader.body.error as { code: string }).code]).toEqual([
+      403,
+      'posting_restricted',
+    ]);
+    const byOwner = await call('POST', `/v1/server/conversations/${id}/messages`, full.key, {
+      sender_id: owner,
+      client_msg_id: 'o-1',
+      body: 'All systems normal',
+    });
+    expect(byOwner.status).toBe(200);
+    const group = await call('POST', '/v1/server/conversations', full.key, {
+      creator_id: owner,
+      title: 'g',
+      posting: 'admins',
+    });
+    expect(group.status).toBe(400);
+  });
+
   it('creates users and a group, manages members, sends idempotently and reads history', async () => {
     const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
     for (const user of [alice, bob, carol]) {

@@ -29,6 +29,7 @@ function summary(conversationId: string): ConversationSummary {
     notifications: 'all',
     thread_unread: 0,
     group_mentions: 'anyone',
+    posting: 'everyone',
     peers_read_seq: 0,
     peers_delivered_seq: 0,
     last_message: null,

@@ -5,6 +5,7 @@ import { countOf, formatListTime } from '../format.js';
 import { plainText } from '../message-markup.js';
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
+import { ChannelBadge } from './channel-badge.js';
 import { Icon } from './icons.js';
 
 interface Props {
@@ -54,7 +55,10 @@ export const ConversationList = memo(function ConversationList({
               />
               <span className="conversation-text">
                 <span className="conversation-top">
-                  <span className="conversation-title">{title}</span>
+                  <span className="conversation-title">
+                    {summary.kind === 'channel' && <ChannelBadge />}
+                    {title}
+                  </span>
                   <time className="conversation-time">{formatListTime(summary.updated_at, now)}</time>
                 </span>
                 <span className="conversation-bottom">
@@ -110,11 +114,11 @@ function moveFocus(event: KeyboardEvent<HTMLUListElement>) {
 }
 
 function preview(session: ChatSession, summary: ConversationSummary): string {
-  if (summary.left_seq !== null) return summary.kind === 'group' ? 'You are no longer a member' : 'Closed';
+  if (summary.left_seq !== null) return summary.kind === 'direct' ? 'Closed' : 'You are no longer a member';
   const last = summary.last_message;
   if (!last)
-    return summary.kind === 'group' ? countOf(summary.member_count, 'member', 'members') : 'No messages yet';
+    return summary.kind === 'direct' ? 'No messages yet' : countOf(summary.member_count, 'member', 'members');
   const text = last.deleted ? 'Message deleted' : plainText(last.body ?? '');
   if (last.sender_id === session.account.userId) return `You: ${text}`;
-  return summary.kind === 'group' ? `${session.profiles.nameOf(last.sender_id)}: ${text}` : text;
+  return summary.kind === 'direct' ? text : `${session.profiles.nameOf(last.sender_id)}: ${text}`;
 }

@@ -1,5 +1,5 @@
 import type { MessageView } from '@natter/client';
-import type { ConversationSummary, NotificationLevel } from '@natter/protocol/core';
+import { type ConversationSummary, mayPost, type NotificationLevel } from '@natter/protocol/core';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
 import { connectionStatus } from '../connection-status.js';
@@ -8,6 +8,7 @@ import { lastEditable, type MessageHandlers, takeBackRefused } from '../message-
 import { useNow, useSession } from '../use-session.js';
 import { Avatar } from './avatar.js';
 import { BotBadge } from './bot-badge.js';
+import { ChannelBadge } from './channel-badge.js';
 import { Composer, type Editing } from './composer.js';
 import { useConfirm } from './confirm-dialog.js';
 import { ConversationMenu, NOTIFICATION_LABELS } from './conversation-menu.js';
@@ -101,6 +102,8 @@ export const ConversationView = memo(function ConversationView({
   let status: string;
   if (waiting) status = waiting;
   else if (typing.length > 0) status = typingText(typing.map((user) => session.profiles.nameOf(user)));
+  else if (summary.kind === 'channel')
+    status = `Channel · ${countOf(summary.member_count, 'member', 'members')}${summary.posting === 'admins' ? ' · admins post' : ''}`;
   else if (summary.kind === 'group') status = countOf(summary.member_count, 'member', 'members');
   else if (botPeer) status = 'Automated account';
   else if (presence) status = presence.online ? 'online' : formatLastSeen(presence.last_seen, now);
@@ -133,6 +136,7 @@ export const ConversationView = memo(function ConversationView({
         />
         <div className="conversation-heading">
           <h2>
+            {summary.kind === 'channel' && <ChannelBadge />}
             {title}
             {botPeer && <BotBadge />}
           </h2>
@@ -157,7 +161,7 @@ export const ConversationView = memo(function ConversationView({
             <span aria-hidden="true">{summary.pinned.length}</span>
           </button>
         )}
-        {summary.kind === 'group' && member && (
+        {summary.kind !== 'direct' && member && (
           <button
             type="button"
             className="ghost desktop-only"
@@ -194,7 +198,7 @@ export const ConversationView = memo(function ConversationView({
           anchor={headerPanel.anchor}
           level={summary.notifications}
           onLevel={setNotifications}
-          onMembers={summary.kind === 'group' ? () => setShowMembers(true) : undefined}
+          onMembers={summary.kind !== 'direct' ? () => setShowMembers(true) : undefined}
           onClose={() => setHeaderPanel(null)}
         />
       )}
@@ -206,7 +210,7 @@ export const ConversationView = memo(function ConversationView({
           handlers={handlers}
           editingSeq={editing?.seq ?? null}
         />
-        {showMembers && summary.kind === 'group' && member && (
+        {showMembers && summary.kind !== 'direct' && member && (
           <MembersPanel
             session={session}
             summary={summary}
@@ -215,7 +219,12 @@ export const ConversationView = memo(function ConversationView({
           />
         )}
       </div>
-      {member ? (
+      {member && !mayPost(summary) ? (
+        <p className="composer-closed read-only">
+          <Icon name="megaphone" />
+          Only admins can post in this channel. You can read, react and follow threads.
+        </p>
+      ) : member ? (
         <Composer
           key={editing ? `edit-${editing.seq}` : `new-${restored}`}
           session={session}
@@ -234,7 +243,7 @@ export const ConversationView = memo(function ConversationView({
       ) : (
         <p className="composer-closed">
           You are no longer a member of this conversation.
-          {summary.kind === 'group' && (
+          {summary.kind !== 'direct' && (
             <button
               type="button"
               className="link"

@@ -1,6 +1,7 @@
 import type { ConversationSummary } from '@natter/protocol/core';
 import { type FormEvent, useState } from 'react';
 import type { ChatSession } from '../chat-session.js';
+import { countOf } from '../format.js';
 import { Avatar } from './avatar.js';
 import { BotBadge } from './bot-badge.js';
 import type { Confirm } from './confirm-dialog.js';
@@ -14,13 +15,17 @@ interface Props {
   onClose: () => void;
 }
 
-/** A group's members: owners and admins add and remove, owners promote; anyone can leave. */
+/**
+ * A group's members: owners and admins add and remove, owners promote; anyone can leave. A
+ * channel lists its admins and you (it may have a million members), and its admins set who posts.
+ */
 export function MembersPanel({ session, summary, confirm, onClose }: Props) {
   const id = summary.conversation_id;
   const [username, setUsername] = useState('');
   const [error, setError] = useState<string | null>(null);
   const me = session.account.userId;
   const manager = summary.role === 'owner' || summary.role === 'admin';
+  const room = summary.kind === 'channel' ? 'channel' : 'group';
   // Kept current by the membership events themselves (added, removed, left, role changed).
   const members = session.state.membersOf(id) ?? [];
   useEscape(onClose);
@@ -92,7 +97,7 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
                       aria-label={`Remove ${name}`}
                       onClick={async () => {
                         const sure = await confirm({
-                          title: `Remove ${name} from the group?`,
+                          title: `Remove ${name} from the ${room}?`,
                           body: `${name} will no longer see new messages in “${session.titleOf(summary)}”.`,
                           confirmLabel: 'Remove',
                           danger: true,
@@ -109,6 +114,21 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
           );
         })}
       </ul>
+      {summary.kind === 'channel' && (
+        <p className="members-note">
+          {countOf(summary.member_count, 'member', 'members')} in all; listed here are its admins and you.
+        </p>
+      )}
+      {manager && summary.kind === 'channel' && (
+        <label className="setting-toggle">
+          <input
+            type="checkbox"
+            checked={summary.posting === 'admins'}
+            onChange={(e) => act(() => session.http.setPosting(id, e.target.checked ? 'admins' : 'everyone'))}
+          />
+          Only admins can post
+        </label>
+      )}
       {manager && (
         <label className="setting-toggle">
           <input
@@ -145,14 +165,14 @@ export function MembersPanel({ session, summary, confirm, onClose }: Props) {
         onClick={async () => {
           const sure = await confirm({
             title: `Leave “${session.titleOf(summary)}”?`,
-            body: 'You will no longer get its messages. Someone in the group would have to add you back.',
-            confirmLabel: 'Leave group',
+            body: `You will no longer get its messages. Someone in the ${room} would have to add you back.`,
+            confirmLabel: `Leave ${room}`,
             danger: true,
           });
           if (sure) await act(() => session.http.removeMember(id, me));
         }}
       >
-        Leave group
+        Leave {room}
       </button>
     </section>
   );

@@ -74,7 +74,7 @@ export function MessageBubble({
     () => ({ ...shared, showInfo: () => setPanel({ kind: 'info', anchor: bubble.current }) }),
     [shared],
   );
-  const withAvatar = summary.kind === 'group' && !mine;
+  const withAvatar = summary.kind !== 'direct' && !mine;
   const sentAt = (
     <time dateTime={new Date(message.createdAt).toISOString()}>{formatTime(message.createdAt)}</time>
   );

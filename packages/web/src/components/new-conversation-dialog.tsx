@@ -12,10 +12,14 @@ interface Props {
 
 const FAILED = 'That did not work. Check your connection and try again.';
 
-/** Start a 1:1 by picking a person, or create a group with the people picked as chips. */
+/**
+ * Start a 1:1 by picking a person, or create a group or a channel with the people picked as chips
+ * (a channel may be for announcements: only its admins post).
+ */
 export function NewConversationDialog({ session, onClose, onOpened }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [kind, setKind] = useState<'direct' | 'group'>('direct');
+  const [kind, setKind] = useState<'direct' | 'group' | 'channel'>('direct');
+  const [adminsOnly, setAdminsOnly] = useState(false);
   const [title, setTitle] = useState('');
   const [members, setMembers] = useState<FoundUser[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -41,14 +45,18 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
   async function createGroup(event: FormEvent) {
     event.preventDefault();
     if (!title.trim()) {
-      setError('Give the group a name.');
+      setError(`Give the ${kind} a name.`);
       return;
     }
     setBusy(true);
     setError(null);
     try {
       const ids = members.map((m) => m.user_id);
-      onOpened((await session.http.createGroup(title.trim(), ids)).conversation_id);
+      const created =
+        kind === 'channel'
+          ? await session.http.createChannel(title.trim(), ids, adminsOnly ? 'admins' : 'everyone')
+          : await session.http.createGroup(title.trim(), ids);
+      onOpened(created.conversation_id);
     } catch {
       setError(FAILED);
       setBusy(false);
@@ -82,6 +90,17 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
           >
             Group
           </button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={kind === 'channel'}
+            onClick={() => {
+              setKind('channel');
+              setError(null);
+            }}
+          >
+            Channel
+          </button>
         </div>
         {kind === 'direct' ? (
           <PeoplePicker
@@ -94,9 +113,19 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
         ) : (
           <>
             <label>
-              Group name
+              {kind === 'channel' ? 'Channel name' : 'Group name'}
               <input autoFocus maxLength={128} value={title} onChange={(e) => setTitle(e.target.value)} />
             </label>
+            {kind === 'channel' && (
+              <label className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={adminsOnly}
+                  onChange={(e) => setAdminsOnly(e.target.checked)}
+                />
+                Only admins can post (announcements)
+              </label>
+            )}
             <PeoplePicker
               key="group"
               session={session}
@@ -116,11 +145,11 @@ export function NewConversationDialog({ session, onClose, onOpened }: Props) {
           <button type="button" className="ghost" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
-          {kind === 'group' && (
+          {kind !== 'direct' && (
             <button type="submit" className="primary" disabled={busy}>
               {members.length > 0
-                ? `Create group with ${countOf(members.length, 'person', 'people')}`
-                : 'Create group'}
+                ? `Create ${kind} with ${countOf(members.length, 'person', 'people')}`
+                : `Create ${kind}`}
             </button>
           )}
         </div>

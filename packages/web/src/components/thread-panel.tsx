@@ -90,7 +90,7 @@ export function ThreadPanel({ session, summary, rootSeq, onClose }: Props) {
     return () => document.removeEventListener('visibilitychange', read);
   }, [session, id, rootSeq, member, replyCount]);
 
-  const group = summary.kind === 'group';
+  const group = summary.kind !== 'direct';
   return (
     <section className="thread-panel" aria-label="Thread">
       <header className="thread-header">

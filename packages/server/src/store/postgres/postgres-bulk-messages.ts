@@ -1,4 +1,5 @@
 import { type ChatEvent, NatterError } from '@natter/protocol';
+import { checkPosting } from '../channel-rules.js';
 import { clampCursor } from '../cursor-rules.js';
 import { appendedEvent } from '../log-events.js';
 import type { ConversationRow, MemberRow } from '../log-rows.js';
@@ -81,6 +82,8 @@ export interface PlannedRun {
   repeats: Array<[number, number]>;
   /** The members whose cursors the run moved (a message moves its sender's), and where to. */
   cursors: Array<{ c: string; u: string; r: number; d: number }>;
+  /** The channels among the run's conversations: their outcomes say so (see WriteOutcome.channel). */
+  channels: Set<string>;
 }
 
 const originalKey = (c: string, s: string, m: string) => `${c}\n${s}\n${m}`;
@@ -131,7 +134,14 @@ export function planRun(
   positions: PositionPlan,
   now: number,
 ): PlannedRun {
-  const planned: PlannedRun = { results: [], events: [], eventOps: [], repeats: [], cursors: [] };
+  const planned: PlannedRun = {
+    results: [],
+    events: [],
+    eventOps: [],
+    repeats: [],
+    cursors: [],
+    channels: new Set(),
+  };
   const accepted = new Map<string, number>();
   /** The member rows the run moved, as they now stand. */
   const moved = new Map<string, MemberRow>();
@@ -147,6 +157,7 @@ export function planRun(
     });
   for (const [i, op] of ops.entries()) {
     const id = op.conversationId;
+    if (conversation(id)?.row.kind === 'channel') planned.channels.add(id);
     if (op.kind === 'cursor') {
       try {
         const state = conversation(id);
@@ -158,8 +169,15 @@ export function planRun(
           continue;
         }
         move(current, cursors.readSeq, cursors.deliveredSeq);
-        state.lastChange = positions.next();
-        state.dirty = true;
+        // One member's view moved: a group's position moves (everyone sees its receipts); a
+        // channel shows no one else's, so only the member's own channel row is stamped.
+        const ordinal = positions.next();
+        if (state.row.kind === 'channel') {
+          positions.stampChannelView(id, op.userId, ordinal);
+        } else {
+          state.lastChange = ordinal;
+          state.dirty = true;
+        }
         planned.results.push({ ok: true, value: cursorOutcome(id, op.userId, cursors) });
       } catch (error) {
         if (!(error instanceof NatterError)) throw error;
@@ -183,6 +201,7 @@ export function planRun(
       const state = conversation(id);
       if (!state) throw new NatterError('not_found');
       const sender = requireCurrentMember(memberOf(id, op.senderId));
+      checkPosting(state.row, sender, op.eventKind);
       const e = appendedEvent(op);
       const ordinal = positions.next();
       const seq = state.row.last_seq + 1;
@@ -234,6 +253,9 @@ export function finishRun(planned: PlannedRun, inserted: EventRow[]): WriteResul
     const value = results[first];
     if (!value?.ok) throw new Error('A repeated message has no accepted original.');
     results[i] = { ok: true, value: { ...value.value, duplicate: true } };
+  }
+  for (const result of results) {
+    if (result?.ok && planned.channels.has(result.value.conversationId)) result.value.channel = true;
   }
   return results as WriteResult[];
 }

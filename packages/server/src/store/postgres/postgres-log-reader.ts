@@ -11,8 +11,16 @@ import {
   summariesFromEvents,
   withReactions,
 } from '../annotation-rules.js';
+import { mergeByPosition, NO_PEERS } from '../channel-rules.js';
 import type { MemberRow } from '../log-rows.js';
-import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
+import {
+  type ChannelMembership,
+  type EventPage,
+  type HeldSeqs,
+  type MemberSpan,
+  NOTHING_HELD,
+  type SyncPage,
+} from '../log-store.js';
 import {
   frozenSummary,
   type MemberView,
@@ -24,6 +32,7 @@ import {
 import { asSeenFrom } from '../pre-join-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
 import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
+import { changedChannelViews, channelMemberships, latestChannelPosition } from './postgres-channel-views.js';
 import type { Queryable, Tx } from './postgres-connection.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
@@ -52,7 +61,11 @@ export class PostgresLogReader {
   ): Promise<SyncPage> {
     const [clock] = await tx<{ position: number }[]>`SELECT position FROM change_clock`;
     checkSyncToken(after, eventsSince, clock?.position ?? 0);
-    const rows = await changedViews(tx, userId, after, limit + 1);
+    const [indexed, channels] = await Promise.all([
+      changedViews(tx, userId, after, limit + 1),
+      changedChannelViews(tx, userId, after, limit + 1),
+    ]);
+    const rows = mergeByPosition<ChangedView>(indexed, channels, limit + 1);
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
       if (row.hidden === 1) {
@@ -146,13 +159,19 @@ export class PostgresLogReader {
   }
 
   async membersFor(tx: Tx, userId: string, conversationId: string): Promise<MemberInfo[] | null> {
-    const [view, members] = await Promise.all([
-      this.view(tx, conversationId, userId),
-      tx<MemberRow[]>`
-        SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
-        ORDER BY joined_seq, user_id`,
-    ]);
+    const view = await this.view(tx, conversationId, userId);
     if (!view || view.left_seq !== null) return null;
+    const members =
+      view.kind === 'channel'
+        ? // Through the partial index of managers, and the user's own row by key: never the other members.
+          await tx<MemberRow[]>`
+            SELECT * FROM members WHERE conversation_id = ${conversationId} AND role <> 'member' AND left_seq IS NULL
+            UNION SELECT * FROM members WHERE conversation_id = ${conversationId} AND user_id = ${userId}
+              AND left_seq IS NULL
+            ORDER BY joined_seq, user_id`
+        : await tx<MemberRow[]>`
+            SELECT * FROM members WHERE conversation_id = ${conversationId} AND left_seq IS NULL
+            ORDER BY joined_seq, user_id`;
     return members.map((m) => ({
       user_id: m.user_id,
       role: m.role,
@@ -164,7 +183,8 @@ export class PostgresLogReader {
 
   /**
    * One statement, so the spans and the last seq are of one snapshot: a cluster node reloads them
-   * whenever another node committed to a conversation it routes (see MemberDirectory).
+   * whenever another node committed to a conversation it routes (see MemberDirectory). A channel
+   * has no spans (it fans out on read): only its last seq.
    */
   async memberSpans(
     sql: Queryable,
@@ -174,7 +194,7 @@ export class PostgresLogReader {
       { last_seq: number; user_id: string | null; joined_seq: number; left_seq: number | null }[]
     >`
       SELECT c.last_seq, m.user_id, m.joined_seq, m.left_seq
-      FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id
+      FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND c.kind <> 'channel'
       WHERE c.id = ${conversationId}`;
     const spans = rows.flatMap((m) =>
       m.user_id === null ? [] : [{ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }],
@@ -199,7 +219,8 @@ export class PostgresLogReader {
     if (candidates.length === 0) return [];
     const rows = await sql<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
-      FROM user_conversations uc
+      FROM (SELECT conversation_id, user_id FROM user_conversations WHERE user_id = ${userId}
+            UNION ALL SELECT conversation_id, user_id FROM user_channels WHERE user_id = ${userId}) uc
       JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
       JOIN members other ON other.conversation_id = uc.conversation_id
         AND other.user_id = ANY(${candidates}::text[])
@@ -210,10 +231,18 @@ export class PostgresLogReader {
   }
 
   /** The highest view position of the user: one index entry, the top of (user_id, view_pos). */
-  async latestPosition(sql: Queryable, userId: string): Promise<number> {
-    const [row] = await sql<{ pos: number | null }[]>`
-      SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`;
-    return row?.pos ?? 0;
+  async latestPosition(tx: Tx, userId: string): Promise<number> {
+    const [[row], channels] = await Promise.all([
+      tx<
+        { pos: number | null }[]
+      >`SELECT max(view_pos) AS pos FROM user_conversations WHERE user_id = ${userId}`,
+      latestChannelPosition(tx, userId),
+    ]);
+    return Math.max(row?.pos ?? 0, channels);
+  }
+
+  channelsOf(tx: Tx, userId: string): Promise<ChannelMembership[]> {
+    return channelMemberships(tx, userId);
   }
 
   private async view(tx: Tx, conversationId: string, userId: string): Promise<MemberView | undefined> {
@@ -335,7 +364,9 @@ export class PostgresLogReader {
             SELECT target_seq FROM pins WHERE conversation_id = ${row.conversation_id}
               AND target_seq >= ${row.joined_seq} ORDER BY pinned_seq DESC LIMIT ${MAX_PINS}`
         : [],
-      tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
+      row.kind === 'channel'
+        ? [NO_PEERS]
+        : tx<{ read: number | null; delivered: number | null; peer: string | null }[]>`
         SELECT min(read_seq) AS read, min(delivered_seq) AS delivered, min(user_id) AS peer FROM members
         WHERE conversation_id = ${row.conversation_id} AND user_id <> ${row.user_id} AND left_seq IS NULL`,
     ]);
@@ -357,12 +388,16 @@ export class PostgresLogReader {
     userId: string,
   ): Promise<ConversationSummary> {
     const id = summary.conversation_id;
+    // A channel's members as of a removal would be a scan of all of them: it keeps its count of today.
+    const channelPeers = { n: summary.member_count, read: null, delivered: null };
     const [[titleEvent], [peers], [removal]] = await Promise.all([
       tx<{ title: string | null }[]>`
         SELECT data->>'title' AS title FROM events WHERE conversation_id = ${id}
           AND kind IN ('created', 'renamed') AND seq <= ${leftSeq}
         ORDER BY seq DESC LIMIT 1`,
-      tx<{ n: number; read: number | null; delivered: number | null }[]>`
+      summary.kind === 'channel'
+        ? [channelPeers]
+        : tx<{ n: number; read: number | null; delivered: number | null }[]>`
         SELECT count(*)::integer AS n, min(read_seq) AS read, min(delivered_seq) AS delivered FROM members
         WHERE conversation_id = ${id} AND user_id <> ${userId} AND joined_seq <= ${leftSeq}
           AND (left_seq IS NULL OR left_seq > ${leftSeq})`,

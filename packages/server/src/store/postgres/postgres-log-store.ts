@@ -94,7 +94,11 @@ export class PostgresLogStore implements LogStore {
   }
 
   latestPosition(userId: string) {
-    return this.readOne((sql) => this.reader.latestPosition(sql, userId));
+    return this.read((tx) => this.reader.latestPosition(tx, userId));
+  }
+
+  channelsOf(userId: string) {
+    return this.read((tx) => this.reader.channelsOf(tx, userId));
   }
 
   /** Waits for the commits already made, then closes the pool (queries under way finish first). */

@@ -1,4 +1,10 @@
-import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
+import {
+  type ChatEvent,
+  type ConversationKind,
+  NatterError,
+  type PostingPolicy,
+  type Role,
+} from '@natter/protocol';
 import postgres from 'postgres';
 import { type Clock, systemClock } from '../../clock.js';
 import { checkAmend } from '../amend-rules.js';
@@ -12,6 +18,7 @@ import {
   mentionedUsers,
   quoteOf,
 } from '../annotation-rules.js';
+import { checkPosting, checkPostingChange, postingChangedEvent } from '../channel-rules.js';
 import { directKeyOf, newConversationId } from '../conversation-ids.js';
 import { clampCursor } from '../cursor-rules.js';
 import {
@@ -88,12 +95,15 @@ interface Batch {
 }
 
 /**
- * Longest a commit batch may take (the pool's general limit is longer, for reads such as a search).
- * A batch takes milliseconds; one that hangs is the driver dropping a query on a connection that
- * reconnects (see postgres-pool.ts), and since commits run one at a time it holds every send and
- * the drain behind it: the fault pass saw a node's drain outlast its 10 s budget waiting for one.
+ * Longest a commit batch may take: a base plus a little per op (the pool's general limit is longer,
+ * for reads such as a search). A batch takes milliseconds, a full one (1,000 ops) a second or two on
+ * a busy machine; one that hangs is the driver dropping a query on a connection that reconnects
+ * (see postgres-pool.ts), and since commits run one at a time it holds every send and the drain
+ * behind it: the fault pass saw a node's drain outlast its 10 s budget waiting for one.
  */
-const COMMIT_TIMEOUT_MS = 4_000;
+function commitTimeoutMs(ops: number): number {
+  return 2_000 + 8 * ops;
+}
 
 /**
  * Applies one batch of ops in one READ COMMITTED transaction, with the same rules as the embedded
@@ -192,7 +202,15 @@ export class PostgresLogWriter {
           for (const { row, dirty, lastChange } of batch.conversations.values()) {
             if (!dirty) continue;
             const { id, title, last_seq, member_count, updated_at } = row;
-            touched.push({ id, title, last_seq, member_count, updated_at, o: lastChange });
+            touched.push({
+              id,
+              title,
+              last_seq,
+              member_count,
+              updated_at,
+              o: lastChange,
+              channel: row.kind === 'channel',
+            });
           }
           // Not awaited: the pool sends COMMIT right behind it (see assignPositions).
           tail = pipelined(moved, assignPositions(tx, batch.positions, touched, last?.events)).then(
@@ -201,7 +219,7 @@ export class PostgresLogWriter {
           tail.catch(() => {});
           return results;
         },
-        COMMIT_TIMEOUT_MS,
+        commitTimeoutMs(ops.length),
       );
     } catch (error) {
       // A COMMIT that rolled back did so because the tail failed: that failure is the one to report.
@@ -224,6 +242,7 @@ export class PostgresLogWriter {
     const opened = Promise.all([batch.released, sendAhead(tx`SAVEPOINT op`)]);
     try {
       const value = await this.apply(op, batch);
+      if (batch.conversations.get(value.conversationId)?.row.kind === 'channel') value.channel = true;
       await opened;
       batch.released = sendAhead(tx`RELEASE SAVEPOINT op`);
       return { ok: true, value };
@@ -269,6 +288,31 @@ export class PostgresLogWriter {
         return this.createDirect(op.userId, op.peerId, batch);
       case 'create_group':
         return this.createGroup(op.creatorId, op.title, op.memberIds, batch);
+      case 'create_channel': {
+        const members = foundingMembers('channel', op.creatorId, op.memberIds);
+        const id = newConversationId();
+        const event = await this.newConversation(
+          id,
+          'channel',
+          op.title,
+          op.creatorId,
+          members,
+          batch,
+          op.posting,
+        );
+        return outcome(id, [event]);
+      }
+      case 'posting': {
+        const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
+        checkPostingChange(state.row.kind);
+        if (state.row.posting === op.policy) return outcome(op.conversationId, [], true);
+        const [event] = await pipelined(
+          this.appendEvent(state, batch, postingChangedEvent(op.actorId, op.policy)),
+          tx`UPDATE conversations SET posting = ${op.policy} WHERE id = ${op.conversationId}`,
+        );
+        state.row.posting = op.policy;
+        return outcome(op.conversationId, [event]);
+      }
       case 'add_member': {
         const state = await this.conversationForManager(op.conversationId, op.actorId, batch);
         const existing = await member(tx, op.conversationId, op.userId);
@@ -328,6 +372,7 @@ export class PostgresLogWriter {
     if (original) return outcome(id, [toChatEvent(original)], true);
     const state = conversation(id, batch);
     const current = requireCurrentMember(sender);
+    checkPosting(state.row, current, op.eventKind);
     const derived = await this.check(op, state, current, target && toChatEvent(target), tx);
     const seq = state.row.last_seq + 1;
     const [event] = await pipelined(
@@ -535,8 +580,7 @@ export class PostgresLogWriter {
         AND thread_root = ${rootSeq} AND thread_seq > ${moved} AND sender_id <> ${userId} AND NOT deleted
         AND seq >= ${joined}`,
     );
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, userId, batch);
     return {
       ...outcome(id, []),
       threadCursor: { conversationId: id, userId, rootSeq, readSeq: moved, unread: unread!.n },
@@ -549,8 +593,7 @@ export class PostgresLogWriter {
     if (current.notifications === op.level) return outcome(op.conversationId, []);
     await batch.tx`UPDATE members SET notifications = ${op.level}
       WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, op.userId, batch);
     return outcome(op.conversationId, []);
   }
 
@@ -562,8 +605,11 @@ export class PostgresLogWriter {
     await batch.tx`UPDATE members SET hidden = 1 WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
     const ordinal = batch.positions.next();
     batch.positions.freezeView(op.conversationId, op.userId, ordinal);
-    state.lastChange = ordinal;
-    state.dirty = true;
+    // A channel's position stays: its members' views are not stamped, and this one is frozen.
+    if (state.row.kind !== 'channel') {
+      state.lastChange = ordinal;
+      state.dirty = true;
+    }
     return outcome(op.conversationId, []);
   }
 
@@ -574,8 +620,7 @@ export class PostgresLogWriter {
     if (!moved) return outcome(op.conversationId, []);
     await batch.tx`UPDATE members SET delivered_seq = ${moved.deliveredSeq}, read_seq = ${moved.readSeq}
       WHERE conversation_id = ${op.conversationId} AND user_id = ${op.userId}`;
-    state.lastChange = batch.positions.next();
-    state.dirty = true;
+    ownViewMoved(state, op.userId, batch);
     return cursorOutcome(op.conversationId, op.userId, moved);
   }
 
@@ -649,11 +694,12 @@ export class PostgresLogWriter {
   /** A new conversation, its created event (seq 1) and its members, sent as one pipeline. */
   private async newConversation(
     id: string,
-    kind: 'direct' | 'group',
+    kind: ConversationKind,
     title: string | null,
     creatorId: string,
     members: NewMember[],
     batch: Batch,
+    posting: PostingPolicy = 'everyone',
   ): Promise<ChatEvent> {
     const { now } = batch;
     const row: ConversationRow = {
@@ -664,6 +710,7 @@ export class PostgresLogWriter {
       change_pos: 0,
       member_count: 0,
       group_mentions: 'anyone',
+      posting,
       created_at: now,
       updated_at: now,
     };
@@ -673,9 +720,13 @@ export class PostgresLogWriter {
     batch.created.push(id);
     const [, event] = await pipelined(
       batch.tx`
-        INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at)
-        VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now})`,
-      this.appendEvent(state, batch, createdEvent(creatorId, title, memberIds)),
+        INSERT INTO conversations (id, kind, title, last_seq, change_pos, member_count, created_at, updated_at, posting)
+        VALUES (${id}, ${kind}, ${title}, 0, 0, 0, ${now}, ${now}, ${posting})`,
+      this.appendEvent(
+        state,
+        batch,
+        createdEvent(creatorId, title, memberIds, kind === 'channel' ? posting : undefined),
+      ),
       this.addMembers(state, members, 1, batch),
     );
     return event;
@@ -683,7 +734,8 @@ export class PostgresLogWriter {
 
   /**
    * (Re)joined members: cursors start at the join. Their rows in the per-user index are created
-   * once; their positions are stamped at the batch's tail. Both statements go out together.
+   * once; their positions are stamped at the batch's tail. Both statements go out together. A
+   * channel's members get a `user_channels` row instead: a channel stays out of the per-user index.
    */
   private async addMembers(
     state: ConversationState,
@@ -703,7 +755,12 @@ export class PostgresLogWriter {
         ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
           left_seq = NULL, left_pos = NULL, delivered_seq = excluded.delivered_seq, read_seq = excluded.read_seq,
           hidden = 0`,
-      tx`
+      state.row.kind === 'channel'
+        ? tx`
+        INSERT INTO user_channels (user_id, conversation_id, own_pos)
+        SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)
+        ON CONFLICT (user_id, conversation_id) DO NOTHING`
+        : tx`
         INSERT INTO user_conversations (user_id, conversation_id, view_pos)
         SELECT user_id, ${conversationId}, 0 FROM unnest(${userIds}::text[]) AS m (user_id)
         ON CONFLICT (user_id, conversation_id) DO NOTHING`,
@@ -760,6 +817,22 @@ async function lockConversations(tx: Tx, ops: WriteOp[]): Promise<Map<string, Co
     SELECT * FROM conversations WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`.execute();
   for (const row of rows) locked.set(row.id, { row, dirty: false, lastChange: 0 });
   return locked;
+}
+
+/**
+ * A change to one member's view only (cursors, notification level, a thread cursor). Every member
+ * sees a group's receipts, so the group's position moves; a channel shows no one else's, and
+ * moving its position would send every one of its members to sync: only the member's own channel
+ * row is stamped.
+ */
+function ownViewMoved(state: ConversationState, userId: string, batch: Batch): void {
+  const ordinal = batch.positions.next();
+  if (state.row.kind === 'channel') {
+    batch.positions.stampChannelView(state.row.id, userId, ordinal);
+    return;
+  }
+  state.lastChange = ordinal;
+  state.dirty = true;
 }
 
 /** The conversation, locked by this batch, or not_found. */

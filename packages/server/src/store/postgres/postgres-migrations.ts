@@ -335,6 +335,25 @@ const MIGRATIONS: string[] = [
   `,
   // A push device remembers the session that registered it: a push skips it while that session is live.
   `ALTER TABLE push_devices ADD COLUMN session_key text;`,
+  // Channels: a third kind, who may post, and each user's channel memberships (current and former)
+  // with the position of the member's own last change there. Distributable by user_id, like
+  // user_conversations; channels stay out of that index (a post would stamp every member's row):
+  // a resume reads these rows and each channel's change_pos (a user is in few channels).
+  `
+  ALTER TABLE conversations DROP CONSTRAINT conversations_kind_check;
+  ALTER TABLE conversations ADD CONSTRAINT conversations_kind_check
+    CHECK (kind IN ('direct', 'group', 'channel'));
+  ALTER TABLE conversations ADD COLUMN posting text NOT NULL DEFAULT 'everyone'
+    CHECK (posting IN ('everyone', 'admins'));
+  CREATE TABLE user_channels (
+    user_id text NOT NULL,
+    conversation_id text NOT NULL,
+    own_pos bigint NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+  );
+  -- A channel's members list is its owners and admins: found without reading its other members.
+  CREATE INDEX members_managers ON members (conversation_id) WHERE role <> 'member';
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

@@ -16,8 +16,10 @@ import type { EventRow } from './postgres-rows.js';
  *
  * Until then a batch numbers its position-taking changes 1..n (`PositionPlan`), and the tail
  * statement turns ordinal k into base + k everywhere it is stored: each new event's `pos`, each
- * touched conversation's `change_pos`, a removed member's `left_pos`, and the `view_pos` of every
- * member whose view moved (`user_conversations`, the per-user index resume reads).
+ * touched conversation's `change_pos`, a removed member's `left_pos`, the `view_pos` of every
+ * member whose view moved (`user_conversations`, the per-user index resume reads), and the
+ * `own_pos` of a channel member whose own view moved. A channel's members are not stamped when it
+ * changes: a resume compares its `change_pos` with the token instead (fan-out on read).
  *
  * The cost: the tail of every commit is serialized store-wide. The clock lock is held for that
  * one statement plus the COMMIT's WAL flush (synchronous_commit=on), so the store commits at most
@@ -35,6 +37,8 @@ export class PositionPlan {
   private readonly events: Array<{ c: string; s: number; o: number }> = [];
   /** In op order; a later entry for the same member wins (null: re-added, their view follows the conversation again). */
   private readonly removals: Array<{ c: string; u: string; o: number | null }> = [];
+  /** Channel members whose own view moved (a cursor, say): their `user_channels.own_pos`. */
+  private readonly channelViews: Array<{ c: string; u: string; o: number }> = [];
 
   /** The ordinal of the batch's next position-taking change. */
   next(): number {
@@ -55,14 +59,29 @@ export class PositionPlan {
     this.removals.push({ c: conversationId, u: userId, o: ordinal });
   }
 
+  /** A channel member whose own view (and nobody else's) moved with the change numbered `ordinal`. */
+  stampChannelView(conversationId: string, userId: string, ordinal: number): void {
+    this.channelViews.push({ c: conversationId, u: userId, o: ordinal });
+  }
+
   /** What an op that fails must be able to take back: everything it numbered. */
   mark(): () => void {
-    const [count, events, removals] = [this.count, this.events.length, this.removals.length];
+    const [count, events, removals, channelViews] = [
+      this.count,
+      this.events.length,
+      this.removals.length,
+      this.channelViews.length,
+    ];
     return () => {
       this.count = count;
       this.events.length = events;
       this.removals.length = removals;
+      this.channelViews.length = channelViews;
     };
+  }
+
+  stampedChannelViews(): ReadonlyArray<{ c: string; u: string; o: number }> {
+    return this.channelViews;
   }
 
   frozenViews(): Array<{ c: string; u: string; o: number }> {
@@ -85,6 +104,8 @@ export interface ConversationWrite {
   updated_at: number;
   /** Ordinal of its last position-taking change in the batch. */
   o: number;
+  /** A channel: its members' rows in the per-user index are not stamped (it fans out on read). */
+  channel: boolean;
 }
 
 /**
@@ -109,7 +130,18 @@ export function assignPositions(
   // string as it is instead of encoding it again as a JSON string).
   const events = JSON.stringify(plan.stampedEvents());
   const touched = JSON.stringify(conversations);
+  const indexed = JSON.stringify(conversations.filter((c) => !c.channel));
   const frozen = JSON.stringify(plan.frozenViews());
+  const channelViews = plan.stampedChannelViews();
+  // Only when there is something to stamp: an idle extra CTE made every large batch's tail slower.
+  const stampChannelViews =
+    channelViews.length === 0
+      ? tx``
+      : tx`, stamped_channel_views AS (
+      UPDATE user_channels uc SET own_pos = clock.base + v.o
+      FROM clock, jsonb_to_recordset(${JSON.stringify(channelViews)}::text::jsonb) AS v (c text, u text, o bigint)
+      WHERE uc.user_id = v.u AND uc.conversation_id = v.c
+    )`;
   return tx<EventRow[]>`
     WITH clock AS (
       UPDATE change_clock SET position = position + ${plan.size} RETURNING position - ${plan.size} AS base
@@ -127,9 +159,9 @@ export function assignPositions(
       UPDATE members m SET left_pos = clock.base + v.o
       FROM clock, jsonb_to_recordset(${frozen}::text::jsonb) AS v (c text, u text, o bigint)
       WHERE m.conversation_id = v.c AND m.user_id = v.u
-    ), stamped_views AS (
+    )${stampChannelViews}, stamped_views AS (
       UPDATE user_conversations uc SET view_pos = clock.base + coalesce(f.o, v.o)
-      FROM clock, jsonb_to_recordset(${touched}::text::jsonb) AS v (id text, o bigint)
+      FROM clock, jsonb_to_recordset(${indexed}::text::jsonb) AS v (id text, o bigint)
         JOIN members m ON m.conversation_id = v.id
         LEFT JOIN jsonb_to_recordset(${frozen}::text::jsonb) AS f (c text, u text, o bigint)
           ON f.c = m.conversation_id AND f.u = m.user_id

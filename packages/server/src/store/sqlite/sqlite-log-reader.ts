@@ -12,8 +12,16 @@ import {
   summariesFromEvents,
   withReactions,
 } from '../annotation-rules.js';
+import { mergeByPosition, NO_PEERS } from '../channel-rules.js';
 import type { MemberRow } from '../log-rows.js';
-import { type EventPage, type HeldSeqs, type MemberSpan, NOTHING_HELD, type SyncPage } from '../log-store.js';
+import {
+  type ChannelMembership,
+  type EventPage,
+  type HeldSeqs,
+  type MemberSpan,
+  NOTHING_HELD,
+  type SyncPage,
+} from '../log-store.js';
 import {
   frozenSummary,
   type MemberView,
@@ -25,6 +33,7 @@ import {
 import { asSeenFrom } from '../pre-join-view.js';
 import { checkSyncToken, SyncPageAssembler } from '../sync-page.js';
 import { isThreadRootReadable, type ThreadRow, threadSummaryOf, withThreads } from '../thread-rules.js';
+import { SqliteChannelViews } from './sqlite-channel-views.js';
 import { type EventRow, toChatEvent } from './sqlite-rows.js';
 
 /** A member row joined with its conversation, and the position at which the member's view last changed. */
@@ -36,13 +45,19 @@ type ViewRow = MemberView & { view_pos: number };
  */
 export class SqliteLogReader {
   private readonly sql;
+  private readonly channels: SqliteChannelViews;
 
   constructor(db: Database.Database) {
+    this.channels = new SqliteChannelViews(db);
     const viewPos = 'CASE WHEN m.left_seq IS NULL THEN c.change_pos ELSE m.left_pos END';
     this.sql = {
+      // The per-user change index (user_views) lists the changed memberships in position order;
+      // it holds no channel (their views come from SqliteChannelViews).
       changedViews: db.prepare<[string, number, number], ViewRow>(
-        `SELECT c.*, m.*, ${viewPos} AS view_pos FROM members m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.user_id = ? AND ${viewPos} > ? ORDER BY view_pos LIMIT ?`,
+        `SELECT c.*, m.*, v.view_pos FROM user_views v
+         JOIN members m ON m.conversation_id = v.conversation_id AND m.user_id = v.user_id
+         JOIN conversations c ON c.id = v.conversation_id
+         WHERE v.user_id = ? AND v.view_pos > ? ORDER BY v.view_pos LIMIT ?`,
       ),
       storePosition: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'position'`),
       view: db.prepare<[string, string], ViewRow>(
@@ -50,8 +65,7 @@ export class SqliteLogReader {
          WHERE m.conversation_id = ? AND m.user_id = ?`,
       ),
       latestPosition: db.prepare<[string], { pos: number | null }>(
-        `SELECT max(${viewPos}) AS pos FROM members m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.user_id = ?`,
+        `SELECT max(view_pos) AS pos FROM user_views WHERE user_id = ?`,
       ),
       seqAtOrBeforePos: db.prepare<[string, number], { seq: number }>(
         `SELECT seq FROM events WHERE conversation_id = ? AND pos <= ? ORDER BY seq DESC LIMIT 1`,
@@ -144,13 +158,23 @@ export class SqliteLogReader {
          AND seq <= ? ORDER BY seq`,
       ),
       spans: db.prepare<[string], MemberRow>(`SELECT * FROM members WHERE conversation_id = ?`),
-      lastSeq: db.prepare<[string], { last_seq: number }>(`SELECT last_seq FROM conversations WHERE id = ?`),
+      lastSeq: db.prepare<[string], { last_seq: number; kind: string }>(
+        `SELECT last_seq, kind FROM conversations WHERE id = ?`,
+      ),
       activeMembers: db.prepare<[string], MemberRow>(
         `SELECT * FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY joined_seq, user_id`,
+      ),
+      // Through the partial index of managers, and the user's own row by key: never the other members.
+      channelManagers: db.prepare<[string, string, string], MemberRow>(
+        `SELECT * FROM members INDEXED BY members_managers
+         WHERE conversation_id = ? AND role != 'member' AND left_seq IS NULL
+         UNION SELECT * FROM members WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL
+         ORDER BY joined_seq, user_id`,
       ),
       sharing: db.prepare<[string, string], { user_id: string }>(
         `SELECT DISTINCT other.user_id FROM members mine
          JOIN members other ON other.conversation_id = mine.conversation_id AND other.left_seq IS NULL
+         JOIN conversations c ON c.id = mine.conversation_id AND c.kind != 'channel'
          WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.user_id IN (SELECT value FROM json_each(?))`,
       ),
       seenAlongside: db.prepare<[string, string], { user_id: string }>(
@@ -172,7 +196,11 @@ export class SqliteLogReader {
     held: HeldSeqs = NOTHING_HELD,
   ): SyncPage {
     checkSyncToken(after, eventsSince, this.sql.storePosition.get()!.value);
-    const rows = this.sql.changedViews.all(userId, after, limit + 1);
+    const rows = mergeByPosition(
+      this.sql.changedViews.all(userId, after, limit + 1),
+      this.channels.changedSince(userId, after, limit + 1),
+      limit + 1,
+    );
     const page = new SyncPageAssembler(rows, { after, limit, eventsPerConversation });
     for (const row of page.viewsThatFit()) {
       if (row.hidden === 1) {
@@ -246,7 +274,11 @@ export class SqliteLogReader {
   membersFor(userId: string, conversationId: string): MemberInfo[] | null {
     const view = this.sql.view.get(conversationId, userId);
     if (!view || view.left_seq !== null) return null;
-    return this.sql.activeMembers.all(conversationId).map((m) => ({
+    const members =
+      view.kind === 'channel'
+        ? this.sql.channelManagers.all(conversationId, conversationId, userId)
+        : this.sql.activeMembers.all(conversationId);
+    return members.map((m) => ({
       user_id: m.user_id,
       role: m.role,
       joined_seq: m.joined_seq,
@@ -256,7 +288,9 @@ export class SqliteLogReader {
   }
 
   memberSpans(conversationId: string): { spans: MemberSpan[]; lastSeq: number } {
-    const lastSeq = this.sql.lastSeq.get(conversationId)?.last_seq ?? 0;
+    const conversation = this.sql.lastSeq.get(conversationId);
+    const lastSeq = conversation?.last_seq ?? 0;
+    if (conversation?.kind === 'channel') return { spans: [], lastSeq };
     const spans = this.sql.spans.all(conversationId).map((m) => ({
       userId: m.user_id,
       joinedSeq: m.joined_seq,
@@ -276,7 +310,11 @@ export class SqliteLogReader {
   }
 
   latestPosition(userId: string): number {
-    return this.sql.latestPosition.get(userId)?.pos ?? 0;
+    return Math.max(this.sql.latestPosition.get(userId)?.pos ?? 0, this.channels.latestPosition(userId));
+  }
+
+  channelsOf(userId: string): ChannelMembership[] {
+    return this.channels.membershipsOf(userId);
   }
 
   /** The visible events committed after position `since`: those past the newest event at or below it. */
@@ -353,19 +391,23 @@ export class SqliteLogReader {
         row.left_seq === null
           ? this.sql.pinned.all(id, row.joined_seq, MAX_PINS).map((p) => p.target_seq)
           : [],
-      peers: this.sql.peers.get(id, row.user_id)!,
+      peers: row.kind === 'channel' ? NO_PEERS : this.sql.peers.get(id, row.user_id)!,
     });
     return row.left_seq === null ? summary : this.frozenAt(summary, row.left_seq, row.user_id);
   }
 
   private frozenAt(summary: ConversationSummary, leftSeq: number, userId: string): ConversationSummary {
     const id = summary.conversation_id;
+    // A channel's members as of a removal would be a scan of all of them: it keeps its count of today.
+    const channel = summary.kind === 'channel';
     const titleEvent = this.sql.titleAt.get(id, leftSeq);
     return frozenSummary(summary, leftSeq, {
       title: titleEvent?.data
         ? ((JSON.parse(titleEvent.data) as { title?: string | null }).title ?? null)
         : null,
-      peers: this.sql.peersAt.get({ conversation: id, seq: leftSeq, user: userId })!,
+      peers: channel
+        ? { n: summary.member_count, read: null, delivered: null }
+        : this.sql.peersAt.get({ conversation: id, seq: leftSeq, user: userId })!,
       removedAt: this.sql.eventTimeAt.get(id, leftSeq)?.created_at,
     });
   }

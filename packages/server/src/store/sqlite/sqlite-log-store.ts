@@ -86,6 +86,10 @@ export class SqliteLogStore implements LogStore {
     return this.read(() => this.reader.latestPosition(userId));
   }
 
+  channelsOf(userId: string) {
+    return this.read(() => this.reader.channelsOf(userId));
+  }
+
   async close(): Promise<void> {
     await this.writer.close();
     if (this.db.open) this.db.close();

@@ -1,4 +1,10 @@
-import { type ChatEvent, NatterError, type Role } from '@natter/protocol';
+import {
+  type ChatEvent,
+  type ConversationKind,
+  NatterError,
+  type PostingPolicy,
+  type Role,
+} from '@natter/protocol';
 import type Database from 'better-sqlite3';
 import { checkAmend } from '../amend-rules.js';
 import {
@@ -11,6 +17,7 @@ import {
   mentionedUsers,
   quoteOf,
 } from '../annotation-rules.js';
+import { checkPosting, checkPostingChange, postingChangedEvent } from '../channel-rules.js';
 import { directKeyOf, newConversationId } from '../conversation-ids.js';
 import { clampCursor } from '../cursor-rules.js';
 import {
@@ -79,8 +86,9 @@ export class SqliteLogWriter {
       conversation: db.prepare<[string], ConversationRow>(`SELECT * FROM conversations WHERE id = ?`),
       directByKey: db.prepare<[string], { id: string }>(`SELECT id FROM conversations WHERE direct_key = ?`),
       insertConversation: db.prepare(
-        `INSERT INTO conversations (id, kind, title, direct_key, last_seq, change_pos, member_count, created_at, updated_at)
-         VALUES (@id, @kind, @title, @direct_key, 0, 0, 0, @now, @now)`,
+        `INSERT INTO conversations (id, kind, title, direct_key, last_seq, change_pos, member_count, created_at,
+           updated_at, posting)
+         VALUES (@id, @kind, @title, @direct_key, 0, 0, 0, @now, @now, @posting)`,
       ),
       saveConversation: db.prepare(
         `UPDATE conversations SET title = @title, last_seq = @last_seq, change_pos = @change_pos,
@@ -218,6 +226,14 @@ export class SqliteLogWriter {
       hide: db.prepare<[number, string, string]>(
         `UPDATE members SET hidden = 1, left_pos = ? WHERE conversation_id = ? AND user_id = ?`,
       ),
+      joinChannel: db.prepare<[string, string]>(
+        `INSERT INTO user_channels (user_id, conversation_id, own_pos) VALUES (?, ?, 0)
+         ON CONFLICT (user_id, conversation_id) DO NOTHING`,
+      ),
+      ownChannelChange: db.prepare<[number, string, string]>(
+        `UPDATE user_channels SET own_pos = ? WHERE user_id = ? AND conversation_id = ?`,
+      ),
+      setPosting: db.prepare<[string, string]>(`UPDATE conversations SET posting = ? WHERE id = ?`),
       setNotifications: db.prepare<[string, string, string]>(
         `UPDATE members SET notifications = ? WHERE conversation_id = ? AND user_id = ?`,
       ),
@@ -236,7 +252,9 @@ export class SqliteLogWriter {
           const batch = new Map<string, ConversationState>();
           const results = ops.map((op): WriteResult => {
             try {
-              return { ok: true, value: this.apply(op, batch, now) };
+              const value = this.apply(op, batch, now);
+              if (batch.get(value.conversationId)?.row.kind === 'channel') value.channel = true;
+              return { ok: true, value };
             } catch (error) {
               if (error instanceof NatterError) return { ok: false, error };
               throw error;
@@ -271,6 +289,20 @@ export class SqliteLogWriter {
         return this.createDirect(op.userId, op.peerId, batch, now);
       case 'create_group':
         return this.createGroup(op.creatorId, op.title, op.memberIds, batch, now);
+      case 'create_channel': {
+        const state = this.newConversation('channel', op.title, null, batch, now, op.posting);
+        const members = foundingMembers('channel', op.creatorId, op.memberIds);
+        return this.found(state, op.creatorId, members, now, op.posting);
+      }
+      case 'posting': {
+        const state = this.conversationForManager(op.conversationId, op.actorId, batch);
+        checkPostingChange(state.row.kind);
+        if (state.row.posting === op.policy) return outcome(op.conversationId, [], true);
+        const event = this.appendEvent(state, now, postingChangedEvent(op.actorId, op.policy));
+        state.row.posting = op.policy;
+        this.sql.setPosting.run(op.policy, op.conversationId);
+        return outcome(op.conversationId, [event]);
+      }
       case 'add_member': {
         const state = this.conversationForManager(op.conversationId, op.actorId, batch);
         const existing = this.sql.member.get(op.conversationId, op.userId);
@@ -318,6 +350,7 @@ export class SqliteLogWriter {
     if (original) return outcome(id, [toChatEvent(original)], true);
     const state = this.conversation(id, batch);
     const sender = requireCurrentMember(this.sql.member.get(id, op.senderId));
+    checkPosting(state.row, sender, op.eventKind);
     const derived = this.check(op, state, sender);
     const event = this.appendEvent(state, now, appendedEvent(op, derived));
     this.applyEffects(op, event);
@@ -457,8 +490,7 @@ export class SqliteLogWriter {
     const moved = movedThreadCursor(current, op.threadSeq, thread.reply_count);
     if (moved === null) return outcome(id, []);
     this.sql.followThread.run(id, userId, rootSeq, moved);
-    state.row.change_pos = ++this.position;
-    state.dirty = true;
+    this.ownViewMoved(state, userId);
     const unread = this.sql.threadUnread.get(id, rootSeq, moved, userId, member.joined_seq)!.n;
     return {
       ...outcome(id, []),
@@ -471,8 +503,7 @@ export class SqliteLogWriter {
     const member = requireCurrentMember(this.sql.member.get(op.conversationId, op.userId));
     if (member.notifications === op.level) return outcome(op.conversationId, []);
     this.sql.setNotifications.run(op.level, op.conversationId, op.userId);
-    state.row.change_pos = ++this.position;
-    state.dirty = true;
+    this.ownViewMoved(state, op.userId);
     return outcome(op.conversationId, []);
   }
 
@@ -491,9 +522,23 @@ export class SqliteLogWriter {
     const moved = clampCursor(member, op.delivered, op.read, state.row.last_seq);
     if (!moved) return outcome(op.conversationId, []);
     this.sql.setCursors.run(moved.deliveredSeq, moved.readSeq, op.conversationId, op.userId);
+    this.ownViewMoved(state, op.userId);
+    return cursorOutcome(op.conversationId, op.userId, moved);
+  }
+
+  /**
+   * A change to one member's view only (cursors, notification level, a thread cursor). Every member
+   * sees a group's receipts, so the group's change position moves; a channel shows no one else's,
+   * and moving its position would send every one of its members to sync: only the member's own
+   * channel row moves.
+   */
+  private ownViewMoved(state: ConversationState, userId: string): void {
+    if (state.row.kind === 'channel') {
+      this.sql.ownChannelChange.run(++this.position, userId, state.row.id);
+      return;
+    }
     state.row.change_pos = ++this.position;
     state.dirty = true;
-    return cursorOutcome(op.conversationId, op.userId, moved);
   }
 
   private createDirect(
@@ -526,9 +571,10 @@ export class SqliteLogWriter {
     creatorId: string,
     members: NewMember[],
     now: number,
+    posting?: PostingPolicy,
   ): WriteOutcome {
     const memberIds = members.map((m) => m.userId);
-    const event = this.appendEvent(state, now, createdEvent(creatorId, state.row.title, memberIds));
+    const event = this.appendEvent(state, now, createdEvent(creatorId, state.row.title, memberIds, posting));
     for (const m of members) this.addMemberRow(state, m.userId, m.role, event.seq);
     return outcome(state.row.id, [event]);
   }
@@ -564,14 +610,15 @@ export class SqliteLogWriter {
   }
 
   private newConversation(
-    kind: 'direct' | 'group',
+    kind: ConversationKind,
     title: string | null,
     directKey: string | null,
     batch: Map<string, ConversationState>,
     now: number,
+    posting: PostingPolicy = 'everyone',
   ): ConversationState {
     const id = newConversationId();
-    this.sql.insertConversation.run({ id, kind, title, direct_key: directKey, now });
+    this.sql.insertConversation.run({ id, kind, title, direct_key: directKey, now, posting });
     const state = { row: this.sql.conversation.get(id)!, dirty: true };
     batch.set(id, state);
     return state;
@@ -584,6 +631,7 @@ export class SqliteLogWriter {
       role,
       joined_seq: joinedSeq,
     });
+    if (state.row.kind === 'channel') this.sql.joinChannel.run(userId, state.row.id);
     state.row.member_count += 1;
   }
 

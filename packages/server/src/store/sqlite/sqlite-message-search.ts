@@ -27,6 +27,11 @@ export interface SqliteMessageSearchOptions {
   clock?: Clock;
   /** Starts the search thread; a test passes one that keeps the thread to terminate it. */
   startThread?: (script: URL, options: WorkerOptions) => Worker;
+  /**
+   * Resolves once every message committed before the call is indexed (the writer indexes after
+   * its commits): a search waits for it, so it finds every message acked before it was asked for.
+   */
+  indexed?: () => Promise<void>;
 }
 
 interface Search {
@@ -92,8 +97,14 @@ export class SqliteMessageSearch implements MessageSearch {
           this.answer(search, new NatterError('search_timeout'));
         }),
       };
-      this.queue.push(search);
-      this.dispatch();
+      const queue = () => {
+        if (search.answered) return;
+        this.queue.push(search);
+        this.dispatch();
+      };
+      if (!this.options.indexed) queue();
+      else
+        this.options.indexed().then(queue, (error: unknown) => this.answer(search, this.notIndexed(error)));
     });
   }
 
@@ -173,6 +184,12 @@ export class SqliteMessageSearch implements MessageSearch {
     const waiting = [...(this.running ? [this.running] : []), ...this.queue.splice(0)];
     this.running = null;
     for (const search of waiting) this.answer(search, error);
+  }
+
+  private notIndexed(cause: unknown): NatterError {
+    return new NatterError('unavailable', 'Search could not catch up with the latest messages; retry.', {
+      cause,
+    });
   }
 
   private unavailable(): NatterError {

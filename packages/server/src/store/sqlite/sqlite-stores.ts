@@ -37,7 +37,7 @@ export function openSqliteStores(
   const db = openSqlite(dataDir);
   const writer = new SqliteWriterClient({ dataDir, checkpointPages }, log, clock);
   const logStore = new SqliteLogStore(db, writer);
-  const messageSearch = new SqliteMessageSearch({ dataDir, log, clock });
+  const messageSearch = new SqliteMessageSearch({ dataDir, log, clock, indexed: () => writer.indexed() });
   return {
     logStore,
     accountStore: new SqliteAccountStore(db, writer),

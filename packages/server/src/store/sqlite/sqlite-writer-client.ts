@@ -19,7 +19,8 @@ type Request =
   | { type: 'commit'; ops: WriteOp[]; now: number }
   | { type: 'account'; write: AccountWrite }
   | { type: 'push'; write: PushWrite }
-  | { type: 'webhook'; write: WebhookWrite };
+  | { type: 'webhook'; write: WebhookWrite }
+  | { type: 'index' };
 
 const RESTART_DELAY_MS = 500;
 
@@ -87,6 +88,11 @@ export class SqliteWriterClient {
   /** One webhook store write in a transaction of its own, with its answer. */
   async webhook(write: WebhookWrite): Promise<WebhookWriteResult> {
     return (await this.call({ type: 'webhook', write })) as WebhookWriteResult;
+  }
+
+  /** Resolves once every message committed before the call is indexed for search. */
+  async indexed(): Promise<void> {
+    await this.call({ type: 'index' });
   }
 
   async close(): Promise<void> {

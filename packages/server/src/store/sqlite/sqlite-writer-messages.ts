@@ -22,6 +22,8 @@ export type WriterRequest =
   | { type: 'account'; id: number; write: AccountWrite }
   | { type: 'push'; id: number; write: PushWrite }
   | { type: 'webhook'; id: number; write: WebhookWrite }
+  /** Index every message committed so far for search; answered with `done` once it is. */
+  | { type: 'index'; id: number }
   | { type: 'close' };
 
 export type SerializedResult = { ok: true; value: WriteOutcome } | { ok: false; error: SerializedError };

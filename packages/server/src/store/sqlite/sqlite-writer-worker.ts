@@ -4,6 +4,7 @@ import { SqliteAccountWriter } from './sqlite-account-writer.js';
 import { openSqlite } from './sqlite-database.js';
 import { SqliteLogWriter } from './sqlite-log-writer.js';
 import { SqlitePushWriter } from './sqlite-push-writer.js';
+import { INDEX_STEP_EVENTS, SqliteSearchIndexer } from './sqlite-search-indexer.js';
 import { SqliteWebhookWriter } from './sqlite-webhook-writer.js';
 import type { WriterOptions, WriterReply, WriterRequest } from './sqlite-writer-messages.js';
 
@@ -21,6 +22,21 @@ const writer = new SqliteLogWriter(db);
 const accounts = new SqliteAccountWriter(db);
 const pushes = new SqlitePushWriter(db);
 const webhooks = new SqliteWebhookWriter(db);
+const indexer = new SqliteSearchIndexer(db);
+let indexing = false;
+
+/**
+ * Indexes for search in steps, each after the requests already waiting (a message from the main
+ * thread is taken before an immediate callback), until caught up with the commits.
+ */
+function indexSoon(): void {
+  if (indexing) return;
+  indexing = true;
+  setImmediate(() => {
+    indexing = false;
+    if (indexer.step() === INDEX_STEP_EVENTS) indexSoon();
+  });
+}
 
 function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply {
   const { id } = request;
@@ -30,9 +46,14 @@ function reply(request: Exclude<WriterRequest, { type: 'close' }>): WriterReply 
     }
     if (request.type === 'push') return { id, pushed: pushes.apply(request.write) };
     if (request.type === 'webhook') return { id, webhooked: webhooks.apply(request.write) };
+    if (request.type === 'index') {
+      indexer.catchUp();
+      return { id, done: true, changes: 0 };
+    }
     const results = writer
       .commit(request.ops, request.now)
       .map((r) => (r.ok ? r : { ok: false as const, error: serialize(r.error) }));
+    indexSoon();
     return { id, results };
   } catch (error) {
     if (error instanceof NatterError) return { id, done: true, changes: 0, error: serialize(error) };
@@ -45,6 +66,8 @@ function serialize(error: NatterError) {
 }
 
 port.postMessage({ type: 'ready' });
+// What a crash left unindexed.
+if (indexer.behind) indexSoon();
 
 port.on('message', (request: WriterRequest) => {
   if (request.type === 'close') {
