@@ -47,8 +47,15 @@ export function clusterConfig(quick) {
     ]),
     drivers: 2,
     bodyBytes: 100,
-    direct: { pairs: 500, rates: rates(process.env.BENCH_CLUSTER_RATES_DIRECT, [250, 500, 1000, 2000]) },
-    group: { groups: 20, size: 50, rates: rates(process.env.BENCH_CLUSTER_RATES_GROUP, [40, 80, 160, 320]) },
+    direct: {
+      pairs: 500,
+      rates: rates(process.env.BENCH_CLUSTER_RATES_DIRECT, [250, 500, 1000, 2000, 4000, 6000, 8000]),
+    },
+    group: {
+      groups: 20,
+      size: 50,
+      rates: rates(process.env.BENCH_CLUSTER_RATES_GROUP, [40, 80, 160, 320, 640, 1280]),
+    },
     step: { durationMs: quick ? 4000 : 6000, warmupMs: 2000 },
     /** after the step-up: how long to wait for frames still in flight before counting a message lost */
     settleMs: 10_000,

@@ -661,6 +661,48 @@ export function describeLogStoreConformance(name: string, open: OpenLogStore): v
         expect((await summary(store, bob, conv)).unread).toBe(1);
         expect((await run(store, cursor(conv, bob, 6))).cursor?.readSeq).toBe(6);
       });
+
+      it('follow the messages before them in the same commit, one op after another', async () => {
+        const [alice, bob, carol] = ids('alice', 'bob', 'carol');
+        const conv = await createDirect(store, alice, bob); // 1
+        const results = await store.commit([
+          message(conv, alice, 'one'), // 2
+          cursor(conv, bob, 5), // clamped to 2: the newest seq so far
+          message(conv, alice, 'two'), // 3
+          cursor(conv, bob, 1), // backwards: nothing moves
+          cursor(conv, bob, null, 9), // delivered clamped to 3
+          message(conv, bob, 'three'), // 4: bob has read up to his own message
+          cursor(conv, bob, 3), // behind: nothing moves
+          cursor(conv, carol, 1), // not a member
+          cursor(unknownConversation(), bob, 1),
+          cursor(conv, alice, 4), // alice read bob's message
+        ]);
+        const cursors = results.map((r) => (r.ok ? r.value.cursor : r.error.code));
+        expect(cursors).toEqual([
+          null,
+          { conversationId: conv, userId: bob, deliveredSeq: 2, readSeq: 2 },
+          null,
+          null,
+          { conversationId: conv, userId: bob, deliveredSeq: 3, readSeq: 2 },
+          null,
+          null,
+          'not_found',
+          'not_found',
+          { conversationId: conv, userId: alice, deliveredSeq: 4, readSeq: 4 },
+        ]);
+        expect(results.slice(0, 6).map((r) => okOf(r).events.map((e) => e.seq))).toEqual([
+          [2],
+          [],
+          [3],
+          [],
+          [],
+          [4],
+        ]);
+        const rows = await store.membersFor(alice, conv);
+        expect(rows?.find((m) => m.user_id === bob)).toMatchObject({ delivered_seq: 4, read_seq: 4 });
+        expect(rows?.find((m) => m.user_id === alice)).toMatchObject({ delivered_seq: 4, read_seq: 4 });
+        expect(await summary(store, bob, conv)).toMatchObject({ unread: 0, peers_read_seq: 4 });
+      });
     });
 
     describe('membership', () => {

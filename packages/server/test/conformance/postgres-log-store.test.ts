@@ -160,6 +160,31 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       expect((await allEvents(logStore, alice, conv)).map((e) => e.body)).toEqual([null, 'before', 'after']);
     });
 
+    it('fails only the op the database refuses when its messages were written in bulk, and keeps the rest in order', async () => {
+      const { logStore } = await openNode();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const conv = await createGroup(logStore, alice, [bob]);
+      const other = await createGroup(logStore, bob, [alice]);
+      const from = await logStore.latestPosition(bob);
+      // A run of plain messages is one statement: jsonb refuses a NUL, so the batch is committed
+      // again op by op and only that message fails.
+      const results = await logStore.commit([
+        message(conv, alice, 'one', { clientMsgId: 'cm-1' }),
+        message(other, bob, 'elsewhere'),
+        message(conv, alice, 'bad', { metadata: { note: 'nul \u0000 inside' } }),
+        message(conv, alice, 'one again', { clientMsgId: 'cm-1' }),
+        message(conv, bob, 'two'),
+      ]);
+      expect(okOf(results[0]).events[0]?.seq).toBe(2);
+      expect(okOf(results[1]).events[0]?.seq).toBe(2);
+      expect(results[2]).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+      expect(okOf(results[3])).toMatchObject({ duplicate: true, events: [{ seq: 2, body: 'one' }] });
+      expect(okOf(results[4]).events[0]).toMatchObject({ seq: 3, body: 'two' });
+      expect((await allEvents(logStore, bob, conv)).map((e) => e.body)).toEqual([null, 'one', 'two']);
+      const page = await logStore.syncSince(bob, from, from, 10, 10);
+      expect(page.conversations.map((c) => c.conversation_id).sort()).toEqual([conv, other].sort());
+    });
+
     it('reports a commit whose connection is lost as retryable unavailable, stores nothing of it, and recovers', async () => {
       const node = await openNode();
       const { logStore } = node;

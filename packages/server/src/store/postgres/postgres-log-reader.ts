@@ -39,8 +39,9 @@ import { type EventRow, toChatEvent } from './postgres-rows.js';
 type ChangedView = MemberView & { view_pos: number };
 
 /**
- * Read side of the PostgreSQL store. Every method runs inside one read-only REPEATABLE READ
- * transaction (the store opens it), so all its queries see one snapshot while other nodes commit.
+ * Read side of the PostgreSQL store. Every method of several queries runs inside one read-only
+ * REPEATABLE READ transaction (the store opens it), so all its queries see one snapshot while
+ * other nodes commit; a method of one query takes any connection (a statement is its own snapshot).
  * Independent queries are issued together: the driver pipelines them on the transaction's
  * connection, one round trip for the lot. A former member's view freezes at their removal.
  */
@@ -180,18 +181,30 @@ export class PostgresLogReader {
     }));
   }
 
-  async memberSpans(tx: Tx, conversationId: string): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
-    const [conversation] = await tx<{ last_seq: number; kind: string }[]>`
-      SELECT last_seq, kind FROM conversations WHERE id = ${conversationId}`;
-    if (conversation?.kind === 'channel') return { spans: [], lastSeq: conversation.last_seq };
-    const members = await tx<MemberRow[]>`SELECT * FROM members WHERE conversation_id = ${conversationId}`;
-    const spans = members.map((m) => ({ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }));
-    return { spans, lastSeq: conversation?.last_seq ?? 0 };
+  /**
+   * One statement, so the spans and the last seq are of one snapshot: a cluster node reloads them
+   * whenever another node committed to a conversation it routes (see MemberDirectory). A channel
+   * has no spans (it fans out on read): only its last seq.
+   */
+  async memberSpans(
+    sql: Queryable,
+    conversationId: string,
+  ): Promise<{ spans: MemberSpan[]; lastSeq: number }> {
+    const rows = await sql<
+      { last_seq: number; user_id: string | null; joined_seq: number; left_seq: number | null }[]
+    >`
+      SELECT c.last_seq, m.user_id, m.joined_seq, m.left_seq
+      FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND c.kind <> 'channel'
+      WHERE c.id = ${conversationId}`;
+    const spans = rows.flatMap((m) =>
+      m.user_id === null ? [] : [{ userId: m.user_id, joinedSeq: m.joined_seq, leftSeq: m.left_seq }],
+    );
+    return { spans, lastSeq: rows[0]?.last_seq ?? 0 };
   }
 
-  async sharingConversationWith(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+  async sharingConversationWith(sql: Queryable, userId: string, candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
-    const rows = await tx<{ user_id: string }[]>`
+    const rows = await sql<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
       FROM user_conversations uc
       JOIN members mine ON mine.conversation_id = uc.conversation_id AND mine.user_id = uc.user_id
@@ -202,9 +215,9 @@ export class PostgresLogReader {
     return rows.map((r) => r.user_id);
   }
 
-  async seenAlongside(tx: Tx, userId: string, candidates: string[]): Promise<string[]> {
+  async seenAlongside(sql: Queryable, userId: string, candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
-    const rows = await tx<{ user_id: string }[]>`
+    const rows = await sql<{ user_id: string }[]>`
       SELECT DISTINCT other.user_id
       FROM (SELECT conversation_id, user_id FROM user_conversations WHERE user_id = ${userId}
             UNION ALL SELECT conversation_id, user_id FROM user_channels WHERE user_id = ${userId}) uc

@@ -1,6 +1,6 @@
 import type { HeldSeqs, LogStore, SyncPage } from '../log-store.js';
 import type { WriteOp, WriteResult } from '../write-ops.js';
-import type { Tx } from './postgres-connection.js';
+import type { Queryable, Tx } from './postgres-connection.js';
 import type { Guarded } from './postgres-health.js';
 import type { PostgresLogReader } from './postgres-log-reader.js';
 import type { PostgresLogWriter } from './postgres-log-writer.js';
@@ -11,7 +11,9 @@ import type { PostgresPool } from './postgres-pool.js';
  * (see PostgresLogWriter) and the change clock orders their positions (see postgres-positions.ts).
  * Within this node, commits run one at a time in call order, so they commit and settle in the
  * order they were made, as the port requires; batching is the caller's job (GroupCommitter).
- * Reads run in a read-only REPEATABLE READ transaction: one snapshot per call.
+ * Reads of several statements run in a read-only REPEATABLE READ transaction: one snapshot per
+ * call; a read of one statement runs on its own (a statement is its own snapshot), without the
+ * reservation and the BEGIN and COMMIT.
  */
 export class PostgresLogStore implements LogStore {
   /** The previous commit's settlement: the next one starts after it. */
@@ -32,6 +34,10 @@ export class PostgresLogStore implements LogStore {
 
   private read<T>(read: (tx: Tx) => Promise<T>): Promise<T> {
     return this.guard(() => this.pool.transaction('ISOLATION LEVEL REPEATABLE READ READ ONLY', read));
+  }
+
+  private readOne<T>(read: (sql: Queryable) => Promise<T>): Promise<T> {
+    return this.guard(() => read(this.pool.sql));
   }
 
   syncSince(
@@ -76,15 +82,15 @@ export class PostgresLogStore implements LogStore {
   }
 
   memberSpans(conversationId: string) {
-    return this.read((tx) => this.reader.memberSpans(tx, conversationId));
+    return this.readOne((sql) => this.reader.memberSpans(sql, conversationId));
   }
 
   sharingConversationWith(userId: string, candidates: string[]) {
-    return this.read((tx) => this.reader.sharingConversationWith(tx, userId, candidates));
+    return this.readOne((sql) => this.reader.sharingConversationWith(sql, userId, candidates));
   }
 
   seenAlongside(userId: string, candidates: string[]) {
-    return this.read((tx) => this.reader.seenAlongside(tx, userId, candidates));
+    return this.readOne((sql) => this.reader.seenAlongside(sql, userId, candidates));
   }
 
   latestPosition(userId: string) {

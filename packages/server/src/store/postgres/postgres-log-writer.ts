@@ -58,9 +58,20 @@ import type {
   WriteResult,
 } from '../write-ops.js';
 import { cursorOutcome, outcome } from '../write-outcomes.js';
+import {
+  type BulkOp,
+  finishRun,
+  insertRun,
+  isBulkOp,
+  moveCursors,
+  type PlannedRun,
+  planRun,
+  type RunRows,
+  readRun,
+} from './postgres-bulk-messages.js';
 import type { Tx } from './postgres-connection.js';
 import { isConnectionFailure, opErrorOf } from './postgres-errors.js';
-import type { PostgresPool } from './postgres-pool.js';
+import { type PostgresPool, RolledBack } from './postgres-pool.js';
 import { assignPositions, type ConversationWrite, PositionPlan } from './postgres-positions.js';
 import { type EventRow, toChatEvent } from './postgres-rows.js';
 
@@ -103,8 +114,9 @@ function commitTimeoutMs(ops: number): number {
  *   latest committed state, so checks (membership, roles, dedupe) cannot race the writes they guard;
  * - seqs are last_seq + 1 under that lock: gap-free and in commit order per conversation;
  * - store-wide positions are taken last (see postgres-positions.ts).
- * Each op runs in a savepoint: one the database refuses is rolled back alone and the rest of the
- * batch commits. (Every op that writes takes a subtransaction id; past 64 in one transaction
+ * Runs of plain messages and cursor moves are checked in memory and written a run at a time (see
+ * postgres-bulk-messages.ts); every other op runs in a savepoint: one the database refuses is
+ * rolled back alone and the rest of the batch commits. (Every op that writes takes a subtransaction id; past 64 in one transaction
  * PostgreSQL's per-backend subtransaction cache overflows, which makes other sessions' visibility
  * checks slower while that transaction runs. A batch lives for milliseconds, so this costs little,
  * but it is the reason not to keep a transaction like this open any longer than a batch.)
@@ -116,40 +128,106 @@ export class PostgresLogWriter {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  commit(ops: WriteOp[]): Promise<WriteResult[]> {
-    return this.pool.transaction(
-      'ISOLATION LEVEL READ COMMITTED',
-      async (tx) => {
-        const batch: Batch = {
-          tx,
-          conversations: await lockConversations(tx, ops),
-          positions: new PositionPlan(),
-          created: [],
-          released: Promise.resolve(),
-          now: this.clock.now(),
-        };
-        const results: WriteResult[] = [];
-        for (const op of ops) results.push(await this.applyInSavepoint(op, batch));
-        await batch.released;
-        const touched: ConversationWrite[] = [];
-        for (const { row, dirty, lastChange } of batch.conversations.values()) {
-          if (!dirty) continue;
-          const { id, title, last_seq, member_count, updated_at } = row;
-          touched.push({
-            id,
-            title,
-            last_seq,
-            member_count,
-            updated_at,
-            o: lastChange,
-            channel: row.kind === 'channel',
-          });
-        }
-        await assignPositions(tx, batch.positions, touched);
-        return results;
-      },
-      commitTimeoutMs(ops.length),
-    );
+  /**
+   * Runs of plain messages and cursor moves go in bulk (see postgres-bulk-messages.ts); a batch
+   * the database refuses a bulk statement of is rolled back and committed again with every op on
+   * its own.
+   */
+  async commit(ops: WriteOp[]): Promise<WriteResult[]> {
+    if (!ops.some(isBulkOp)) return this.attempt(ops, false);
+    try {
+      return await this.attempt(ops, true);
+    } catch (error) {
+      if (
+        isConnectionFailure(error) ||
+        !(error instanceof postgres.PostgresError || error instanceof RolledBack)
+      ) {
+        throw error;
+      }
+      return this.attempt(ops, false);
+    }
+  }
+
+  /**
+   * One transaction: the locks and the first run's lookups in one round trip, the ops in order,
+   * then the tail with COMMIT right behind it. A batch of plain messages and cursor moves takes
+   * two round trips.
+   */
+  private async attempt(ops: WriteOp[], bulk: boolean): Promise<WriteResult[]> {
+    let tail: Promise<EventRow[]> | undefined;
+    let last: PlannedRun | undefined;
+    let results: WriteResult[];
+    try {
+      results = await this.pool.transaction(
+        'ISOLATION LEVEL READ COMMITTED',
+        async (tx) => {
+          const inBulk = (op: WriteOp | undefined): op is BulkOp => bulk && op !== undefined && isBulkOp(op);
+          let run: BulkOp[] = [];
+          while (inBulk(ops[run.length])) run.push(ops[run.length] as BulkOp);
+          const [conversations, runRows] = await pipelined(lockConversations(tx, ops), readRun(tx, run));
+          const batch: Batch = {
+            tx,
+            conversations,
+            positions: new PositionPlan(),
+            created: [],
+            released: Promise.resolve(),
+            now: this.clock.now(),
+          };
+          const plan = (rows: RunRows) =>
+            planRun(run, rows, (id) => batch.conversations.get(id), batch.positions, batch.now);
+          const results: WriteResult[] = [];
+          for (let i = run.length; i < ops.length; i++) {
+            const op = ops[i]!;
+            if (inBulk(op)) {
+              run.push(op);
+              continue;
+            }
+            if (run.length > 0) {
+              // The run goes in before the op after it, which must see its messages.
+              await batch.released;
+              const planned = plan(i === run.length ? runRows : await readRun(tx, run));
+              const [inserted] = await pipelined(
+                insertRun(tx, planned, batch.positions),
+                moveCursors(tx, planned),
+              );
+              results.push(...finishRun(planned, inserted));
+              run = [];
+            }
+            results.push(await this.applyInSavepoint(op, batch));
+          }
+          await batch.released;
+          if (run.length > 0) last = plan(run.length === ops.length ? runRows : await readRun(tx, run));
+          const moved = last ? moveCursors(tx, last) : Promise.resolve();
+          const touched: ConversationWrite[] = [];
+          for (const { row, dirty, lastChange } of batch.conversations.values()) {
+            if (!dirty) continue;
+            const { id, title, last_seq, member_count, updated_at } = row;
+            touched.push({
+              id,
+              title,
+              last_seq,
+              member_count,
+              updated_at,
+              o: lastChange,
+              channel: row.kind === 'channel',
+            });
+          }
+          // Not awaited: the pool sends COMMIT right behind it (see assignPositions).
+          tail = pipelined(moved, assignPositions(tx, batch.positions, touched, last?.events)).then(
+            ([, inserted]) => inserted,
+          );
+          tail.catch(() => {});
+          return results;
+        },
+        commitTimeoutMs(ops.length),
+      );
+    } catch (error) {
+      // A COMMIT that rolled back did so because the tail failed: that failure is the one to report.
+      if (error instanceof RolledBack && tail) await tail;
+      throw error;
+    }
+    if (last) results.push(...finishRun(last, await tail!));
+    return results;
   }
 
   /**
@@ -734,8 +812,9 @@ async function lockConversations(tx: Tx, ops: WriteOp[]): Promise<Map<string, Co
   const ids = [...new Set(ops.flatMap((op) => ('conversationId' in op ? [op.conversationId] : [])))].sort();
   const locked = new Map<string, ConversationState>();
   if (ids.length === 0) return locked;
+  // Sent at once (not on the await), so statements sent after this call run after the lock.
   const rows = await tx<ConversationRow[]>`
-    SELECT * FROM conversations WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+    SELECT * FROM conversations WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`.execute();
   for (const row of rows) locked.set(row.id, { row, dirty: false, lastChange: 0 });
   return locked;
 }

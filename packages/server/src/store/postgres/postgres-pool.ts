@@ -74,9 +74,16 @@ export class PostgresPool {
     let reusable = true;
     try {
       const run = async () => {
-        await tx.unsafe(`BEGIN ${mode}`);
+        // BEGIN goes out with the work's first statements, without a round trip of its own.
+        const begun = tx.unsafe(`BEGIN ${mode}`).execute();
+        begun.catch(() => {});
         const result = await work(tx);
-        await tx`COMMIT`;
+        await begun;
+        // COMMIT of a transaction a statement failed in rolls back instead, without an error: a
+        // caller may have sent its last statements ahead without awaiting them (see
+        // PostgresLogWriter.commit), so the outcome is read from the command PostgreSQL reports.
+        const committed = await tx`COMMIT`;
+        if (committed.command !== 'COMMIT') throw new RolledBack();
         return result;
       };
       return await within(run(), timeoutMs);
@@ -98,6 +105,13 @@ export class PostgresPool {
     this.log.warn({ err: error }, 'PostgreSQL connection lost in a transaction; replacing the pool');
     this.db = this.connect();
     failed.end({ timeout: RETIRE_TIMEOUT_S }).catch(() => {});
+  }
+}
+
+/** COMMIT answered ROLLBACK: a statement of the transaction failed, so nothing of it was stored. */
+export class RolledBack extends Error {
+  constructor() {
+    super('A statement of the transaction failed; COMMIT rolled it back.');
   }
 }
 
