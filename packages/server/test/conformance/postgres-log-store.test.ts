@@ -15,7 +15,7 @@ import { describeHiddenConformance } from './hidden.conformance.js';
 import { describeLogStoreConformance } from './log-store.conformance.js';
 import { describePushQueueConformance } from './push-queue.conformance.js';
 import { describeSearchConformance } from './search.conformance.js';
-import { createGroup, message, okOf, run, uid } from './store-ops.js';
+import { createGroup, edit, message, okOf, run, uid } from './store-ops.js';
 import { describeThreadsConformance } from './threads.conformance.js';
 import { describeUsersConformance } from './users.conformance.js';
 import { describeWebhookQueueConformance } from './webhook-queue.conformance.js';
@@ -183,6 +183,29 @@ describe.skipIf(adminUrl === null)('PostgreSQL log store', () => {
       expect((await allEvents(logStore, bob, conv)).map((e) => e.body)).toEqual([null, 'one', 'two']);
       const page = await logStore.syncSince(bob, from, from, 10, 10);
       expect(page.conversations.map((c) => c.conversation_id).sort()).toEqual([conv, other].sort());
+    });
+
+    it('indexes every message for search at its real log position, written in bulk or op by op', async () => {
+      const { logStore } = await openNode();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const conv = await createGroup(logStore, alice, [bob]);
+      const first = await run(logStore, message(conv, alice, 'plain words'));
+      // A reply and a mention are written op by op (their events stamped after the insert), plain
+      // messages in bulk; one commit holds both kinds.
+      await logStore.commit([
+        message(conv, bob, 'a reply with words', { replyTo: first.events[0]!.seq }),
+        message(conv, alice, 'more plain words'),
+        message(conv, bob, 'words for alice', { mentions: [alice] }),
+        edit(conv, alice, first.events[0]!.seq, 'plain words edited'),
+      ]);
+      const [mismatch] = await admin()<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM message_search ms
+        JOIN events e ON e.conversation_id = ms.conversation_id AND e.seq = ms.seq
+        WHERE ms.conversation_id = ${conv} AND ms.pos <> e.pos`;
+      const [indexed] = await admin()<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM message_search WHERE conversation_id = ${conv}`;
+      expect(indexed?.n).toBe(4);
+      expect(mismatch?.n).toBe(0);
     });
 
     it('reports a commit whose connection is lost as retryable unavailable, stores nothing of it, and recovers', async () => {

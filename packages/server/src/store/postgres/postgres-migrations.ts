@@ -354,6 +354,12 @@ const MIGRATIONS: string[] = [
   -- A channel's members list is its owners and admins: found without reading its other members.
   CREATE INDEX members_managers ON members (conversation_id) WHERE role <> 'member';
   `,
+  // Search rows of messages written op by op kept the batch's ordinal for a position (their events
+  // are stamped after the insert that indexed them); the commit's tail now stamps them too.
+  `
+  UPDATE message_search ms SET pos = e.pos FROM events e
+  WHERE e.conversation_id = ms.conversation_id AND e.seq = ms.seq AND ms.pos <> e.pos;
+  `,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

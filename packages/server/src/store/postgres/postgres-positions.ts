@@ -142,6 +142,16 @@ export function assignPositions(
       FROM clock, jsonb_to_recordset(${JSON.stringify(channelViews)}::text::jsonb) AS v (c text, u text, o bigint)
       WHERE uc.user_id = v.u AND uc.conversation_id = v.c
     )`;
+  // Messages inserted op by op got their index row (the search trigger) with the ordinal for a
+  // position: it takes the real one here, or search's newest-first window would rank them oldest.
+  const stampSearch =
+    plan.stampedEvents().length === 0
+      ? tx``
+      : tx`, stamped_search AS (
+      UPDATE message_search ms SET pos = clock.base + v.o
+      FROM clock, jsonb_to_recordset(${events}::text::jsonb) AS v (c text, s bigint, o bigint)
+      WHERE ms.conversation_id = v.c AND ms.seq = v.s
+    )`;
   return tx<EventRow[]>`
     WITH clock AS (
       UPDATE change_clock SET position = position + ${plan.size} RETURNING position - ${plan.size} AS base
@@ -159,7 +169,7 @@ export function assignPositions(
       UPDATE members m SET left_pos = clock.base + v.o
       FROM clock, jsonb_to_recordset(${frozen}::text::jsonb) AS v (c text, u text, o bigint)
       WHERE m.conversation_id = v.c AND m.user_id = v.u
-    )${stampChannelViews}, stamped_views AS (
+    )${stampChannelViews}${stampSearch}, stamped_views AS (
       UPDATE user_conversations uc SET view_pos = clock.base + coalesce(f.o, v.o)
       FROM clock, jsonb_to_recordset(${indexed}::text::jsonb) AS v (id text, o bigint)
         JOIN members m ON m.conversation_id = v.id
