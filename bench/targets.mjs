@@ -70,7 +70,12 @@ export async function startTarget(kind, opts = {}) {
   const secret = opts.secret ?? `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`;
   const logFile = join(dataDir, opts.dataDir ? `server-${Date.now()}.log` : 'server.log');
   const main = kind === 'natter' ? NATTER_MAIN : RELAY_MAIN;
-  const args = [...SERVER_NODE_ARGS, ...(opts.nodeArgs ?? []), main, ...(kind === 'relay' ? ['--port', String(port)] : [])];
+  const args = [
+    ...SERVER_NODE_ARGS,
+    ...(opts.nodeArgs ?? []),
+    main,
+    ...(kind === 'relay' ? ['--port', String(port)] : []),
+  ];
   const env = {
     ...process.env,
     PORT: String(port),
