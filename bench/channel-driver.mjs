@@ -1,8 +1,9 @@
 // Channel driver, run as a child process (fork) by bench/channel.mjs and steered over IPC. It holds a
 // share of a channel's connected members (receivers) and a few posters, and, in driver 0, the offline
 // members whose first sync and resume are timed.
-//   parent -> {cmd:'connect', url, secret, receivers: user ids, posters: user ids, concurrency}
-//             every socket authenticated with its own JWT          <- {type:'connected', sockets, failed, firstError, ms}
+//   parent -> {cmd:'connect', url, secret, receivers: user ids, posters: user ids, concurrency, deadline?}
+//             every socket authenticated with its own JWT; none begun after `deadline` (epoch ms)
+//                                                   <- {type:'connected', sockets, failed, notTried, firstError, ms}
 //   parent -> {cmd:'run', runId, startAt (epoch ms), rate (posts/s, all drivers together), driverIndex,
 //             drivers, durationMs, warmupMs, graceMs, bodyBytes, maxBacklogMs, conversationId}
 //             post i is made by driver i % drivers (poster (i / drivers) % posters) at startAt + i / rate;
@@ -152,7 +153,10 @@ function onPosterFrame(text) {
   else if (frame.type === 'error') onError(frame.code);
 }
 
-/** @param {{url: string, secret: string, receivers: string[], posters: string[], concurrency: number}} msg */
+/**
+ * @param {{url: string, secret: string, receivers: string[], posters: string[], concurrency: number,
+ *   deadline?: number}} msg no socket is begun after `deadline` (epoch ms): the rest count as not tried
+ */
 async function connectAll(msg) {
   const t0 = performance.now();
   const jobs = [
@@ -164,7 +168,7 @@ async function connectAll(msg) {
   /** @type {string | undefined} */
   let firstError;
   const worker = async () => {
-    while (next < jobs.length) {
+    while (next < jobs.length && !(Date.now() > (msg.deadline ?? Number.POSITIVE_INFINITY))) {
       const job = jobs[next++];
       try {
         const token = await signToken(msg.secret, job.u);
@@ -184,6 +188,7 @@ async function connectAll(msg) {
     receivers: receivers.length,
     posters: posters.length,
     failed,
+    notTried: jobs.length - next,
     firstError,
     ms: Math.round(performance.now() - t0),
   };

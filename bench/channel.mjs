@@ -34,6 +34,8 @@ export function channelConfig(quick, online, members = 100_000) {
     posters,
     perDriver: 10_000,
     connectConcurrency: 100,
+    /** connecting the members stops after this (the members connected by then take part) */
+    connectBudgetMs: quick ? 60_000 : 120_000,
     /** members named at creation (the API's most), then one add request each, this many at a time */
     atCreation: 1000,
     addConcurrency: 128,
@@ -52,10 +54,11 @@ export function channelConfig(quick, online, members = 100_000) {
     maxBacklogMs: 3000,
     /**
      * sustained = posts acked >= 95% of offered, deliveries >= 95% of posts x connected members, p99
-     * post -> delivery <= 500 ms (a post reaches its connected members one socket write after another:
-     * the bar of the 1:1 and group scenarios, 200 ms, would measure the fan-out of a single post)
+     * post -> delivery <= 1 s. A post reaches its connected members one socket write after another, in
+     * one turn of the event loop (about 10 µs a member on this machine: 0.2 s for 19,000), so the 200 ms
+     * bar of the 1:1 and group scenarios would measure the fan-out of a single post.
      */
-    sustain: { minRatio: 0.95, maxP99Ms: 500 },
+    sustain: { minRatio: 0.95, maxP99Ms: 1000 },
     /** per store, for the step-up (adding the members is not bounded by it): no step begins after this */
     stepUpBudgetMs: quick ? 45_000 : 80_000,
     stores: /** @type {('sqlite'|'postgres')[]} */ (['sqlite', 'postgres']),
@@ -346,6 +349,7 @@ async function runStore(store, cfg, log) {
     }
 
     const per = Math.ceil(cfg.online / n);
+    const deadline = Date.now() + cfg.connectBudgetMs;
     const connected = await Promise.all(
       drivers.map((drv, d) =>
         drv.request(
@@ -358,20 +362,22 @@ async function runStore(store, cfg, log) {
             ),
             posters: [],
             concurrency: cfg.connectConcurrency,
+            deadline,
           },
-          240_000,
+          cfg.connectBudgetMs + 60_000,
         ),
       ),
     );
     out.online = connected.reduce((a, c) => a + c.receivers, 0);
     out.connectFailed = connected.reduce((a, c) => a + c.failed, 0);
+    out.connectNotTried = connected.reduce((a, c) => a + c.notTried, 0);
     out.connectMs = Math.max(...connected.map((c) => c.ms));
     if (out.online === 0)
       throw new Error(`no member connected: ${connected.find((c) => c.firstError)?.firstError}`);
     await sleep(1000);
     out.rssConnectedMiB = procStats(target.pid).rssBytes / 2 ** 20;
     log(
-      `channel ${store}: ${out.online} members connected (${out.connectFailed} failed) in ${out.connectMs} ms from ${n} drivers; RSS ${out.rssConnectedMiB.toFixed(0)} MiB`,
+      `channel ${store}: ${out.online} members connected (${out.connectFailed} failed, ${out.connectNotTried} not tried within ${cfg.connectBudgetMs / 1000} s) in ${out.connectMs} ms from ${n} drivers; RSS ${out.rssConnectedMiB.toFixed(0)} MiB`,
     );
 
     out.steps = [];
@@ -415,6 +421,17 @@ async function runStore(store, cfg, log) {
     out.maxSustainedDeliveryRate = top?.deliveredRate ?? 0;
     out.maxSustainedP99Ms = top?.deliver.p99 ?? null;
     out.maxSustainedServerCpu = top?.serverCpu ?? null;
+    // Throughput alone (latency ignored): the highest step acked and delivered at >= 95%.
+    const keptUp = out.steps
+      .filter(
+        (/** @type {any} */ s) =>
+          !s.aborted &&
+          s.ackedRate >= cfg.sustain.minRatio * s.offeredRate &&
+          s.deliveredRate >= cfg.sustain.minRatio * s.offeredDeliveryRate,
+      )
+      .sort((/** @type {any} */ a, /** @type {any} */ b) => b.offeredRate - a.offeredRate)[0];
+    out.maxThroughputRate = keptUp?.offeredRate ?? 0;
+    out.maxThroughputDeliveryRate = keptUp?.deliveredRate ?? 0;
   } finally {
     await Promise.all(drivers.map((d) => d.close()));
     if (rss) out.peakRssMiB = rss.stop().peakBytes / 2 ** 20;
