@@ -592,7 +592,8 @@ const SCENARIO_SECTIONS = /** @type {const} */ ([
     render: resumeSection,
   },
   { key: 'storm', title: '## 11. Reconnect storm after a restart', render: stormSection },
-  { key: 'writer', title: '## 12. The SQLite writer, per message inside a batch', render: writerSection },
+  { key: 'channel', title: '## 12. A channel of 100,000 members', render: channelSection },
+  { key: 'writer', title: '## 13. The SQLite writer, per message inside a batch', render: writerSection },
 ]);
 /** @param {string} key */
 const scenarioStart = (key) =>
@@ -601,7 +602,7 @@ const scenarioStart = (key) =>
 const scenarioEnd = (key) => `<!-- ${key}:end -->`;
 
 /**
- * The groups, resume and storm sections: rendered from `r` where it has them, else carried over from
+ * The groups, resume, storm and channel sections: rendered from `r` where it has them, else carried over from
  * `previous`. @param {any} r @param {string} previous
  */
 function scenarioParts(r, previous) {
@@ -619,7 +620,7 @@ function scenarioParts(r, previous) {
 }
 
 /**
- * `previous` with the blocks of the groups, resume and storm scenarios that `r` has replaced (the rest
+ * `previous` with the blocks of the groups, resume, storm and channel scenarios that `r` has replaced (the rest
  * untouched); a document without such a block gets its section before the hand-written analysis.
  * @param {string} previous @param {any} r
  */
@@ -786,5 +787,84 @@ function stormSection(s) {
     `| **peak RSS of the restarted server during the storm** (sampled every ${s.config.rssSampleMs} ms) | **${mib(s.peakRssBytes)}** |`,
     `| RSS of the restarted server once all resumed | ${mib(s.rssAfterBytes)} |`,
   ];
+  return out.join('\n').trim();
+}
+
+/** @param {any} c results of bench/channel.mjs @returns {string} */
+function channelSection(c) {
+  if (c.skipped || c.error) return `Not measured: ${c.skipped ?? c.error}`;
+  const cfg = c.config;
+  const server = (/** @type {any} */ s) =>
+    s ? `${ms(s.meanMs)} (p50 <= ${ms(s.p50AtMostMs)}, p99 <= ${ms(s.p99AtMostMs)})` : '-';
+  const runs = c.runs.filter((/** @type {any} */ r) => !r.error && !r.skipped);
+  const online = runs[0]?.online ?? cfg.online;
+  const out = [
+    runOn(c.date, c.quick),
+    '',
+    `One channel (\`kind: "channel"\`, posting: everyone) of ${num(cfg.members)} members, Natter alone on each store (PostgreSQL: a fresh database \`natter_bench_<random>\` on 127.0.0.1, dropped after). ` +
+      `**Adding the members**: ${num(cfg.atCreation)} named in \`POST /v1/conversations\` (the most it takes), the rest one \`POST /v1/conversations/:id/members\` each, ${cfg.addConcurrency} requests in flight (there is no bulk add; the server API's add is the same one-member call). ` +
+      `**First sync and resume**: ${num(cfg.syncMembers)} members who joined at the creation (early: every membership event of the channel comes after their join) and ${num(cfg.syncMembers)} added last, none of them connected before, one after the other, each on a new socket: a \`sync\` without a token (every page), timed from writing the frame to parsing the last answer; then ${num(cfg.resumeAfterPosts)} posts while they are away, and each comes back: a new socket, \`sync\` with its token (must list the channel), and a \`fetch\` of the events it missed (100 a page); server time from the deltas of \`natter_read_seconds\` in /metrics over those requests (mean, and the bucket that holds p50 / p99). ` +
+      `**Live fan-out**: ${num(online)} members connected (asked for ${num(cfg.requestedOnline)}; the hard RLIMIT_NOFILE is ${num(c.fdHardLimit)} and the server needs one descriptor per socket), each with its own JWT, 100 connecting at a time for at most ${num(cfg.connectBudgetMs / 1000)} s (the members connected by then take part), ${num(cfg.perDriver)} a driver process (\`bench/channel-driver.mjs\`), and ${cfg.posters} posters spread over the drivers. ` +
+      `Open loop: post i is made at start + i / rate (${cfg.bodyBytes}-byte bodies) and every delivery is timed from that scheduled time (drivers share the machine's clock); each step offers a number of deliveries/s (posts/s x connected members), runs ${num(cfg.step.durationMs / 1000, 1)} s, the first ${num(cfg.step.warmupMs / 1000, 1)} s unrecorded; ` +
+      `sustained = posts acked >= 95% of offered, deliveries >= 95% of posts x members connected, p99 post->deliver <= ${num(cfg.sustain.maxP99Ms)} ms (a post reaches its connected members one socket write after another in one turn of the server's event loop, so the 200 ms bar of the 1:1 and group scenarios would measure a single post's fan-out); a failing step is retried once, then the step-up stops. ` +
+      `Server CPU over the recorded window (one core = 100%); peak RSS sampled every 100 ms over the whole run of that store. Latencies: p50 / p99 / p99.9 / max ms.`,
+    '',
+    '| store | members added in (rate) | joined | first sync, client ms | first sync server ms: mean (buckets) | resume after posts: sync, client ms | resume sync server ms | connect + sync + fetch of missed events, client ms | fetch server ms per page | wrong answers |',
+    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const run of c.runs) {
+    if (run.error || run.skipped || !run.firstSync || !run.resume?.late) {
+      out.push(
+        `| ${run.store} | not measured: ${run.error ?? run.skipped ?? 'incomplete'} | | | | | | | | |`,
+      );
+      continue;
+    }
+    for (const group of ['early', 'late']) {
+      const [f, r] = [run.firstSync[group], run.resume[group]];
+      out.push(
+        `| ${run.store} | ${group === 'early' ? `${num((run.createMs + run.addMs) / 1000, 1)} s (${num(run.addRate)}/s)` : ''} | ${group === 'early' ? 'at creation' : 'last'} | ${lat4(f.client)} | ${server(f.server)} | ${lat4(r.client)} | ${server(r.server)} | ${lat4(r.connected)} (${num(r.fetched / Math.max(1, r.times))} events) | ${server(r.serverFetch)} | ${num(f.wrong + r.wrong)} |`,
+      );
+    }
+  }
+  out.push(
+    '',
+    '| store | posts/s offered | deliveries/s offered | posts acked/s | **deliveries/s** | post->ack ms | post->deliver ms | lost at step end | server CPU | server RSS MiB | driver CPU | sustained |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  );
+  for (const run of c.runs) {
+    for (const s of run.steps ?? [])
+      out.push(
+        `| ${run.store} | ${num(s.offeredRate, 2)}${s.retry ? ' (retry)' : ''} | ${num(s.offeredDeliveryRate)} | ${num(s.ackedRate, 1)} | ${num(s.deliveredRate)} | ${lat4(s.ack)} | ${lat4(s.deliver)} | ${num(s.lostDeliveries)} | ${pct(s.serverCpu)} | ${num(s.serverRssMiB)} | ${s.driverCpu.map(pct).join(' + ')} | ${s.sustained ? 'yes' : s.aborted ? 'no (backlog > 3 s, stopped)' : 'no'} |`,
+      );
+  }
+  out.push(
+    '',
+    '| at the highest sustained step | ' + c.runs.map((/** @type {any} */ r) => r.store).join(' | ') + ' |',
+  );
+  out.push(`|---|${c.runs.map(() => '--:').join('|')}|`);
+  const row = (/** @type {string} */ label, /** @type {(r: any) => string} */ f) =>
+    out.push(`| ${label} | ${c.runs.map((/** @type {any} */ r) => (r.error ? '-' : f(r))).join(' | ')} |`);
+  row('members connected', (r) => num(r.online));
+  row('**posts/s**', (r) => `**${num(r.maxSustainedRate, 2)}**`);
+  row('**deliveries/s**', (r) => `**${num(r.maxSustainedDeliveryRate)}**`);
+  row('post->deliver p99 ms', (r) => ms(r.maxSustainedP99Ms ?? Number.NaN));
+  row('server CPU', (r) => (r.maxSustainedServerCpu === null ? '-' : pct(r.maxSustainedServerCpu)));
+  row('posts/s / deliveries/s kept up with, latency aside (>= 95% acked and delivered)', (r) =>
+    r.maxThroughputRate === undefined
+      ? '-'
+      : `${num(r.maxThroughputRate, 2)} / ${num(r.maxThroughputDeliveryRate)}`,
+  );
+  row(
+    'server RSS: after adding / with members connected / **peak** MiB',
+    (r) => `${num(r.rssAfterAddMiB)} / ${num(r.rssConnectedMiB)} / **${num(r.peakRssMiB)}**`,
+  );
+  row(
+    'members connected in (failed; not tried within the budget)',
+    (r) => `${num(r.connectMs / 1000, 1)} s (${num(r.connectFailed)}; ${num(r.connectNotTried ?? 0)})`,
+  );
+  row(
+    'store run, all in',
+    (r) => `${num(r.elapsedMs / 1000)} s${r.truncated ? ' (step-up cut by the time budget)' : ''}`,
+  );
   return out.join('\n').trim();
 }

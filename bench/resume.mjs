@@ -59,16 +59,18 @@ async function makeAccount(target, cfg, token) {
 }
 
 /**
- * The server's own time for syncs between two /metrics scrapes: mean, and the bucket that holds the
- * p50 / p99 (an upper bound).
- * @param {Record<string, number>} m0 @param {Record<string, number>} m1
+ * The server's own time for read frames of one type (`sync`, `fetch`...) between two /metrics scrapes:
+ * mean, and the bucket that holds the p50 / p99 (an upper bound).
+ * @param {Record<string, number>} m0 @param {Record<string, number>} m1 @param {string} [type]
  */
-function serverSyncTime(m0, m1) {
+export function serverReadTime(m0, m1, type = 'sync') {
   const d = (/** @type {string} */ k) => (m1[k] ?? 0) - (m0[k] ?? 0);
-  const count = d('natter_read_seconds_count{type="sync"}');
+  const count = d(`natter_read_seconds_count{type="${type}"}`);
   if (!(count > 0)) return null;
   const buckets = Object.keys(m1)
-    .map((k) => /^natter_read_seconds_bucket\{(?=.*type="sync")(?=.*le="([^"]+)").*\}$/.exec(k))
+    .map((k) =>
+      new RegExp(`^natter_read_seconds_bucket\\{(?=.*type="${type}")(?=.*le="([^"]+)").*\\}$`).exec(k),
+    )
     .filter((m) => m !== null)
     .map((m) => ({ le: Number(m[1]), n: d(m[0]) }))
     .sort((a, b) => a.le - b.le);
@@ -76,7 +78,7 @@ function serverSyncTime(m0, m1) {
     1000 * (buckets.find((b) => b.n >= q * count)?.le ?? Number.POSITIVE_INFINITY);
   return {
     requests: count,
-    meanMs: (1000 * d('natter_read_seconds_sum{type="sync"}')) / count,
+    meanMs: (1000 * d(`natter_read_seconds_sum{type="${type}"}`)) / count,
     p50AtMostMs: bound(0.5),
     p99AtMostMs: bound(0.99),
   };
@@ -119,7 +121,7 @@ async function runStore(store, cfg, log) {
       pages: initial.pages,
       listed: initial.conversations,
       client: summarize(mergeEncoded([initial.hist])),
-      server: serverSyncTime(m0, m1),
+      server: serverReadTime(m0, m1),
     };
     if (initial.conversations !== conversations.length)
       throw new Error(
@@ -169,7 +171,7 @@ async function runStore(store, cfg, log) {
       /** round trips the longest resume took (pages of sync_result) */
       maxPages: resumed.maxPages,
       client: summarize(mergeEncoded([resumed.hist])),
-      server: serverSyncTime(m2, m3),
+      server: serverReadTime(m2, m3),
       reconnects: cfg.reconnects,
       reconnect: summarize(mergeEncoded([reconnected.reconnectHist])),
     };

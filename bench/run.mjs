@@ -1,12 +1,13 @@
 // Natter benchmark orchestrator (`npm run bench`). Starts each server under test and the load drivers as
 // separate processes on 127.0.0.1, runs the scenarios, writes bench/results/latest.json and regenerates
 // docs/benchmarks.md (keeping its hand-written section).
-//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,groups,resume,storm,writer,cluster] [--drivers 2]
-//     [--pairs 500] [--no-doc]
+//   node bench/run.mjs [--quick] [--only natter,relay,idle,profile,groups,resume,storm,writer,channel,cluster]
+//     [--drivers 2] [--pairs 500] [--channel-online 19000] [--channel-members 100000] [--no-doc]
 //   `--only cluster` runs just the PostgreSQL + Redis cluster scenario (bench/cluster.mjs, needs both on
 //   127.0.0.1) and replaces only its section of docs/benchmarks.md; so do `groups` (bench/groups.mjs),
-//   `resume` (bench/resume.mjs), `storm` (bench/storm.mjs) and `writer` (bench/sqlite-writer.mjs) run on their own or together, and they
-//   merge their results into bench/results/latest.json; `--cluster-nodes 1,3` and
+//   `resume` (bench/resume.mjs), `storm` (bench/storm.mjs), `writer` (bench/sqlite-writer.mjs) and `channel` (bench/channel.mjs) run on their own
+//   or together, and they merge their results into bench/results/latest.json; `--channel-online` sets how
+//   many of the channel's 100,000 members are connected (default: 19,000, or what the descriptor limit allows); `--cluster-nodes 1,3` and
 //   `--cluster-workloads direct,group,direct-local` narrow it down; `--render-cluster` only re-renders that
 //   block from bench/results/cluster.json.
 
@@ -28,6 +29,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { channelScenario } from './channel.mjs';
 import { clusterScenario } from './cluster.mjs';
 import { groupsScenario } from './groups.mjs';
 import { mergeEncoded, summarize } from './histogram.mjs';
@@ -50,7 +52,11 @@ import {
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'natter,relay,idle,profile,groups,resume,storm,writer,cluster' },
+    only: { type: 'string', default: 'natter,relay,idle,profile,groups,resume,storm,writer,channel,cluster' },
+    /** members of the channel scenario's channel who are connected (default: 19,000, or what fits) */
+    'channel-online': { type: 'string' },
+    /** the channel scenario's channel size (default 100,000) */
+    'channel-members': { type: 'string' },
     'cluster-nodes': { type: 'string', default: '1,3' },
     'cluster-workloads': { type: 'string', default: 'direct,group,direct-local' },
     drivers: { type: 'string', default: '2' },
@@ -86,13 +92,18 @@ const CONFIG = {
 };
 const only = new Set(args.only.split(','));
 /** Scenarios whose section of docs/benchmarks.md can be replaced on its own. */
-const SECTIONED = ['cluster', 'groups', 'resume', 'storm', 'writer'];
+const SECTIONED = ['cluster', 'groups', 'resume', 'storm', 'writer', 'channel'];
+/** Sectioned scenarios whose results merge into bench/results/latest.json. */
+const MERGED = ['groups', 'resume', 'storm', 'writer', 'channel'];
 const started = Date.now();
 // Every phase is bounded on its own; this is the backstop for the whole run.
-const watchdog = setTimeout(() => {
-  console.error('bench: time budget exceeded, aborting');
-  process.exit(1);
-}, 25 * 60_000);
+const watchdog = setTimeout(
+  () => {
+    console.error('bench: time budget exceeded, aborting');
+    process.exit(1);
+  },
+  (only.has('channel') ? 33 : 25) * 60_000,
+);
 watchdog.unref();
 
 /** @param {string} msg */
@@ -562,19 +573,30 @@ async function main() {
       : skipped;
   if (only.has('writer'))
     results.writer = natterBuilt ? await attempt('writer', async () => writerScenario()) : skipped;
+  if (only.has('channel'))
+    results.channel = natterBuilt
+      ? await attempt('channel', () =>
+          channelScenario({
+            quick,
+            log,
+            online: args['channel-online'] === undefined ? undefined : Number(args['channel-online']),
+            members: args['channel-members'] === undefined ? undefined : Number(args['channel-members']),
+          }),
+        )
+      : skipped;
   results.elapsedSeconds = (Date.now() - started) / 1000;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  // Scenarios with a section of their own (cluster, groups, resume, storm), run without the 1:1 ones,
+  // Scenarios with a section of their own (cluster, groups, resume, storm, channel), run without the 1:1 ones,
   // leave the other scenarios' results (and their sections of the doc) alone.
   const partial = [...only].every((s) => SECTIONED.includes(s));
   const latestPath = join(ROOT, 'bench/results/latest.json');
   if (results.cluster)
     writeFileSync(join(ROOT, 'bench/results/cluster.json'), `${JSON.stringify(results.cluster, null, 2)}\n`);
   if (!partial) writeFileSync(latestPath, `${JSON.stringify(results, null, 2)}\n`);
-  else if (['groups', 'resume', 'storm', 'writer'].some((s) => only.has(s))) {
+  else if (MERGED.some((s) => only.has(s))) {
     const previous = existsSync(latestPath) ? JSON.parse(readFileSync(latestPath, 'utf8')) : {};
     const { cluster: _cluster, ...mine } = results;
-    for (const key of ['groups', 'resume', 'storm', 'writer']) if (!only.has(key)) delete mine[key];
+    for (const key of MERGED) if (!only.has(key)) delete mine[key];
     writeFileSync(latestPath, `${JSON.stringify({ ...previous, ...mine }, null, 2)}\n`);
   }
   if (!args['no-doc']) {

@@ -67,7 +67,7 @@ function distribution(xs) {
  * Samples a process's RSS every `ms` until stopped; returns the peak (bytes) and the samples' count.
  * @param {number} pid @param {number} ms
  */
-function rssSampler(pid, ms) {
+export function rssSampler(pid, ms) {
   let peak = 0;
   let samples = 0;
   const timer = setInterval(() => {
