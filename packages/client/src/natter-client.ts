@@ -149,6 +149,8 @@ const SEND_WINDOW = 32;
 const RESTART_WINDOW_MS = 60_000;
 
 const DEFAULT_FIRST_TRANSPORT_RETRY_MS = 5 * 60_000;
+/** Least time between background probes of the first transport from a working fallback. */
+const MIN_UPGRADE_PROBE_MS = 1_000;
 
 /** Longest a hole is left for our own writes' acks to fill before it is fetched anyway. */
 const HOLE_GRACE_MS = 1000;
@@ -177,6 +179,8 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private restartingSince: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private livenessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While on a fallback: when to probe the first transport in the background. */
+  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private silenceLimitMs = silenceLimit(DEFAULT_HEARTBEAT_INTERVAL_MS);
   private token: string | undefined;
@@ -521,6 +525,7 @@ export class NatterClient extends Emitter<NatterClientEvents> {
         this.emit('transport', transport);
       }
       this.setState('open');
+      if (transport !== this.transports.first) this.scheduleUpgrade(socket);
       void this.authenticate(socket);
     };
     socket.onmessage = (message) => {
@@ -538,6 +543,41 @@ export class NatterClient extends Emitter<NatterClientEvents> {
       this.onClose(event.code);
     };
     socket.onerror = () => {};
+  }
+
+  /**
+   * A connection that works on a fallback is not dropped for a guess, so it would never come back
+   * to the first transport (the policy tries it at a reconnect): it is probed in the background
+   * instead, every `firstTransportRetryMs` (at least a second). When a probe opens, the probe is
+   * closed and the client reconnects on the first transport at once; its outbox resends what was
+   * unacked, idempotently.
+   */
+  private scheduleUpgrade(onSocket: WebSocketLike): void {
+    clearTimeout(this.upgradeTimer);
+    const delay = Math.max(this.transports.retryFirstMs, MIN_UPGRADE_PROBE_MS);
+    this.upgradeTimer = setTimeout(() => {
+      this.upgradeTimer = undefined;
+      if (this.socket !== onSocket) return;
+      const first = this.transports.first;
+      const probe = this.openTransport(first);
+      let settled = false;
+      probe.onopen = () => {
+        settled = true;
+        probe.close(1000, 'probe');
+        if (this.socket !== onSocket) return;
+        this.transports.probeFirstNext();
+        this.detach();
+        onSocket.close(1000, `moving to ${first}`);
+        this.attempt = 0;
+        this.open();
+      };
+      probe.onclose = () => {
+        if (settled) return;
+        settled = true;
+        if (this.socket === onSocket) this.scheduleUpgrade(onSocket);
+      };
+      probe.onerror = () => {};
+    }, delay);
   }
 
   private openTransport(transport: Transport): WebSocketLike {
@@ -669,6 +709,8 @@ export class NatterClient extends Emitter<NatterClientEvents> {
   private detach(): void {
     clearTimeout(this.livenessTimer);
     this.livenessTimer = undefined;
+    clearTimeout(this.upgradeTimer);
+    this.upgradeTimer = undefined;
     this.socket = null;
     for (const pending of this.pending.values()) {
       clearTimeout(pending.timer);

@@ -23,21 +23,36 @@ export class TransportPolicy {
   private probing = false;
   /** A probe just failed: the next attempt uses the fallback, whatever the interval. */
   private probeFailed = false;
+  /** A background probe opened the first transport: the next attempt uses it. */
+  private firstNext = false;
 
   constructor(
     private readonly order: readonly Transport[],
-    private readonly retryFirstMs: number,
+    readonly retryFirstMs: number,
     private readonly now: () => number = Date.now,
   ) {
     if (order.length === 0) throw new Error('At least one transport is needed.');
+  }
+
+  /** The transport tried first, and come back to. */
+  get first(): Transport {
+    return this.order[0]!;
+  }
+
+  /** A background probe of the first transport opened: the next attempt is a probe of it. */
+  probeFirstNext(): void {
+    this.firstNext = true;
   }
 
   /** The transport the next attempt uses. */
   next(): Transport {
     const since = this.onFallbackSince;
     this.probing =
-      !this.probeFailed && this.index > 0 && since !== undefined && this.now() - since >= this.retryFirstMs;
+      this.index > 0 &&
+      (this.firstNext ||
+        (!this.probeFailed && since !== undefined && this.now() - since >= this.retryFirstMs));
     this.probeFailed = false;
+    this.firstNext = false;
     return this.order[this.probing ? 0 : this.index]!;
   }
 
