@@ -264,5 +264,9 @@ describe('SQLite log store specifics', () => {
     expect(plan(sql.changedViews!, me, token, 100)[0]).toBe(
       'SEARCH v USING COVERING INDEX user_views_by_change (user_id=? AND view_pos>?)',
     );
+    // A summary's last message and unread count skip every event that is not a top-level message.
+    expect(plan(sql.lastMessage!, conversations[0], 1, 5)).toEqual([
+      'SEARCH events USING INDEX events_top_messages (conversation_id=? AND seq>? AND seq<?)',
+    ]);
   }, 120_000);
 });

@@ -360,6 +360,10 @@ const MIGRATIONS: string[] = [
   UPDATE message_search ms SET pos = e.pos FROM events e
   WHERE e.conversation_id = ms.conversation_id AND e.seq = ms.seq AND ms.pos <> e.pos;
   `,
+  // A conversation's top-level messages, for its summary (the last one, the unread count): read by
+  // walking the log, those skipped every other event after them (in a channel of 100,000 members,
+  // ~99,000 member_added events: about 80 ms per summary).
+  `CREATE INDEX events_top_messages ON events (conversation_id, seq) WHERE kind = 'message' AND thread_root IS NULL;`,
 ];
 
 /** Migrations may rewrite large tables and wait for other nodes' turns: no 15 s bound for them. */

@@ -353,6 +353,10 @@ const MIGRATIONS: Array<string | ((db: Database.Database) => void)> = [
     PRIMARY KEY (user_id, conversation_id)
   ) WITHOUT ROWID;
   `,
+  // A conversation's top-level messages, for its summary (the last one, the unread count): read by
+  // walking the log, those skipped every other event after them (in a channel of 100,000 members,
+  // ~99,000 member_added events: 30-40 ms per summary).
+  `CREATE INDEX events_top_messages ON events (conversation_id, seq) WHERE kind = 'message' AND thread_root IS NULL;`,
 ];
 
 /**

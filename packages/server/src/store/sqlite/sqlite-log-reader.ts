@@ -76,12 +76,15 @@ export class SqliteLogReader {
       eventsBefore: db.prepare<[string, number, number, number], EventRow>(
         `SELECT * FROM events WHERE conversation_id = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
+      // The summary's two walks of the log read the index of top-level messages, named because
+      // without statistics SQLite prefers the primary key and walks every event in the range.
       lastMessage: db.prepare<[string, number, number], EventRow>(
-        `SELECT * FROM events WHERE conversation_id = ? AND kind = 'message' AND thread_root IS NULL
-         AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT 1`,
+        `SELECT * FROM events INDEXED BY events_top_messages WHERE conversation_id = ? AND kind = 'message'
+         AND thread_root IS NULL AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT 1`,
       ),
       unread: db.prepare<[string, number, number, string, number], { n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ?
+        `SELECT count(*) AS n FROM (SELECT 1 FROM events INDEXED BY events_top_messages
+         WHERE conversation_id = ? AND seq > ? AND seq <= ?
          AND kind = 'message' AND thread_root IS NULL AND deleted = 0 AND sender_id != ? LIMIT ?)`,
       ),
       threadUnread: db.prepare<
