@@ -46,13 +46,18 @@ export function openPostgresStores(
   } = {},
 ): PostgresStores {
   const pool = new PostgresPool(() => connectPostgres(databaseUrl, options), log);
+  // The log's commits have connections of their own: under a crowd of reads (thousands of clients
+  // reconnecting, each authenticating and syncing) a commit queued behind them for the shared pool
+  // waited past its 5 s reservation limit, and sends failed while reads went on. A node commits one
+  // batch at a time, so one connection does; the second covers a pool being replaced.
+  const commitPool = new PostgresPool(() => connectPostgres(databaseUrl, { maxConnections: 2 }), log);
   const closing = new AbortController();
   const searchLanguage = options.searchLanguage ?? 'simple';
   const ready = migrateWhenReachable(pool, searchLanguage, log, closing.signal);
   const health = new PostgresHealth(pool, ready, log);
   const logStore = new PostgresLogStore(
     pool,
-    new PostgresLogWriter(pool, options.clock),
+    new PostgresLogWriter(commitPool, options.clock),
     new PostgresLogReader(),
     health.guard,
   );
@@ -73,6 +78,7 @@ export function openPostgresStores(
       closing.abort();
       health.stop();
       await logStore.close();
+      await commitPool.end();
     },
   };
 }
