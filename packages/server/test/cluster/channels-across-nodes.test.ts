@@ -5,10 +5,14 @@ import { type RunningNatter, startNatter } from '../../src/app.js';
 import { LossyBus } from '../helpers/bus.js';
 import { sendMessage } from '../helpers/chat-requests.js';
 import { closeAll, expectAck, TestClient } from '../helpers/client.js';
-import { REDIS_URL } from '../helpers/redis.js';
-import { api, JWT_SECRET, makeDataDir, signToken, uid } from '../helpers/server.js';
+import { api, makeDataDir, signToken, uid } from '../helpers/server.js';
 import { resume } from '../helpers/sync.js';
-import { CLUSTER_TIMINGS, clusterServices, useClusterBackends } from './cluster-harness.js';
+import {
+  CLUSTER_TIMINGS,
+  clusterServices,
+  inProcessNodeConfig,
+  useClusterBackends,
+} from './cluster-harness.js';
 
 /**
  * A channel post in a cluster: one bus message per other live node, whatever the number of members
@@ -41,29 +45,12 @@ describe.runIf(adminUrl !== null)('channels across nodes', () => {
     dataDir = await makeDataDir();
     for (let i = 0; i < 3; i++) {
       let channelBus: LossyBus | undefined;
-      const natter = await startNatter(
-        {
-          ...CLUSTER_TIMINGS,
-          port: 0,
-          host: '127.0.0.1',
-          dataDir,
-          webDir: 'off',
-          logLevel: 'silent',
-          jwtSecret: JWT_SECRET,
-          store: 'postgres',
-          databaseUrl: backends.databaseUrl,
-          cluster: 'redis',
-          redisUrl: REDIS_URL,
-          redisPrefix: backends.prefix,
-          nodeId: `node-${i}`,
+      const natter = await startNatter(inProcessNodeConfig(backends, dataDir, i), {
+        wrapChannelBus: (inner) => {
+          channelBus = new LossyBus(inner);
+          return channelBus;
         },
-        {
-          wrapChannelBus: (inner) => {
-            channelBus = new LossyBus(inner);
-            return channelBus;
-          },
-        },
-      );
+      });
       if (!channelBus) throw new Error('the node did not open a channel bus');
       nodes.push({ natter, channelBus });
     }

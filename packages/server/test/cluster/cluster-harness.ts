@@ -4,10 +4,11 @@ import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { NatterClient } from '../../../client/src/index.js';
 import type { WebSocketLike } from '../../../client/src/socket.js';
+import type { ConfigInput } from '../../src/config.js';
 import { reachablePostgres, useTestDatabase } from '../helpers/postgres.js';
 import { type ChildServer, spawnServer } from '../helpers/process.js';
 import { REDIS_URL, redisReachable, type TestRedis, useTestRedis } from '../helpers/redis.js';
-import { makeDataDir, signToken } from '../helpers/server.js';
+import { JWT_SECRET, makeDataDir, signToken } from '../helpers/server.js';
 
 /** Short intervals, so that expiry and healing happen within a test's patience. */
 export const CLUSTER_TIMINGS = {
@@ -19,6 +20,28 @@ export const CLUSTER_TIMINGS = {
   clusterTtlMs: 1_500,
   drainMaxDelayMs: 100,
 } as const;
+
+/**
+ * The config of in-process node `index` of a test cluster on `backends` (the tests that run nodes
+ * in this process, to wrap their buses, start them with it).
+ */
+export function inProcessNodeConfig(backends: ClusterBackends, dataDir: string, index: number): ConfigInput {
+  return {
+    ...CLUSTER_TIMINGS,
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    webDir: 'off',
+    logLevel: 'silent',
+    jwtSecret: JWT_SECRET,
+    store: 'postgres',
+    databaseUrl: backends.databaseUrl,
+    cluster: 'redis',
+    redisUrl: REDIS_URL,
+    redisPrefix: backends.prefix,
+    nodeId: `node-${index}`,
+  };
+}
 
 /**
  * The PostgreSQL admin URL when both PostgreSQL and Redis are reachable, else null (after the

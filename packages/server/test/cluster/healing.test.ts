@@ -5,9 +5,14 @@ import type { ClientState } from '../../../client/src/index.js';
 import { type RunningNatter, startNatter } from '../../src/app.js';
 import { LossyBus } from '../helpers/bus.js';
 import { closeAll, expectFrame, TestClient } from '../helpers/client.js';
-import { REDIS_URL } from '../helpers/redis.js';
-import { createGroup, JWT_SECRET, makeDataDir, uid, until } from '../helpers/server.js';
-import { CLUSTER_TIMINGS, clusterServices, sdkReader, useClusterBackends } from './cluster-harness.js';
+import { createGroup, makeDataDir, uid, until } from '../helpers/server.js';
+import {
+  CLUSTER_TIMINGS,
+  clusterServices,
+  inProcessNodeConfig,
+  sdkReader,
+  useClusterBackends,
+} from './cluster-harness.js';
 import { logViolations, orderedStreamViolations } from './history-checker.js';
 
 /**
@@ -37,29 +42,12 @@ describe.runIf(adminUrl !== null)('healing a lossy live path', () => {
     dataDir = await makeDataDir();
     for (let i = 0; i < 3; i++) {
       let bus: LossyBus | undefined;
-      const natter = await startNatter(
-        {
-          ...CLUSTER_TIMINGS,
-          port: 0,
-          host: '127.0.0.1',
-          dataDir,
-          webDir: 'off',
-          logLevel: 'silent',
-          jwtSecret: JWT_SECRET,
-          store: 'postgres',
-          databaseUrl: backends.databaseUrl,
-          cluster: 'redis',
-          redisUrl: REDIS_URL,
-          redisPrefix: backends.prefix,
-          nodeId: `node-${i}`,
+      const natter = await startNatter(inProcessNodeConfig(backends, dataDir, i), {
+        wrapBus: (inner) => {
+          bus = new LossyBus(inner);
+          return bus;
         },
-        {
-          wrapBus: (inner) => {
-            bus = new LossyBus(inner);
-            return bus;
-          },
-        },
-      );
+      });
       if (!bus) throw new Error('the node did not open a bus');
       nodes.push({ natter, bus });
     }
